@@ -1,0 +1,118 @@
+"""The results store: one JSON file per run, keyed by the hash of its full config.
+
+``results/runs/<key>.json`` holds::
+
+    {"key", "config", "metrics" (see nlcore.train.train), "seed", "code_version",
+     "torch_version", "device", "wall_time_s", "created"}
+
+Writes are atomic (temporary file in the same folder, fsync, ``os.replace``):
+a crash leaves either no file or a whole one. A file that is not valid JSON, or
+whose config does not hash to its name, raises :class:`ResultsError` naming it;
+nothing is ever overwritten or deleted silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from .config import config_key
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DIR = REPO / "results"
+
+
+class ResultsError(RuntimeError):
+    """A stored result is unreadable, or the store cannot be written."""
+
+
+def results_dir(path=None) -> Path:
+    return Path(path or os.environ.get("NLCORE_RESULTS", DEFAULT_DIR))
+
+
+def run_path(cfg: dict, root=None) -> Path:
+    return results_dir(root) / "runs" / f"{config_key(cfg)}.json"
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Git SHA of this repository (``-dirty`` when nlcore/ has uncommitted changes), else 'unknown'."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "nlcore"], cwd=REPO, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        return (sha or "unknown") + ("-dirty" if sha and dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    import platform
+
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def check_writable(root=None) -> Path:
+    """Create ``<root>/runs`` and prove it can be written, before any compute is spent."""
+    runs = results_dir(root) / "runs"
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=runs, prefix=".probe-", delete=True):
+            pass
+    except OSError as e:
+        raise ResultsError(f"results directory {runs} is not writable ({e}); set NLCORE_RESULTS "
+                           f"or pass results_dir= to a writable folder") from e
+    return runs
+
+
+def save(cfg: dict, metrics: dict, wall_time_s: float, root=None) -> dict:
+    """Write the record of a finished run atomically; return it."""
+    record = dict(key=config_key(cfg), config=cfg, metrics=metrics, seed=cfg["seed"], code_version=code_version(),
+                  torch_version=torch.__version__, device=device_name(metrics.get("device", "cpu")),
+                  wall_time_s=round(wall_time_s, 3), created=dt.datetime.now(dt.timezone.utc).isoformat())
+    path = run_path(cfg, root)
+    runs = check_writable(root)
+    fd, tmp = tempfile.mkstemp(dir=runs, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return record
+
+
+def read(path: Path) -> dict:
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ResultsError(f"stored result {path} is not valid JSON ({e}); move it aside and rerun the sweep "
+                           f"to recompute that run") from e
+    if not isinstance(record, dict) or "config" not in record or config_key(record["config"]) != Path(path).stem:
+        raise ResultsError(f"stored result {path} does not hold the config its name promises; move it aside")
+    return record
+
+
+def load(cfg: dict, root=None) -> dict | None:
+    """The stored record of ``cfg``, or None when that run has not been stored."""
+    path = run_path(cfg, root)
+    return read(path) if path.exists() else None
+
+
+def load_all(root=None) -> list[dict]:
+    """Every stored record (sorted by key)."""
+    runs = results_dir(root) / "runs"
+    return [read(p) for p in sorted(runs.glob("*.json"))] if runs.exists() else []

@@ -1,0 +1,80 @@
+"""Sweeps: each figure of the paper as an explicit product of config values, run resumably.
+
+``figure_configs("fig1", "cpu")`` lists the configs of a figure at a profile;
+``run(configs)`` trains those not yet stored (skipping the rest) and returns the
+records. A crash loses at most the run in flight: every finished run is
+already on disk (``nlcore.results``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from . import results, train
+from .config import make_config
+
+# figure: dataset, models, and per profile the alphas and the seeds of each model
+FIGURES = {
+    "fig1": dict(
+        title="Figure 1: MNIST, uniform noise",
+        experiment="exp1",
+        fixed=dict(dataset="mnist"),
+        models=["perceptron", "mlp1", "mlp2", "mlp4", "convnet4"],
+        alpha={"smoke": [0, 20], "cpu": [0, 5, 10, 20, 50, 100],
+               "paper": [0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]},
+        seeds={"smoke": {"*": [0]}, "cpu": {"convnet4": [0], "*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+    ),
+}
+
+
+def figure_configs(figure: str, profile: str = "cpu", alphas=None, seeds=None, models=None, **overrides) -> list[dict]:
+    """Configs of ``figure`` at ``profile``; ``alphas``/``seeds``/``models`` replace the profile's lists."""
+    if figure not in FIGURES:
+        raise ValueError(f"figure must be one of {sorted(FIGURES)}, got {figure!r}")
+    spec = FIGURES[figure]
+    make_config(profile)  # validates the profile name before anything else
+    models = list(models or spec["models"])
+    bad = [m for m in models if m not in spec["models"]]
+    if bad:
+        raise ValueError(f"model(s) {bad} are not in {figure}; choose from {spec['models']}")
+    alphas = list(spec["alpha"][profile] if alphas is None else alphas)
+    out = []
+    for model, alpha in itertools.product(models, alphas):
+        model_seeds = seeds if seeds is not None else spec["seeds"][profile].get(model, spec["seeds"][profile]["*"])
+        for seed in model_seeds:
+            out.append(make_config(profile, **spec["fixed"], model=model, alpha=alpha, seed=seed, **overrides))
+    return out
+
+
+def run(configs: list[dict], device: str | None = None, progress: bool = True, root=None, log=print) -> list[dict]:
+    """Train and store every config that is not stored yet; return all records (stored + new)."""
+    results.check_writable(root)
+    stored = {i: results.load(c, root) for i, c in enumerate(configs)}  # raises on a corrupt file, before compute
+    todo = [i for i, r in stored.items() if r is None]
+    if log and configs:
+        log(f"{len(configs) - len(todo)} of {len(configs)} runs already stored; training {len(todo)}")
+    for n, i in enumerate(todo, 1):
+        cfg = configs[i]
+        t0 = time.time()
+        metrics = train.train(cfg, device=device, progress=progress)
+        stored[i] = results.save(cfg, metrics, time.time() - t0, root)
+        if log:
+            b = metrics["best"]
+            acc = "all diverged" if b["lr"] is None else f"test {b['test_acc']:.4f} (lr {b['lr']:g})"
+            log(f"[{n}/{len(todo)}] {cfg['model']} alpha={cfg['alpha']:g} seed={cfg['seed']}: {acc}, "
+                f"{time.time() - t0:.0f}s")
+    return [stored[i] for i in range(len(configs))]
+
+
+def status(root=None) -> dict:
+    """Per figure and profile: how many of its runs are stored."""
+    out = {}
+    for fig in FIGURES:
+        out[fig] = {}
+        for profile in ("smoke", "cpu", "paper"):
+            cfgs = figure_configs(fig, profile)
+            done = sum(results.run_path(c, root).exists() for c in cfgs)
+            out[fig][profile] = dict(stored=done, total=len(cfgs))
+    out["all_stored_runs"] = len(list((results.results_dir(root) / "runs").glob("*.json")))
+    return out
