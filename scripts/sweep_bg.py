@@ -4,7 +4,7 @@
 """
 import sys
 
-from nlcore import sweep, train
+from nlcore import sweep
 
 COST = {"perceptron": 0, "mlp1": 1, "mlp2": 2, "convnet2": 3, "convnet4": 4, "mlp4": 5, "convnet6": 6}
 figure, profile = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "cpu"
