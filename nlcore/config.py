@@ -57,7 +57,7 @@ PROFILES = {
     "paper": dict(n_clean=60000, n_val=0, epochs=2.0, min_steps=0, evals=6, lr_select="test"),
 }
 # model-specific overrides inside a profile (compute-bound models get a smaller clean set on CPU)
-PROFILE_MODEL = {"cpu": {"convnet2": dict(n_clean=5000), "convnet4": dict(n_clean=5000), "convnet6": dict(n_clean=5000)}}
+PROFILE_MODEL = {"cpu": {m: dict(n_clean=5000) for m in ("convnet2", "convnet4", "convnet6")}}
 
 
 def make_config(profile: str = "cpu", **overrides) -> dict:

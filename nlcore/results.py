@@ -116,3 +116,32 @@ def load_all(root=None) -> list[dict]:
     """Every stored record (sorted by key)."""
     runs = results_dir(root) / "runs"
     return [read(p) for p in sorted(runs.glob("*.json"))] if runs.exists() else []
+
+
+def summarize(records: list[dict], by=("model", "alpha")) -> list[dict]:
+    """Group records by config fields ``by``; per group the final test accuracy of the chosen lr over seeds.
+
+    Returns one dict per group (sorted by ``by``): the ``by`` fields, ``mean``, ``std``
+    (sample std, 0 for one seed), ``min``, ``max``, ``n_seeds``, ``seeds``, ``lrs``
+    (chosen per seed), ``selected_on``, ``profile``, ``keys``. Seeds whose every
+    lr diverged are listed in ``diverged`` and left out of the statistics (no
+    accuracy is assumed for them).
+    """
+    import statistics
+
+    groups: dict = {}
+    for r in records:
+        groups.setdefault(tuple(r["config"][k] for k in by), []).append(r)
+    out = []
+    for key in sorted(groups):
+        rs = sorted(groups[key], key=lambda r: r["seed"])
+        ok = [r for r in rs if r["metrics"]["best"]["lr"] is not None]
+        accs = [r["metrics"]["best"]["test_acc"] for r in ok]
+        out.append(dict(zip(by, key), mean=statistics.fmean(accs) if accs else None,
+                        std=statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                        min=min(accs, default=None), max=max(accs, default=None), n_seeds=len(accs),
+                        seeds=[r["seed"] for r in ok], lrs=[r["metrics"]["best"]["lr"] for r in ok],
+                        diverged=[r["seed"] for r in rs if r not in ok],
+                        selected_on=sorted({r["metrics"]["best"]["selected_on"] for r in rs}),
+                        profile=sorted({r["config"]["profile"] for r in rs}), keys=[r["key"] for r in rs]))
+    return out

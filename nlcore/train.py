@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import platform
 import time
 
@@ -263,7 +264,10 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, confusion
     ``cfg['lr_select']`` and its accuracies), ``steps``, ``slots``, ``engine``,
     ``precision``, ``channels_last``, ``device``. Accuracies are fractions in [0, 1].
     """
-    from tqdm.auto import tqdm
+    if os.environ.get("NLCORE_BOOK") == "1":  # plain text bar: widget state would pull a CDN into the book
+        from tqdm import tqdm
+    else:
+        from tqdm.auto import tqdm
 
     device = device or default_device()
     d = prepare(cfg, device, confusion)

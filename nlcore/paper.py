@@ -1,0 +1,23 @@
+"""Numbers the paper states in its text (Rolnick et al. 2017), with the sentence they come from.
+
+Only what the text says: the figures' other points are not given as numbers, so
+they are not invented here. Accuracies are fractions in [0, 1].
+"""
+
+# (figure, model, alpha) -> (accuracy, quote)
+ACCURACY = {
+    ("fig1", "convnet4", 100): (0.91, "Even with 100 noisy labels for every clean label the ConvNet still attains a performance of 91%."),
+    ("fig1", "perceptron", 100): (0.40, "the performance of a perceptron decays rapidly with increasing noise (though it still attains 40 percent accuracy, well above chance, at alpha = 100)"),
+    ("fig2", "resnet101", 10): (0.85, "Even with 10 noisy labels for every clean label the ResNet still attains a performance of 85%."),
+    ("fig3", "resnet18", 5): (0.70, "Even with 5 noisy labels for every clean label, the 18-layer ResNet still attains a performance of 70% [top-5]."),
+}
+# Fig 8: clean labels needed for 90% test accuracy at a given alpha (MNIST ConvNet)
+CRITICAL_N_CLEAN_90 = {
+    10: (2000, "at alpha = 10, 2,000 clean labels are needed to attain 90% performance"),
+    50: (10000, "while at alpha = 50, 10,000 clean labels are needed"),
+}
+
+
+def points(figure: str) -> list[dict]:
+    """The paper's stated points of one figure: dicts with model, alpha, accuracy, quote."""
+    return [dict(model=m, alpha=a, accuracy=acc, quote=q) for (f, m, a), (acc, q) in ACCURACY.items() if f == figure]

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The main job: set up, train only the runs that are not stored yet (profile cpu by default),
+# execute every notebook into book/chapters/ with papermill, then build the book with execution
+# off and warnings as errors. Output: book/_build/html/index.html
+#   PROFILE=smoke bash scripts/book.sh   # seconds; PROFILE=paper for a GPU
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+PROFILE=${PROFILE:-cpu}
+mkdir -p book/chapters
+for nb in notebooks/*.ipynb; do
+  name=$(basename "$nb")
+  echo "== papermill $nb (profile $PROFILE)"
+  NLCORE_BOOK=1 .venv/bin/papermill "$nb" "book/chapters/$name" -p profile "$PROFILE" -k python3 --cwd . --log-output --no-progress-bar > /dev/null
+done
+echo "== jupyter-book build book/"
+.venv/bin/jupyter-book build book/ -W -n --keep-going
+echo "Book: $(pwd)/book/_build/html/index.html"

@@ -1,0 +1,80 @@
+"""Configs: profiles, hashing, and clear errors for bad input before any compute."""
+
+import pytest
+
+from nlcore import config, sweep
+
+
+def test_profiles_are_visible_and_valid():
+    for p in config.PROFILES:
+        cfg = config.make_config(p, model="mlp1")
+        assert cfg["profile"] == p
+    assert config.make_config("cpu", model="convnet4")["n_clean"] == 5000  # the per-model override
+    assert config.make_config("paper", model="convnet4")["n_clean"] == 60000
+
+
+def test_hash_is_stable_and_sensitive_to_every_field():
+    cfg = config.make_config("cpu", model="mlp1", alpha=10)
+    key = config.config_key(cfg)
+    assert key == config.config_key(dict(reversed(list(cfg.items()))))  # field order does not matter
+    assert len(key) == 16
+    changes = dict(model="mlp2", alpha=11, delta=0.1, seed=1, lrs=[0.1], n_clean=999, epochs=2.0,
+                   batch_size=64, lr_select="test", width=256, precision="fp32", engine="sequential")
+    seen = {key}
+    for k, v in changes.items():
+        other = dict(cfg, **{k: v})
+        seen.add(config.config_key(other))
+    assert len(seen) == len(changes) + 1
+
+
+def test_int_and_float_alpha_hash_the_same():
+    key = config.config_key
+    assert key(config.make_config("cpu", alpha=10)) == key(config.make_config("cpu", alpha=10.0))
+
+
+BAD = [
+    (dict(alpha=-1), "alpha must be a finite number >= 0"),
+    (dict(alpha="ten"), "alpha must be a number"),
+    (dict(alpha=float("nan")), "alpha"),
+    (dict(delta=1.5, alpha=20), r"delta must be in \[0, 1\]"),
+    (dict(delta=-0.1, alpha=20), r"delta must be in \[0, 1\]"),
+    (dict(delta=0.9, alpha=2), "infeasible"),
+    (dict(model="resnet7"), "model must be one of"),
+    (dict(dataset="imagenet"), "dataset must be one of"),
+    (dict(noise_source="web"), "noise_source must be one of"),
+    (dict(order="sideways"), "order must be one of"),
+    (dict(batch_size=0), "batch_size must be an integer >= 1"),
+    (dict(lrs=[]), "lrs must be a non-empty list"),
+    (dict(lrs=[0.1, -1]), "learning rates > 0"),
+    (dict(n_clean=60000, n_val=5000), r"n_clean \+ n_val must be <= 60000"),
+    (dict(n_val=0, lr_select="val"), "needs n_val"),
+    (dict(epochs=-1), "epochs must be a number >= 0"),
+    (dict(noise_source="white"), "set repeat=False"),
+    (dict(seed=1.5), "seed must be an integer"),
+    (dict(foo=1), "unknown config field"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BAD)
+def test_bad_input_names_parameter_and_range(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        config.make_config("cpu", **overrides)
+
+
+def test_unknown_profile_and_figure():
+    with pytest.raises(ValueError, match="profile must be one of"):
+        config.make_config("huge")
+    with pytest.raises(ValueError, match="figure must be one of"):
+        sweep.figure_configs("fig99", "cpu")
+    with pytest.raises(ValueError, match="not in fig1"):
+        sweep.figure_configs("fig1", "cpu", models=["resnet101"])
+
+
+def test_fig1_cpu_sweep_is_what_the_issue_asks():
+    cfgs = sweep.figure_configs("fig1", "cpu")
+    models = {c["model"] for c in cfgs}
+    assert models == {"perceptron", "mlp1", "mlp2", "mlp4", "convnet4"}
+    assert {0, 5, 10, 20, 50, 100} <= {c["alpha"] for c in cfgs}
+    for m in ("perceptron", "mlp1", "mlp2", "mlp4"):
+        assert {c["seed"] for c in cfgs if c["model"] == m} >= {0, 1}
+    assert len({config.config_key(c) for c in cfgs}) == len(cfgs)

@@ -1,0 +1,100 @@
+"""The results store and sweeps: records, skipping, resume after a crash, corrupt and unwritable stores."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nlcore import config, results, sweep, train
+
+
+def _cfgs():
+    return sweep.figure_configs("fig1", "smoke", models=["perceptron"], alphas=[0, 1, 2])
+
+
+def test_record_holds_config_metrics_and_provenance(results_root):
+    cfg = _cfgs()[0]
+    (rec,) = sweep.run([cfg], progress=False, log=None)
+    stored = json.loads(results.run_path(cfg).read_text())
+    assert stored == rec
+    assert stored["key"] == config.config_key(cfg) == results.run_path(cfg).stem
+    assert stored["config"] == cfg and stored["seed"] == cfg["seed"]
+    for k in ("code_version", "torch_version", "device", "wall_time_s", "created"):
+        assert stored[k]
+    assert stored["metrics"]["best"]["test_acc"] is not None
+
+
+class Crash(Exception):
+    pass
+
+
+def test_sweep_skips_done_and_resumes_after_crash(results_root, monkeypatch):
+    cfgs = _cfgs()
+    real, calls, crash = train.train, [], [True]
+
+    def crashing(cfg, **kw):
+        calls.append(cfg["alpha"])
+        if crash[0] and len(calls) == 2:
+            raise Crash("simulated crash in the second run")
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(train, "train", crashing)
+    with pytest.raises(Crash):
+        sweep.run(cfgs, progress=False, log=None)
+    assert [results.run_path(c).exists() for c in cfgs] == [True, False, False]
+    assert not list((results_root / "runs").glob("*.tmp"))  # no partial file
+    first = results.run_path(cfgs[0]).read_text()
+    calls.clear()
+    crash[0] = False
+    recs = sweep.run(cfgs, progress=False, log=None)
+    assert calls == [1.0, 2.0]  # only the missing runs were trained
+    assert results.run_path(cfgs[0]).read_text() == first  # the stored run was not touched
+    assert [r["config"]["alpha"] for r in recs] == [0.0, 1.0, 2.0]
+    calls.clear()
+    sweep.run(cfgs, progress=False, log=None)
+    assert calls == []
+
+
+def test_corrupt_result_is_reported_and_kept(results_root, monkeypatch):
+    cfg = _cfgs()[0]
+    path = results.run_path(cfg)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"config": ')
+    monkeypatch.setattr(train, "train", lambda *a, **k: pytest.fail("trained despite a corrupt store"))
+    with pytest.raises(results.ResultsError, match=path.name):
+        sweep.run([cfg], progress=False, log=None)
+    assert path.read_text() == '{"config": '
+
+
+def test_unwritable_results_dir_fails_before_training(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setattr(train, "train", lambda *a, **k: pytest.fail("trained despite an unwritable store"))
+    with pytest.raises(results.ResultsError, match="not writable"):
+        sweep.run(_cfgs(), root=blocker / "results", progress=False, log=None)
+
+
+def test_summarize_over_seeds(results_root):
+    cfgs = sweep.figure_configs("fig1", "smoke", models=["perceptron"], alphas=[0], seeds=[0, 1])
+    recs = sweep.run(cfgs, progress=False, log=None)
+    (s,) = results.summarize(recs)
+    accs = [r["metrics"]["best"]["test_acc"] for r in recs]
+    assert s["n_seeds"] == 2 and s["seeds"] == [0, 1]
+    assert s["mean"] == pytest.approx(sum(accs) / 2) and s["min"] == min(accs) and s["max"] == max(accs)
+
+
+def test_status_cli_json(results_root):
+    sweep.run(_cfgs()[:1], progress=False, log=None)
+    out = subprocess.run([sys.executable, "-m", "nlcore", "status", "--json"], capture_output=True, text=True,
+                         env=dict(os.environ), check=True).stdout
+    st = json.loads(out)
+    assert st["fig1"]["smoke"]["stored"] == 1 and st["fig1"]["smoke"]["total"] == 10
+    assert st["fig1"]["cpu"]["total"] == 54 and st["all_stored_runs"] == 1
+
+
+def test_sweep_cli_rejects_bad_profile():
+    r = subprocess.run([sys.executable, "-m", "nlcore", "sweep", "fig1", "--profile", "huge"], capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "profile" in r.stderr

@@ -1,0 +1,87 @@
+"""Training engines: vectorised AdaDelta against torch's, divergence handling, determinism."""
+
+import copy
+import math
+
+import pytest
+import torch
+
+from nlcore import config, models, train
+
+
+def _engines(name, lrs):
+    cfg = config.make_config("smoke", model=name, lrs=lrs, precision="fp32")
+    torch.manual_seed(0)
+    net = models.build(name, 1, 28, 10, width=32)
+    torch.manual_seed(0)
+    st = train.Stacked(net, lrs, cfg, "cpu", "fp32")
+    torch.manual_seed(0)
+    sq = train.Sequential(copy.deepcopy(net), lrs, cfg, "cpu", "fp32", False)
+    return st, sq
+
+
+@pytest.mark.parametrize("name", ["perceptron", "mlp2", "convnet2"])
+def test_stacked_adadelta_matches_torch_optim(name):
+    lrs = [0.05, 0.5, 1.0]
+    st, sq = _engines(name, lrs)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(6):
+        x = torch.randn(32, 1, 28, 28, generator=g)
+        y = torch.randint(0, 10, (32,), generator=g)
+        ls, lq = st.step(x, y), sq.step(x, y)
+        assert ls == pytest.approx(lq, rel=1e-4, abs=1e-5)
+    for i in range(len(lrs)):
+        ref = dict(sq.nets[i].named_parameters())
+        for k, p in st.params.items():
+            torch.testing.assert_close(p[i], ref[k].detach(), rtol=1e-4, atol=1e-5)
+    x = torch.randn(64, 1, 28, 28, generator=g)
+    assert torch.equal(st.predict(x), sq.predict(x))
+
+
+def test_divergence_is_recorded_and_others_go_on():
+    cfg = config.make_config("smoke", model="mlp1", lrs=[0.5, 1e30])
+    m = train.train(cfg, progress=False)
+    good, bad = m["per_lr"]
+    assert bad["diverged"] and bad["test_acc"] is None
+    assert not good["diverged"] and good["test_acc"] > 0.5
+    assert m["best"]["lr"] == 0.5
+
+
+def test_smoke_run_metrics_and_determinism():
+    cfg = config.make_config("smoke", model="mlp1", alpha=2)
+    a = train.train(cfg, progress=False)
+    b = train.train(cfg, progress=False)
+    assert a["per_lr"] == b["per_lr"]  # same config and seed: same metrics on CPU, run to run
+    assert a["steps"] == 20 and a["slots"] == 1500 and a["engine"] == "stacked"
+    assert len(a["per_lr"]) == len(cfg["lrs"]) and len(a["per_lr"][0]["curve"]) == cfg["evals"]
+    for p in a["per_lr"]:
+        assert 0 <= p["test_acc"] <= 1 and 0 <= p["val_acc"] <= 1 and math.isfinite(p["curve"][-1]["train_loss"])
+    assert a["best"]["selected_on"] == "val"
+    assert a["best"]["val_acc"] == max(p["val_acc"] for p in a["per_lr"])
+
+
+def test_lr_selection_on_either_split():
+    per = [dict(lr=0.1, diverged=False, val_acc=0.9, test_acc=0.5),
+           dict(lr=1.0, diverged=False, val_acc=0.8, test_acc=0.7),
+           dict(lr=5.0, diverged=True, val_acc=None, test_acc=None)]
+    assert train.select_lr(per, "val")["lr"] == 0.1
+    assert train.select_lr(per, "test")["lr"] == 1.0
+    assert train.select_lr(per[2:], "val")["all_diverged"]
+
+
+def test_steps_follow_epochs_and_min_steps():
+    cfg = config.make_config("cpu", model="mlp1", alpha=100)
+    assert train.num_steps(cfg) == math.ceil(10000 * 101 / 128)
+    cfg = config.make_config("cpu", model="mlp1", alpha=0)
+    assert train.num_steps(cfg) == 1000
+
+
+def test_clean_subset_and_validation_split_are_disjoint():
+    cfg = config.make_config("smoke", model="mlp1")
+    d = train.prepare(cfg, "cpu")
+    assert len(d["x"]) == cfg["n_clean"] and len(d["xval"]) == cfg["n_val"]
+
+    def flat(t):
+        return {bytes(r) for r in t.reshape(len(t), -1).numpy()}
+
+    assert not flat(d["x"]) & flat(d["xval"])
