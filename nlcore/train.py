@@ -70,11 +70,19 @@ def prepare(cfg: dict, device: str, confusion=None) -> dict:
 
 
 def white_noise(slots: torch.Tensor, shape, mean, std, seed: int) -> torch.Tensor:
-    """Gaussian images with the clean data's per-channel mean/std, a pure function of (seed, slot)."""
+    """Gaussian images with the clean data's per-channel mean/std (in [0, 1] units), shape (B, *shape).
+
+    A pure function of (seed, slot): every pixel's two uniforms come from
+    :func:`nlcore.noise.slot_hash`, turned Gaussian by Box-Muller, so a slot shows the same
+    image in any batch, epoch or machine.
+    """
     c, h, w = shape
-    gen = torch.Generator(device=slots.device).manual_seed(seed * 1000003 + int(slots[0]))
-    z = torch.randn((len(slots), c, h, w), generator=gen, device=slots.device)
-    return z * std + mean  # already in [0, 1] units; normalised by the caller
+    key = noise.slot_hash(slots, seed, stream=2).unsqueeze(1)  # (B, 1)
+    pix = torch.arange(c * h * w, device=slots.device, dtype=torch.int64)
+    u1 = (noise.hash32(key ^ noise.hash32(2 * pix)).double() + 0.5) / 2**32
+    u2 = (noise.hash32(key ^ noise.hash32(2 * pix + 1)).double() + 0.5) / 2**32
+    z = (torch.sqrt(-2 * torch.log(u1)) * torch.cos(2 * math.pi * u2)).float().view(-1, c, h, w)
+    return z * std + mean
 
 
 def batch(d: dict, cfg: dict, slots: torch.Tensor, labels: torch.Tensor):

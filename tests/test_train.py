@@ -85,3 +85,21 @@ def test_clean_subset_and_validation_split_are_disjoint():
         return {bytes(r) for r in t.reshape(len(t), -1).numpy()}
 
     assert not flat(d["x"]) & flat(d["xval"])
+
+
+def test_white_noise_source_images():
+    """noise_source='white': noisy slots show Gaussian images with the clean data's mean and std;
+    clean slots show the real images; labels of noisy slots are uniform (Sec 3.3)."""
+    cfg = config.make_config("smoke", model="mlp1", alpha=4, noise_source="white", repeat=False)
+    d = train.prepare(cfg, "cpu")
+    n = len(d["y"])
+    slots = torch.arange(n * 5)
+    labels = torch.zeros_like(slots)
+    x, _ = train.batch(d, cfg, slots, labels)
+    clean = (d["x"].float() / 255 - d["mean"]) / d["std"]
+    assert torch.allclose(x[:n], clean)
+    noisy = x[n:]
+    assert abs(noisy.mean().item()) < 0.01 and abs(noisy.std().item() - 1) < 0.01  # matched mean/variance
+    perm = torch.randperm(len(slots))[:300]
+    x2, _ = train.batch(d, cfg, slots[perm], labels[perm])
+    assert torch.equal(x[perm], x2)  # a slot shows the same image in any batch
