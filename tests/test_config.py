@@ -9,7 +9,7 @@ def test_profiles_are_visible_and_valid():
     for p in config.PROFILES:
         cfg = config.make_config(p, model="mlp1")
         assert cfg["profile"] == p
-    assert config.make_config("cpu", model="convnet4")["n_clean"] == 5000  # the per-model override
+    assert config.make_config("cpu", model="convnet4")["n_clean"] == 5000
     assert config.make_config("paper", model="convnet4")["n_clean"] == 60000
 
 

@@ -71,7 +71,7 @@ def test_lr_selection_on_either_split():
 
 def test_steps_follow_epochs_and_min_steps():
     cfg = config.make_config("cpu", model="mlp1", alpha=100)
-    assert train.num_steps(cfg) == math.ceil(10000 * 101 / 128)
+    assert train.num_steps(cfg) == math.ceil(5000 * 101 / 128)
     cfg = config.make_config("cpu", model="mlp1", alpha=0)
     assert train.num_steps(cfg) == 1000
 
