@@ -96,3 +96,33 @@ def bars_with_alpha_slider(summary: list[dict], figure: str, title: str) -> go.F
                       template="plotly_white", height=480,
                       sliders=[dict(active=0, currentvalue=dict(prefix="alpha = "), steps=steps, pad=dict(t=60))])
     return fig
+
+
+def learning_curves(records: list[dict], title: str) -> go.Figure:
+    """Test accuracy of the chosen learning rate at each evaluation, one line per (model, seed);
+    a slider picks alpha (one slider toggling trace visibility, so it works in static HTML)."""
+    alphas = sorted({r["config"]["alpha"] for r in records})
+    fig, owner = go.Figure(), []
+    for a in alphas:
+        runs = [r for r in records if r["config"]["alpha"] == a]
+        for r in sorted(runs, key=lambda r: (r["config"]["model"], r["seed"])):
+            best = r["metrics"]["best"]
+            if best["lr"] is None:
+                continue
+            (entry,) = [p for p in r["metrics"]["per_lr"] if p["lr"] == best["lr"]]
+            m = r["config"]["model"]
+            fig.add_trace(go.Scatter(
+                x=[c["step"] for c in entry["curve"]], y=[c["test_acc"] for c in entry["curve"]], mode="lines+markers",
+                name=f"{NAMES.get(m, m)} (seed {r['seed']})",
+                line=dict(color=COLORS.get(m), dash="solid" if r["seed"] == 0 else "dot"),
+                visible=a == alphas[0], legendgroup=m,
+                hovertext=[f"{NAMES.get(m, m)}, alpha={a:g}, lr {best['lr']:g}, seed {r['seed']}<br>step {c['step']}: "
+                           f"test {c['test_acc']:.1%}, train loss {c['train_loss']:.3f}" for c in entry["curve"]],
+                hoverinfo="text"))
+            owner.append(a)
+    steps = [dict(method="update", label=f"{a:g}", args=[{"visible": [o == a for o in owner]}]) for a in alphas]
+    fig.update_layout(title=title, xaxis_title="optimiser step",
+                      yaxis=dict(range=[0, 1], tickformat=".0%", title="test accuracy"),
+                      template="plotly_white", height=480,
+                      sliders=[dict(active=0, currentvalue=dict(prefix="alpha = "), steps=steps, pad=dict(t=50))])
+    return fig

@@ -63,7 +63,7 @@ def test_book_pages_draw_figures_from_local_plotly(built):
     html = built["html"]
     assert (html / "index.html").exists() and (html / "_static" / "plotly.min.js").stat().st_size > 1e6
     page = (html / "chapters" / "exp1.html").read_text()
-    assert page.count('class="plotly-graph-div"') == 2
+    assert page.count('class="plotly-graph-div"') == 3  # Fig 1, bars at one alpha, learning curves
     assert "_static/plotly.min.js" in page
     data = re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', page, re.S)
     assert data and all('"y":[' in d for d in data)  # traces carry data points
