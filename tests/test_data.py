@@ -8,6 +8,8 @@ import torch
 
 from nlcore import data
 
+REAL_SHARED = data.REPO_SHARED
+
 
 def test_mnist_shapes():
     x, y = data.load("mnist", "train")
@@ -64,3 +66,43 @@ def test_torchvision_layout_is_read(tmp_path):
     x, y = data.load("mnist", "test", root=tmp_path)
     x0, y0 = data.load("mnist", "test")
     assert torch.equal(x, x0) and torch.equal(y, y0)
+
+
+def test_falls_back_to_a_torchvision_download_into_the_cache(tmp_path, monkeypatch):
+    """No NLCORE_DATA, no shared copy: the loader asks torchvision to download into the cache, then reads it."""
+    monkeypatch.delenv("NLCORE_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "REPO_SHARED", tmp_path / "no-shared")
+    asked = []
+
+    def fake_download(name, dest):  # what torchvision.datasets.MNIST(..., download=True) leaves behind
+        asked.append((name, dest))
+        raw = dest / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        for f in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+            (raw / f).write_bytes(gzip.decompress((REAL_SHARED / "mnist" / f"{f}.gz").read_bytes()))
+
+    monkeypatch.setattr(data, "_download", fake_download)
+    data._load_cached.cache_clear()
+    try:
+        x, y = data.load("mnist", "test")
+    finally:
+        data._load_cached.cache_clear()
+    assert asked == [("mnist", tmp_path / "cache" / "nlcore")] and x.shape == (10000, 1, 28, 28)
+
+
+def test_failed_download_says_where_to_put_the_files(tmp_path, monkeypatch):
+    monkeypatch.delenv("NLCORE_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "REPO_SHARED", tmp_path / "no-shared")
+
+    def offline(name, dest):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(data, "_download", offline)
+    data._load_cached.cache_clear()
+    try:
+        with pytest.raises(data.DataError, match="download failed.*NLCORE_DATA"):
+            data.load("mnist", "test")
+    finally:
+        data._load_cached.cache_clear()
