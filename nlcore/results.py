@@ -6,7 +6,12 @@
      "torch_version", "device", "wall_time_s", "created"}
 
 Writes are atomic (temporary file in the same folder, fsync, ``os.replace``):
-a crash leaves either no file or a whole one. A file that is not valid JSON, or
+a crash leaves either no file or a whole one. While a run trains, its
+``<key>.lock`` (created with O_EXCL, holding host and PID) keeps other sweep
+processes sharing the store off it; a lock whose process is gone (same host)
+or that is older than ``STALE_LOCK_S`` (another host) is taken over. In the
+rare race of two processes taking over the same stale lock, both train the
+run; it is still stored once (same config, atomic replace). A file that is not valid JSON, or
 whose config does not hash to its name, raises :class:`ResultsError` naming it;
 nothing is ever overwritten or deleted silently.
 """
@@ -16,8 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import socket
 import subprocess
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -101,6 +108,60 @@ def save(cfg: dict, metrics: dict, wall_time_s: float, root=None) -> dict:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return record
+
+
+STALE_LOCK_S = 6 * 3600
+
+
+def _lock_path(cfg: dict, root=None) -> Path:
+    return run_path(cfg, root).with_suffix(".lock")
+
+
+def _holder_alive(lock: Path) -> bool:
+    try:
+        age = time.time() - lock.stat().st_mtime
+        parts = lock.read_text().split()
+    except FileNotFoundError:
+        return False
+    if len(parts) != 2 or not parts[1].isdigit():
+        return age < 10  # being written this instant, or garbage left by a crash
+    host, pid = parts
+    if host != socket.gethostname():
+        return age < STALE_LOCK_S
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim(cfg: dict, root=None) -> bool:
+    """Take the run's lock; False while another live process holds it (a dead holder's lock is taken over)."""
+    lock = _lock_path(cfg, root)
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _holder_alive(lock):
+                return False
+            lock.unlink(missing_ok=True)  # stale: its process was killed
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{socket.gethostname()} {os.getpid()}")
+        return True
+    return False
+
+
+def release(cfg: dict, root=None) -> None:
+    """Remove the run's lock if this process holds it."""
+    lock = _lock_path(cfg, root)
+    try:
+        if lock.read_text() == f"{socket.gethostname()} {os.getpid()}":
+            lock.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def read(path: Path) -> dict:

@@ -47,23 +47,47 @@ def figure_configs(figure: str, profile: str = "cpu", alphas=None, seeds=None, m
     return out
 
 
-def run(configs: list[dict], device: str | None = None, progress: bool = True, root=None, log=print) -> list[dict]:
-    """Train and store every config that is not stored yet; return all records (stored + new)."""
+def run(configs: list[dict], device: str | None = None, progress: bool = True, root=None, log=print,
+        poll_s: float = 2.0) -> list[dict]:
+    """Train and store every config that is not stored yet; return all records (stored + new).
+
+    Safe to run in several processes on one store: each run is trained by whichever process takes its
+    lock first; the others go on to the next run and, at the end, wait for the runs held elsewhere.
+    """
     results.check_writable(root)
     stored = {i: results.load(c, root) for i, c in enumerate(configs)}  # raises on a corrupt file, before compute
-    todo = [i for i, r in stored.items() if r is None]
+    pending = [i for i, r in stored.items() if r is None]
     if log and configs:
-        log(f"{len(configs) - len(todo)} of {len(configs)} runs already stored; training {len(todo)}")
-    for n, i in enumerate(todo, 1):
-        cfg = configs[i]
-        t0 = time.time()
-        metrics = train.train(cfg, device=device, progress=progress)
-        stored[i] = results.save(cfg, metrics, time.time() - t0, root)
-        if log:
-            b = metrics["best"]
-            acc = "all diverged" if b["lr"] is None else f"test {b['test_acc']:.4f} (lr {b['lr']:g})"
-            log(f"[{n}/{len(todo)}] {cfg['model']} alpha={cfg['alpha']:g} seed={cfg['seed']}: {acc}, "
-                f"{time.time() - t0:.0f}s")
+        log(f"{len(configs) - len(pending)} of {len(configs)} runs already stored; training {len(pending)}")
+    done = 0
+    while pending:
+        held = []
+        for i in pending:
+            cfg = configs[i]
+            if not results.claim(cfg, root):
+                held.append(i)
+                continue
+            try:
+                stored[i] = results.load(cfg, root)  # another process may have finished it meanwhile
+                if stored[i] is None:
+                    t0 = time.time()
+                    metrics = train.train(cfg, device=device, progress=progress)
+                    stored[i] = results.save(cfg, metrics, time.time() - t0, root)
+                    done += 1
+                    if log:
+                        b = metrics["best"]
+                        acc = "all diverged" if b["lr"] is None else f"test {b['test_acc']:.4f} (lr {b['lr']:g})"
+                        log(f"[{done}] {cfg['model']} alpha={cfg['alpha']:g} seed={cfg['seed']}: {acc}, "
+                            f"{time.time() - t0:.0f}s")
+            finally:
+                results.release(cfg, root)
+        for i in held:
+            stored[i] = results.load(configs[i], root)
+        pending = [i for i in held if stored[i] is None]
+        if pending:
+            if log:
+                log(f"waiting for {len(pending)} run(s) that other processes are training")
+            time.sleep(poll_s)
     return [stored[i] for i in range(len(configs))]
 
 
