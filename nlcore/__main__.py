@@ -7,6 +7,8 @@ import json
 import sys
 
 from . import sweep
+from .data import DataError
+from .results import ResultsError
 
 
 def main(argv=None) -> int:
@@ -35,10 +37,10 @@ def main(argv=None) -> int:
         return 0
     try:
         cfgs = sweep.figure_configs(args.figure, args.profile, alphas=args.alphas, seeds=args.seeds, models=args.models)
-    except ValueError as e:
+        sweep.run(cfgs, device=args.device, progress=not args.no_progress)
+    except (ValueError, DataError, ResultsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    sweep.run(cfgs, device=args.device, progress=not args.no_progress)
     return 0
 
 

@@ -90,6 +90,23 @@ def check_writable(root=None) -> Path:
     return runs
 
 
+def remove_orphans(root=None) -> list[Path]:
+    """Delete temporary files of writers that died mid-write (SIGKILL between create and replace)."""
+    gone = []
+    for tmp in (results_dir(root) / "runs").glob(".*-*-*.tmp"):
+        pid = tmp.name.split("-")[1]
+        try:
+            os.kill(int(pid), 0)
+            continue  # its writer is alive
+        except ProcessLookupError:
+            pass
+        except (PermissionError, ValueError):
+            continue
+        tmp.unlink(missing_ok=True)
+        gone.append(tmp)
+    return gone
+
+
 def save(cfg: dict, metrics: dict, wall_time_s: float, root=None) -> dict:
     """Write the record of a finished run atomically; return it."""
     record = dict(key=config_key(cfg), config=cfg, metrics=metrics, seed=cfg["seed"], code_version=code_version(),
@@ -97,7 +114,7 @@ def save(cfg: dict, metrics: dict, wall_time_s: float, root=None) -> dict:
                   wall_time_s=round(wall_time_s, 3), created=dt.datetime.now(dt.timezone.utc).isoformat())
     path = run_path(cfg, root)
     runs = check_writable(root)
-    fd, tmp = tempfile.mkstemp(dir=runs, prefix=f".{path.stem}-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=runs, prefix=f".{path.stem}-{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(record, f, indent=1, sort_keys=True)

@@ -55,6 +55,7 @@ def run(configs: list[dict], device: str | None = None, progress: bool = True, r
     lock first; the others go on to the next run and, at the end, wait for the runs held elsewhere.
     """
     results.check_writable(root)
+    results.remove_orphans(root)
     stored = {i: results.load(c, root) for i, c in enumerate(configs)}  # raises on a corrupt file, before compute
     pending = [i for i, r in stored.items() if r is None]
     if log and configs:
