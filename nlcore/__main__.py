@@ -1,4 +1,11 @@
-"""Command line: ``python -m nlcore status [--json]`` and ``python -m nlcore sweep FIGURE [--profile P]``."""
+"""Command line.
+
+    python -m nlcore status [--json]                       stored runs per figure and profile
+    python -m nlcore sweep FIGURE [--profile P] [...]      train a figure's missing runs (resumable)
+    python -m nlcore sweep FIGURE --dask local:4           ... fanned out over a Dask cluster
+    torchrun --nproc_per_node N -m nlcore train --model resnet18 --alpha 2 [--set key=value ...]
+                                                           one run, data-parallel (DDP) over N processes
+"""
 
 from __future__ import annotations
 
@@ -24,7 +31,18 @@ def main(argv=None) -> int:
     sw.add_argument("--seeds", nargs="+", type=int, default=None)
     sw.add_argument("--device", default=None)
     sw.add_argument("--no-progress", action="store_true")
+    sw.add_argument("--dask", default=None, metavar="ADDRESS",
+                    help="fan out over a Dask cluster: a scheduler address (tcp://host:8786) or local:N workers")
+    tr = sub.add_parser("train", help="train one config (under torchrun: data-parallel over its processes)")
+    tr.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "paper"])
+    tr.add_argument("--model", required=True)
+    tr.add_argument("--alpha", type=float, default=0.0)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="other config fields, JSON values")
+    tr.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
+    if args.cmd == "train":
+        return _train(args)
     if args.cmd == "status":
         s = sweep.status()
         if args.json:
@@ -37,10 +55,59 @@ def main(argv=None) -> int:
         return 0
     try:
         cfgs = sweep.figure_configs(args.figure, args.profile, alphas=args.alphas, seeds=args.seeds, models=args.models)
-        sweep.run(cfgs, device=args.device, progress=not args.no_progress)
+        if args.dask:
+            sweep.run_dask(cfgs, args.dask, device=args.device)
+        else:
+            sweep.run(cfgs, device=args.device, progress=not args.no_progress)
     except (ValueError, DataError, ResultsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _train(args) -> int:
+    """One run; under torchrun every rank trains its shard of each batch and rank 0 stores the record."""
+    import os
+    import time
+
+    import torch
+
+    from . import config, results, train
+
+    try:
+        extra = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    except ValueError as e:
+        print(f"error: --set takes KEY=VALUE with a JSON value ({e})", file=sys.stderr)
+        return 2
+    try:
+        cfg = config.make_config(args.profile, model=args.model, alpha=args.alpha, seed=args.seed, **extra)
+        results.check_writable()
+    except (ValueError, ResultsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    device = None
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        cuda = torch.cuda.is_available()
+        torch.distributed.init_process_group("nccl" if cuda else "gloo")
+        if cuda:
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+            torch.cuda.set_device(device)
+    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+    try:
+        if results.load(cfg) is not None:
+            print(f"already stored: {results.run_path(cfg)}")
+            return 0
+        t0 = time.time()
+        metrics = train.train(cfg, device=device, progress=not args.no_progress and rank == 0)
+        if rank == 0:
+            results.save(cfg, metrics, time.time() - t0)
+            print(f"stored {results.run_path(cfg)}: test {metrics['best']['test_acc']} (lr {metrics['best']['lr']})")
+    except (DataError, ResultsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
     return 0
 
 

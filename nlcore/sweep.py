@@ -92,6 +92,42 @@ def run(configs: list[dict], device: str | None = None, progress: bool = True, r
     return [stored[i] for i in range(len(configs))]
 
 
+def _run_one(cfg: dict, root: str, device) -> dict:
+    return run([cfg], device=device, progress=False, root=root, log=None)[0]
+
+
+def run_dask(configs: list[dict], scheduler, device: str | None = None, root=None) -> list[dict]:
+    """Fan the runs out over a Dask cluster; every worker trains whole runs and writes to the same store.
+
+    ``scheduler``: a ``distributed.Client``, a scheduler address (``tcp://host:8786``, e.g. from
+    ``dask-scheduler`` or dask-jobqueue on SLURM) or ``"local:N"`` for N worker processes here. The store
+    must be a folder every worker sees (a shared file system); the per-run locks of :func:`run` keep two
+    workers off one run. Returns the records, in the order of ``configs``.
+    """
+    from distributed import Client, LocalCluster
+
+    results.check_writable(root)
+    for c in configs:
+        results.load(c, root)  # a corrupt stored file stops us here, before any worker starts
+    own = None
+    if isinstance(scheduler, Client):
+        client = scheduler
+    elif str(scheduler).startswith("local:"):
+        n = int(str(scheduler).split(":", 1)[1])
+        own = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(own)
+    else:
+        client = Client(scheduler)
+    root_s = str(results.results_dir(root))
+    try:
+        futures = [client.submit(_run_one, c, root_s, device, pure=False) for c in configs]
+        return client.gather(futures)
+    finally:
+        if own is not None:
+            client.close()
+            own.close()
+
+
 def status(root=None) -> dict:
     """Per figure and profile: how many of its runs are stored."""
     out = {}

@@ -106,12 +106,23 @@ def batch(d: dict, cfg: dict, slots: torch.Tensor, labels: torch.Tensor):
 
 
 class Sequential:
-    """One model + torch.optim.Adadelta per learning rate."""
+    """One model + torch.optim.Adadelta per learning rate.
+
+    Under ``torchrun`` (a process group initialised) each model is wrapped in
+    DistributedDataParallel: every rank trains on its shard of each batch and the
+    gradients are averaged, so the step equals the single-process one on the whole batch.
+    """
 
     def __init__(self, net, lrs, cfg, device, precision, channels_last):
         self.cl = channels_last
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         self.nets = [copy.deepcopy(net).to(device, memory_format=fmt) for _ in lrs]
+        self.ddp = distributed()
+        if self.ddp:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [torch.device(device).index] if device.startswith("cuda") else None
+            self.nets = [DistributedDataParallel(n, device_ids=ids) for n in self.nets]
         self.opts = [torch.optim.Adadelta(n.parameters(), lr=lr, rho=cfg["rho"], eps=cfg["eps"])
                      for n, lr in zip(self.nets, lrs)]
         self.bf16, self.device = precision == "bf16", device
@@ -128,22 +139,38 @@ class Sequential:
                 continue
             with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
                 loss = F.cross_entropy(net(x).float(), y)
-            if not torch.isfinite(loss):
+            if not self._finite(loss):
                 self.alive[i] = False
                 losses.append(math.nan)
                 continue
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append(loss.item())
+            losses.append(self._mean(loss))
         return losses
+
+    def _finite(self, loss) -> bool:
+        """Whether the loss is finite on every rank (all ranks must agree before backward)."""
+        if not self.ddp:
+            return bool(torch.isfinite(loss))
+        flag = torch.isfinite(loss.detach()).float().reshape(1)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
+        return bool(flag.item())
+
+    def _mean(self, loss) -> float:
+        """The loss averaged over the ranks (the whole batch's), for the record."""
+        if not self.ddp:
+            return loss.item()
+        t = loss.detach().clone().reshape(1)
+        torch.distributed.all_reduce(t)
+        return t.item() / torch.distributed.get_world_size()
 
     @torch.no_grad()
     def predict(self, x) -> torch.Tensor:
         """(G, B) predicted classes."""
         x = self._fmt(x)
         outs = []
-        for net in self.nets:
+        for net in (getattr(n, "module", n) for n in self.nets):
             net.eval()
             with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
                 outs.append(net(x).argmax(1))
@@ -208,6 +235,12 @@ class Stacked:
 
 
 # ----------------------------------------------------------------------------- machine choices
+
+
+def distributed() -> bool:
+    """True inside a torch.distributed process group of more than one process (torchrun)."""
+    return torch.distributed.is_available() and torch.distributed.is_initialized() \
+        and torch.distributed.get_world_size() > 1
 
 _CALIBRATION: dict = {}
 
@@ -284,6 +317,12 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, confusion
     net = models.build(cfg["model"], shape[0], shape[1], d["m"], cfg["width"])
     precision, cl = choose_precision(cfg, net, device, shape)
     engine_name = choose_engine(cfg, net)
+    world, rank = 1, 0
+    if distributed():  # every rank must make the same choices: rank 0's are broadcast
+        world, rank = torch.distributed.get_world_size(), torch.distributed.get_rank()
+        choice = [precision, cl]
+        torch.distributed.broadcast_object_list(choice, src=0)
+        (precision, cl), engine_name = choice, "sequential"
     torch.manual_seed(cfg["seed"])
     eng = (Stacked if engine_name == "stacked" else Sequential)(net, cfg["lrs"], cfg, device, precision, cl)
 
@@ -301,7 +340,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, confusion
         for i in range(0, slots_total, B):
             if step >= steps:
                 break
-            xb, yb = batch(d, cfg, perm[i:i + B], labels[i:i + B])
+            xb, yb = batch(d, cfg, perm[i:i + B][rank::world], labels[i:i + B][rank::world])
             loss_sum += torch.tensor(eng.step(xb, yb), dtype=torch.float64)
             loss_n += 1
             step += 1
@@ -322,7 +361,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, confusion
     per_lr = [dict(lr=lr, diverged=not bool(alive), curve=c, val_acc=c[-1]["val_acc"], test_acc=c[-1]["test_acc"])
               for lr, alive, c in zip(cfg["lrs"], eng.alive, curves)]
     return dict(per_lr=per_lr, best=select_lr(per_lr, cfg["lr_select"]), steps=steps, slots=slots_total,
-                engine=engine_name, precision=precision, channels_last=cl, device=device)
+                engine=engine_name, precision=precision, channels_last=cl, device=device, world_size=world)
 
 
 def select_lr(per_lr: list[dict], on: str) -> dict:
