@@ -111,6 +111,8 @@ class Sequential:
     Under ``torchrun`` (a process group initialised) each model is wrapped in
     DistributedDataParallel: every rank trains on its shard of each batch and the
     gradients are averaged, so the step equals the single-process one on the whole batch.
+    Batch norm is synchronised across ranks on GPUs; on CPUs (where torch has no
+    SyncBatchNorm) each rank normalises its own shard, a small departure for ResNets.
     """
 
     def __init__(self, net, lrs, cfg, device, precision, channels_last):
@@ -121,7 +123,10 @@ class Sequential:
         if self.ddp:
             from torch.nn.parallel import DistributedDataParallel
 
-            ids = [torch.device(device).index] if device.startswith("cuda") else None
+            cuda = device.startswith("cuda")
+            ids = [torch.device(device).index] if cuda else None
+            if cuda:  # batch-norm statistics over the whole batch, as one process has them (GPU only in torch)
+                self.nets = [torch.nn.SyncBatchNorm.convert_sync_batchnorm(n) for n in self.nets]
             self.nets = [DistributedDataParallel(n, device_ids=ids) for n in self.nets]
         self.opts = [torch.optim.Adadelta(n.parameters(), lr=lr, rho=cfg["rho"], eps=cfg["eps"])
                      for n, lr in zip(self.nets, lrs)]
