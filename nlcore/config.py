@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 
 from . import data, models, noise
 
@@ -76,9 +77,10 @@ def make_config(profile: str = "cpu", **overrides) -> dict:
 
 def _int(cfg, name, lo, hi=None):
     v = cfg[name]
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo or (hi is not None and v > hi):
         rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
         raise ValueError(f"{name} must be an integer {rng}, got {v!r}")
+    cfg[name] = int(v)
 
 
 def _num(cfg, name, lo, hi=math.inf, lo_open=False):
@@ -97,7 +99,7 @@ def _choice(cfg, name, allowed):
 
 def check_config(cfg: dict) -> dict:
     """Raise ValueError naming the field and its valid range for anything wrong; return cfg (floats normalised)."""
-    missing = set(DEFAULTS) - set(cfg)
+    missing = (set(DEFAULTS) | {"profile"}) - set(cfg)
     if missing:
         raise ValueError(f"config lacks field(s) {sorted(missing)}")
     _choice(cfg, "dataset", [d for d in data.DATASETS if "test" in data.DATASETS[d][3]])
@@ -109,9 +111,9 @@ def check_config(cfg: dict) -> dict:
     _choice(cfg, "precision", ("auto", "fp32", "bf16"))
     _choice(cfg, "repeat", (True, False))
     _choice(cfg, "profile", tuple(PROFILES))
-    cfg["alpha"] = noise.check_alpha(cfg["alpha"])
+    cfg["alpha"] = noise.check_alpha(cfg["alpha"]) + 0.0  # + 0.0: -0.0 and 0.0 are one run
     m = data.num_classes(cfg["dataset"])
-    cfg["delta"] = noise.check_delta(cfg["delta"], cfg["alpha"], m)
+    cfg["delta"] = noise.check_delta(cfg["delta"], cfg["alpha"], m) + 0.0
     for name, lo in (("width", 1), ("n_clean", 1), ("n_val", 0), ("batch_size", 1), ("min_steps", 0),
                      ("evals", 1), ("seed", 0)):
         _int(cfg, name, lo)
@@ -125,6 +127,8 @@ def check_config(cfg: dict) -> dict:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (lr > 0 and math.isfinite(lr)):
             raise ValueError(f"lrs must hold finite learning rates > 0, got {lr!r} in {lrs!r}")
     cfg["lrs"] = [float(lr) for lr in lrs]
+    if len(set(cfg["lrs"])) != len(cfg["lrs"]):
+        raise ValueError(f"lrs must not repeat a learning rate, got {lrs!r}")
     size = TRAIN_SIZE[cfg["dataset"]]
     if cfg["n_clean"] + cfg["n_val"] > size:
         raise ValueError(f"n_clean + n_val must be <= {size} (the {cfg['dataset']} training set), "
@@ -135,6 +139,19 @@ def check_config(cfg: dict) -> dict:
         raise ValueError("epochs and min_steps are both 0: nothing would be trained")
     if cfg["noise_source"] != "same" and cfg["repeat"]:
         raise ValueError(f"noise_source={cfg['noise_source']!r} draws images from elsewhere: set repeat=False")
+    if cfg["noise_source"] == "other" and cfg["dataset"] != "cifar10":
+        raise ValueError(f"noise_source='other' (CIFAR-100 images) needs dataset='cifar10', got {cfg['dataset']!r}")
+    if cfg["delta"] > 0 and not cfg["repeat"]:
+        raise ValueError("delta > 0 (structured noise) ties a noisy label to its image's true class: it needs "
+                         "repeat=True (noisy copies of the clean images), got repeat=False")
+    noisy = noise.dilution_size(cfg["n_clean"], cfg["alpha"]) - cfg["n_clean"]
+    if noise.dilution_size(cfg["n_clean"], cfg["alpha"]) >= 2**32:
+        raise ValueError(f"n_clean * (1 + alpha) must be < 2**32, got {cfg['n_clean']} * (1 + {cfg['alpha']:g})")
+    pool = size - cfg["n_clean"] - cfg["n_val"]
+    if cfg["noise_source"] == "same" and not cfg["repeat"] and noisy > pool:
+        raise ValueError(f"repeat=False draws each noisy image once from the {pool} training images left over "
+                         f"(of {size}, after n_clean={cfg['n_clean']} and n_val={cfg['n_val']}); alpha * n_clean "
+                         f"= {noisy} must be <= {pool}")
     for k in ("epochs", "rho", "eps"):
         cfg[k] = float(cfg[k])
     return cfg

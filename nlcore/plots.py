@@ -36,7 +36,8 @@ def _hover(s: dict) -> str:
     lrs = ", ".join(f"{lr:g}" for lr in s["lrs"])
     return (f"{NAMES.get(s['model'], s['model'])}<br>alpha={s['alpha']:g}<br>test accuracy {s['mean']:.1%}"
             f" ± {s['std']:.1%} (seeds {s['seeds']})<br>lr chosen on {'/'.join(s['selected_on'])}: {lrs}"
-            f"<br>profile {'/'.join(s['profile'])}")
+            f"<br>profile {'/'.join(s['profile'])}"
+            + (f"<br>seeds where every lr diverged (left out): {s['diverged']}" if s["diverged"] else ""))
 
 
 def accuracy_vs_alpha(summary: list[dict], figure: str, title: str) -> go.Figure:

@@ -7,9 +7,10 @@
 
 Writes are atomic (temporary file in the same folder, fsync, ``os.replace``):
 a crash leaves either no file or a whole one. While a run trains, its
-``<key>.lock`` (created with O_EXCL, holding host and PID) keeps other sweep
-processes sharing the store off it; a lock whose process is gone (same host)
-or that is older than ``STALE_LOCK_S`` (another host) is taken over. In the
+``<key>.lock`` (created with O_EXCL, holding host, boot id and PID, and
+touched every minute by its holder) keeps other sweep processes sharing the
+store off it; a lock whose process is gone (same host and boot) or that has
+not been touched for ``STALE_LOCK_S`` (another host) is taken over. In the
 rare race of two processes taking over the same stale lock, both train the
 run; it is still stored once (same config, atomic replace). A file that is not valid JSON, or
 whose config does not hash to its name, raises :class:`ResultsError` naming it;
@@ -91,16 +92,17 @@ def check_writable(root=None) -> Path:
 
 
 def remove_orphans(root=None) -> list[Path]:
-    """Delete temporary files of writers that died mid-write (SIGKILL between create and replace)."""
+    """Delete temporary files of writers on this host that died mid-write (SIGKILL between create and replace).
+
+    A temp file is named ``.<key>-<host>-<boot>-<pid>-<random>.tmp``; files of other hosts are left alone.
+    """
     gone = []
-    for tmp in (results_dir(root) / "runs").glob(".*-*-*.tmp"):
-        pid = tmp.name.split("-")[1]
-        try:
-            os.kill(int(pid), 0)
-            continue  # its writer is alive
-        except ProcessLookupError:
-            pass
-        except (PermissionError, ValueError):
+    host, boot, _ = _ME.split()
+    for tmp in (results_dir(root) / "runs").glob(f".*-{host}-*.tmp"):
+        parts = tmp.name[:-4].split("-")
+        if len(parts) < 5 or parts[-4] != host or not parts[-2].isdigit():
+            continue
+        if parts[-3] == boot and _pid_alive(int(parts[-2])):
             continue
         tmp.unlink(missing_ok=True)
         gone.append(tmp)
@@ -114,7 +116,7 @@ def save(cfg: dict, metrics: dict, wall_time_s: float, root=None) -> dict:
                   wall_time_s=round(wall_time_s, 3), created=dt.datetime.now(dt.timezone.utc).isoformat())
     path = run_path(cfg, root)
     runs = check_writable(root)
-    fd, tmp = tempfile.mkstemp(dir=runs, prefix=f".{path.stem}-{os.getpid()}-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=runs, prefix=f".{path.stem}-{_ME.replace(' ', '-')}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(record, f, indent=1, sort_keys=True)
@@ -127,7 +129,28 @@ def save(cfg: dict, metrics: dict, wall_time_s: float, root=None) -> dict:
     return record
 
 
-STALE_LOCK_S = 6 * 3600
+STALE_LOCK_S = 600  # a lock not refreshed for this long (its holder touches it every LOCK_HEARTBEAT_S) is stale
+LOCK_HEARTBEAT_S = 60
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip().replace("-", "")[:12]
+    except OSError:
+        return "0"
+
+
+_ME = f"{socket.gethostname().replace('-', '_').replace(' ', '_')} {_boot_id()} {os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _lock_path(cfg: dict, root=None) -> Path:
@@ -135,23 +158,19 @@ def _lock_path(cfg: dict, root=None) -> Path:
 
 
 def _holder_alive(lock: Path) -> bool:
+    """A lock is held while refreshed recently; on this host and boot, also only while its process lives."""
     try:
         age = time.time() - lock.stat().st_mtime
         parts = lock.read_text().split()
     except FileNotFoundError:
         return False
-    if len(parts) != 2 or not parts[1].isdigit():
+    if len(parts) != 3 or not parts[2].isdigit():
         return age < 10  # being written this instant, or garbage left by a crash
-    host, pid = parts
-    if host != socket.gethostname():
-        return age < STALE_LOCK_S
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    host, boot, pid = parts
+    me_host, me_boot, _ = _ME.split()
+    if host == me_host and boot == me_boot:
+        return _pid_alive(int(pid))
+    return age < STALE_LOCK_S
 
 
 def claim(cfg: dict, root=None) -> bool:
@@ -166,16 +185,41 @@ def claim(cfg: dict, root=None) -> bool:
             lock.unlink(missing_ok=True)  # stale: its process was killed
             continue
         with os.fdopen(fd, "w") as f:
-            f.write(f"{socket.gethostname()} {os.getpid()}")
+            f.write(_ME)
         return True
     return False
+
+
+class Heartbeat:
+    """Context manager: touch the run's lock every LOCK_HEARTBEAT_S while it trains (other hosts see it alive)."""
+
+    def __init__(self, cfg: dict, root=None):
+        import threading
+
+        self.lock, self.stop = _lock_path(cfg, root), threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self):
+        while not self.stop.wait(LOCK_HEARTBEAT_S):
+            try:
+                os.utime(self.lock)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
 
 
 def release(cfg: dict, root=None) -> None:
     """Remove the run's lock if this process holds it."""
     lock = _lock_path(cfg, root)
     try:
-        if lock.read_text() == f"{socket.gethostname()} {os.getpid()}":
+        if lock.read_text() == _ME:
             lock.unlink()
     except FileNotFoundError:
         pass

@@ -72,7 +72,8 @@ def run(configs: list[dict], device: str | None = None, progress: bool = True, r
                 stored[i] = results.load(cfg, root)  # another process may have finished it meanwhile
                 if stored[i] is None:
                     t0 = time.time()
-                    metrics = train.train(cfg, device=device, progress=progress)
+                    with results.Heartbeat(cfg, root):
+                        metrics = train.train(cfg, device=device, progress=progress)
                     stored[i] = results.save(cfg, metrics, time.time() - t0, root)
                     done += 1
                     if log:

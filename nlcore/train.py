@@ -53,6 +53,9 @@ def prepare(cfg: dict, device: str, confusion=None) -> dict:
     mean, std = data.pixel_stats(x[clean_idx])
     ranks = None
     if cfg["delta"] > 0:
+        if cfg["order"] != "random" and confusion is None:
+            raise ValueError(f"order={cfg['order']!r} needs the confusion matrix of Sec 3.2 (pass confusion=, an "
+                             f"({m}, {m}) array of test confusions); order='random' needs none")
         ranks = noise.class_order(cfg["order"], m, confusion, seed=cfg["seed"])
     T = noise.transition_matrix(cfg["alpha"], m, cfg["delta"], ranks)
     d = dict(
@@ -154,6 +157,12 @@ class Sequential:
             losses.append(self._mean(loss))
         return losses
 
+    def check_weights(self) -> None:
+        """Mark diverged every model whose weights are no longer finite (checked before each evaluation)."""
+        for i, net in enumerate(self.nets):
+            if self.alive[i] and not all(bool(torch.isfinite(p).all()) for p in net.parameters()):
+                self.alive[i] = False
+
     def _finite(self, loss) -> bool:
         """Whether the loss is finite on every rank (all ranks must agree before backward)."""
         if not self.ddp:
@@ -215,10 +224,19 @@ class Stacked:
         self._gv = vmap(grad_and_value(loss_fn), in_dims=(0, 0, None, None), randomness="different")
         self._logits = vmap(logits, in_dims=(0, 0, None), randomness="different")
 
+    def _finite_per_model(self, tensors) -> torch.Tensor:
+        ok = torch.ones_like(self.alive)
+        for t in tensors:
+            ok &= torch.isfinite(t).flatten(1).all(1)
+        return ok
+
+    def check_weights(self) -> None:
+        """Mark diverged every model whose weights are no longer finite (checked before each evaluation)."""
+        self.alive &= self._finite_per_model(self.params.values())
+
     def step(self, x, y) -> list[float]:
         grads, loss = self._gv(self.params, self.buffers, x, y)
-        ok = torch.isfinite(loss)
-        self.alive &= ok
+        self.alive &= torch.isfinite(loss) & self._finite_per_model(grads.values())
         keep = self.alive.float()
         with torch.no_grad():
             for k, p in self.params.items():
@@ -328,8 +346,13 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, confusion
         choice = [precision, cl]
         torch.distributed.broadcast_object_list(choice, src=0)
         (precision, cl), engine_name = choice, "sequential"
+        if cfg["batch_size"] % world or noise.dilution_size(cfg["n_clean"], cfg["alpha"]) < world:
+            raise ValueError(f"batch_size={cfg['batch_size']} must be a multiple of the {world} processes, "
+                             f"and the diluted set at least {world} examples")
     torch.manual_seed(cfg["seed"])
     eng = (Stacked if engine_name == "stacked" else Sequential)(net, cfg["lrs"], cfg, device, precision, cl)
+    if world > 1:
+        torch.manual_seed(cfg["seed"] * 1000 + rank)  # own dropout masks on each shard
 
     slots_total = noise.dilution_size(len(d["y"]), cfg["alpha"])
     steps = num_steps(cfg)
@@ -345,12 +368,19 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, confusion
         for i in range(0, slots_total, B):
             if step >= steps:
                 break
-            xb, yb = batch(d, cfg, perm[i:i + B][rank::world], labels[i:i + B][rank::world])
+            sl, lb = perm[i:i + B], labels[i:i + B]
+            if world > 1:  # equal shards (the epoch's last batch loses up to world-1 slots): mean of means = mean
+                keep = len(sl) - len(sl) % world
+                if keep == 0:
+                    continue
+                sl, lb = sl[:keep][rank::world], lb[:keep][rank::world]
+            xb, yb = batch(d, cfg, sl, lb)
             loss_sum += torch.tensor(eng.step(xb, yb), dtype=torch.float64)
             loss_n += 1
             step += 1
             bar.update(1)
             if step in eval_at:
+                eng.check_weights()
                 val = accuracy(eng, d["xval"], d["yval"], d["mean"], d["std"])
                 test = accuracy(eng, d["xtest"], d["ytest"], d["mean"], d["std"])
                 for g, alive in enumerate(eng.alive):
