@@ -18,13 +18,18 @@ def test_hash_is_stable_and_sensitive_to_every_field():
     key = config.config_key(cfg)
     assert key == config.config_key(dict(reversed(list(cfg.items()))))  # field order does not matter
     assert len(key) == 16
-    changes = dict(model="mlp2", alpha=11, delta=0.1, seed=1, lrs=[0.1], n_clean=999, epochs=2.0,
-                   batch_size=64, lr_select="test", width=256, precision="fp32", engine="sequential")
-    seen = {key}
-    for k, v in changes.items():
-        other = dict(cfg, **{k: v})
-        seen.add(config.config_key(other))
-    assert len(seen) == len(changes) + 1
+    other_value = dict(dataset="cifar10", model="mlp2", width=256, n_clean=999, n_val=7, alpha=11.0, delta=0.1,
+                       order="random", noise_source="white", repeat=False, lrs=[0.1], lr_select="test", rho=0.95,
+                       eps=1e-7, batch_size=64, epochs=2.0, min_steps=3, evals=2, seed=1, engine="sequential",
+                       precision="fp32", profile="paper")
+    assert set(other_value) == set(cfg)  # every field of the config is tried
+    keys = {config.config_key(dict(cfg, **{k: v})) for k, v in other_value.items()}
+    assert key not in keys and len(keys) == len(other_value)
+
+
+def test_negative_zero_is_zero():
+    key = config.config_key
+    assert key(config.make_config("cpu", alpha=-0.0)) == key(config.make_config("cpu", alpha=0))
 
 
 def test_int_and_float_alpha_hash_the_same():
@@ -52,6 +57,11 @@ BAD = [
     (dict(noise_source="white"), "set repeat=False"),
     (dict(seed=1.5), "seed must be an integer"),
     (dict(foo=1), "unknown config field"),
+    (dict(lrs=[0.1, 0.1]), "must not repeat"),
+    (dict(noise_source="other", repeat=False), "needs dataset='cifar10'"),
+    (dict(alpha=20, delta=0.5, repeat=False), "needs repeat=True"),
+    (dict(repeat=False, alpha=20, n_clean=5000), "alpha \\* n_clean = 100000 must be <= 50000"),
+    (dict(alpha=1e6), "must be < 2\\*\\*32"),
 ]
 
 

@@ -38,9 +38,11 @@ def test_stacked_adadelta_matches_torch_optim(name):
     assert torch.equal(st.predict(x), sq.predict(x))
 
 
-def test_divergence_is_recorded_and_others_go_on():
-    cfg = config.make_config("smoke", model="mlp1", lrs=[0.5, 1e30])
+@pytest.mark.parametrize("engine", ["stacked", "sequential"])
+def test_divergence_is_recorded_and_others_go_on(engine):
+    cfg = config.make_config("smoke", model="mlp1", lrs=[0.5, 1e30], engine=engine)
     m = train.train(cfg, progress=False)
+    assert m["engine"] == engine
     good, bad = m["per_lr"]
     assert bad["diverged"] and bad["test_acc"] is None
     assert not good["diverged"] and good["test_acc"] > 0.5
@@ -103,3 +105,20 @@ def test_white_noise_source_images():
     perm = torch.randperm(len(slots))[:300]
     x2, _ = train.batch(d, cfg, slots[perm], labels[perm])
     assert torch.equal(x[perm], x2)  # a slot shows the same image in any batch
+
+
+def test_structured_noise_trains_end_to_end():
+    """delta > 0 through train(): the labels the loop sees follow the structured transition matrix."""
+    import numpy as np
+
+    cfg = config.make_config("smoke", model="perceptron", alpha=20, delta=1.0, order="random")
+    d = train.prepare(cfg, "cpu")
+    T = d["T"]
+    assert np.allclose(T.sum(1), 1) and not np.allclose(T, 0.1)
+    m = train.train(cfg, progress=False)
+    assert m["best"]["lr"] is not None
+    conf = np.ones((10, 10))
+    ok = train.prepare(dict(cfg, order="confusing"), "cpu", confusion=conf)
+    assert ok["T"].shape == (10, 10)
+    with pytest.raises(ValueError, match="needs the confusion matrix"):
+        train.prepare(dict(cfg, order="confusing"), "cpu")
