@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -51,19 +52,23 @@ def test_sigkill_and_restart_until_done(tmp_path):
     assert len(expected) == 8
 
     root, rng, kills = tmp_path / "killed", random.Random(0), 0
-    for _ in range(12):
+    runs = root / "runs"
+    for _ in range(20):
+        before = len(list(runs.glob("*.json"))) if runs.exists() else 0
         proc = subprocess.Popen(SWEEP + ARGS, env=_env(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            proc.wait(timeout=rng.uniform(2.0, 7.0))
+        # kill at a random moment shortly after this process has stored a new run (so every cycle makes progress
+        # and the kill lands while the next run trains or is being written)
+        while proc.poll() is None and len(list(runs.glob("*.json")) if runs.exists() else []) <= before:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.15))
+        if proc.poll() is not None:
             break  # it finished before the kill
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
         got = _stored(root)  # after every kill: only whole, valid files
         assert all(expected[k] == v for k, v in got.items())
-    else:
-        subprocess.run(SWEEP + ARGS, env=_env(root), check=True, capture_output=True)
+    subprocess.run(SWEEP + ARGS, env=_env(root), check=True, capture_output=True)
     assert kills >= 3, f"only {kills} kills landed mid-sweep"
     assert _stored(root) == expected
     leftovers = [p.name for p in (root / "runs").iterdir() if not p.name.endswith(".json")]
