@@ -147,14 +147,15 @@ class Sequential:
                 continue
             with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
                 loss = F.cross_entropy(net(x).float(), y)
-            if not self._finite(loss):
+            mean = self._mean(loss)
+            if not math.isfinite(mean):
                 self.alive[i] = False
                 losses.append(math.nan)
                 continue
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append(self._mean(loss))
+            losses.append(mean)
         return losses
 
     def check_weights(self) -> None:
@@ -163,16 +164,9 @@ class Sequential:
             if self.alive[i] and not all(bool(torch.isfinite(p).all()) for p in net.parameters()):
                 self.alive[i] = False
 
-    def _finite(self, loss) -> bool:
-        """Whether the loss is finite on every rank (all ranks must agree before backward)."""
-        if not self.ddp:
-            return bool(torch.isfinite(loss))
-        flag = torch.isfinite(loss.detach()).float().reshape(1)
-        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
-        return bool(flag.item())
-
     def _mean(self, loss) -> float:
-        """The loss averaged over the ranks (the whole batch's), for the record."""
+        """The loss averaged over the ranks (the whole batch's); NaN/inf on any rank makes it non-finite,
+        so every rank takes the same diverged-or-not decision before backward."""
         if not self.ddp:
             return loss.item()
         t = loss.detach().clone().reshape(1)
