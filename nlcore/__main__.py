@@ -49,11 +49,20 @@ def main(argv=None) -> int:
             print(json.dumps(s, indent=1))
         else:
             for fig, per in s.items():
-                if isinstance(per, dict):
-                    print(fig, "  ".join(f"{p}: {v['stored']}/{v['total']}" for p, v in per.items()))
+                if fig == "all_stored_runs":
+                    continue
+                if "derived_from" in per or "not_run" in per:
+                    why = f"derived from {per['derived_from']}" if "derived_from" in per \
+                        else f"not run: {per['not_run']}"
+                    print(fig, why)
+                    continue
+                print(fig, "  ".join(f"{p}: {v['stored']}/{'?' if v['total'] is None else v['total']}"
+                                     for p, v in per.items()))
             print("stored runs:", s["all_stored_runs"])
         return 0
     try:
+        if sweep.FIGURES[args.figure].get("needs") == "confusion":  # Figure 5: measure the confusions first
+            sweep.confusion_matrix(args.profile, train_missing=True, device=args.device)
         cfgs = sweep.figure_configs(args.figure, args.profile, alphas=args.alphas, seeds=args.seeds, models=args.models)
         if args.dask:
             sweep.run_dask(cfgs, args.dask, device=args.device)

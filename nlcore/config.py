@@ -13,6 +13,8 @@ n_val            clean examples held out for choosing the learning rate
 alpha            noisy examples per clean one (>= 0)
 delta            structure of the noise, 0 = uniform (Exp 2)
 order            "confusing" | "reverse" | "random" (used when delta > 0)
+ranks            None, or the (m, m-1) wrong classes of each class, most favoured first, for the
+                 confusing/reverse orders (from the measured confusion matrix, Sec 3.2)
 noise_source     "same" (the clean images repeated) | "other" | "white" (Exp 3)
 repeat           noisy images repeat the clean ones (True) or are unique (Fig 7)
 lrs              the AdaDelta learning-rate grid, all trained on the same batches
@@ -22,6 +24,8 @@ batch_size       128 in the paper
 epochs           passes over the diluted set of n_clean * (1 + alpha) examples
 min_steps        lower bound on optimiser steps (small sets would barely train)
 evals            evaluations on val and test, evenly spaced; the last is the result
+loss             "ce" (cross-entropy on the diluted set) | "h_alpha" (the noisy loss H_alpha of eq. 3 on the
+                 clean examples only: the infinite-batch limit of uniform noise, Sec 5)
 seed             clean subset, initialisation, noisy labels and batch order
 engine           "auto" | "stacked" (lr grid in one vmapped model) | "sequential"
 precision        "auto" | "fp32" | "bf16" (autocast); "auto" measures once per machine
@@ -42,8 +46,11 @@ DEFAULTS = dict(
     alpha=0.0, delta=0.0, order="confusing", noise_source="same", repeat=True,
     lrs=[0.01, 0.05, 0.1, 0.5, 1.0], lr_select="test", rho=0.9, eps=1e-6,
     batch_size=128, epochs=1.0, min_steps=0, evals=4, seed=0,
-    engine="auto", precision="auto",
+    engine="auto", precision="auto", loss="ce", ranks=None,
 )
+# Fields added after runs were first stored: left out of the key while at their default, so the key of
+# every earlier run is unchanged (and a stored record without them reads as having the default).
+ADDED_FIELDS = dict(loss="ce", ranks=None)
 
 TRAIN_SIZE = {"mnist": 60000, "cifar10": 50000}
 
@@ -73,6 +80,21 @@ def make_config(profile: str = "cpu", **overrides) -> dict:
     cfg.update(overrides)
     cfg["profile"] = profile
     return check_config(cfg)
+
+
+def canonical(cfg: dict) -> dict:
+    """One config per distinct run: fields that cannot matter are set to their defaults.
+
+    With ``alpha == 0`` there are no noisy examples, so ``noise_source``/``repeat``/``order``/``ranks``
+    cannot matter (``loss="h_alpha"`` equals cross-entropy there but is kept: it is what Fig 11 plots);
+    with ``delta == 0`` the noise is uniform, so the order and ranks cannot matter.
+    """
+    cfg = dict(cfg)
+    if cfg.get("alpha") == 0:
+        cfg.update(noise_source="same", repeat=True)
+    if cfg.get("delta") == 0 or cfg.get("alpha") == 0:
+        cfg.update(order=DEFAULTS["order"], ranks=None)
+    return cfg
 
 
 def _int(cfg, name, lo, hi=None):
@@ -111,9 +133,11 @@ def check_config(cfg: dict) -> dict:
     _choice(cfg, "precision", ("auto", "fp32", "bf16"))
     _choice(cfg, "repeat", (True, False))
     _choice(cfg, "profile", tuple(PROFILES))
+    _choice(cfg, "loss", ("ce", "h_alpha"))
     cfg["alpha"] = noise.check_alpha(cfg["alpha"]) + 0.0  # + 0.0: -0.0 and 0.0 are one run
     m = data.num_classes(cfg["dataset"])
     cfg["delta"] = noise.check_delta(cfg["delta"], cfg["alpha"], m) + 0.0
+    cfg.update(canonical(cfg))
     for name, lo in (("width", 1), ("n_clean", 1), ("n_val", 0), ("batch_size", 1), ("min_steps", 0),
                      ("evals", 1), ("seed", 0)):
         _int(cfg, name, lo)
@@ -152,12 +176,41 @@ def check_config(cfg: dict) -> dict:
         raise ValueError(f"repeat=False draws each noisy image once from the {pool} training images left over "
                          f"(of {size}, after n_clean={cfg['n_clean']} and n_val={cfg['n_val']}); alpha * n_clean "
                          f"= {noisy} must be <= {pool}")
+    if cfg["loss"] == "h_alpha" and (cfg["delta"] > 0 or cfg["noise_source"] != "same" or not cfg["repeat"]):
+        raise ValueError("loss='h_alpha' is the infinite-batch limit of uniform noise (eq. 3): it needs delta=0, "
+                         "noise_source='same' and repeat=True")
+    _check_ranks(cfg, m)
     for k in ("epochs", "rho", "eps"):
         cfg[k] = float(cfg[k])
     return cfg
 
 
+def _check_ranks(cfg: dict, m: int) -> None:
+    ranks, structured = cfg["ranks"], cfg["delta"] > 0 and cfg["order"] != "random"
+    if ranks is None:
+        if structured:
+            raise ValueError(f"order={cfg['order']!r} with delta > 0 needs ranks: the ({m}, {m - 1}) wrong classes "
+                             f"of each class from the measured confusion matrix (nlcore.sweep.confusion_ranks)")
+        return
+    if not structured:
+        raise ValueError(f"ranks are used only by the confusing/reverse orders with delta > 0; got order="
+                         f"{cfg['order']!r}, delta={cfg['delta']:g}: set ranks=None")
+    ok = isinstance(ranks, (list, tuple)) and len(ranks) == m
+    ok = ok and all(isinstance(row, (list, tuple)) and sorted(row) == [k for k in range(m) if k != c]
+                    and all(isinstance(k, int) and not isinstance(k, bool) for k in row)
+                    for c, row in enumerate(ranks))
+    if not ok:
+        raise ValueError(f"ranks must be a list of {m} lists; row c must hold the {m - 1} classes other than c, "
+                         f"most favoured first; got {ranks!r}")
+    cfg["ranks"] = [list(row) for row in ranks]
+
+
 def config_key(cfg: dict) -> str:
-    """16 hex digits of the SHA-256 of the canonical JSON of the full config."""
+    """16 hex digits of the SHA-256 of the canonical JSON of the full config.
+
+    Fields of ``ADDED_FIELDS`` at their default are left out, so runs stored before they existed keep
+    their keys.
+    """
+    cfg = {k: v for k, v in cfg.items() if not (k in ADDED_FIELDS and v == ADDED_FIELDS[k])}
     blob = json.dumps(cfg, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

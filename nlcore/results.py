@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from .config import config_key
+from .config import ADDED_FIELDS, config_key
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = REPO / "results"
@@ -233,6 +233,7 @@ def read(path: Path) -> dict:
                            f"to recompute that run") from e
     if not isinstance(record, dict) or "config" not in record or config_key(record["config"]) != Path(path).stem:
         raise ResultsError(f"stored result {path} does not hold the config its name promises; move it aside")
+    record["config"] = {**ADDED_FIELDS, **record["config"]}  # stored before those fields existed: their defaults
     return record
 
 

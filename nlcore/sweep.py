@@ -11,25 +11,96 @@ from __future__ import annotations
 import itertools
 import time
 
-from . import results, train
-from .config import make_config
+from . import noise, results, train
+from .config import config_key, make_config
 
-# figure: dataset, models, and per profile the alphas and the seeds of each model
+# A figure: the models, fields fixed for all its runs, and per profile a grid (an explicit product of
+# config values, big_vision style; an axis whose values are dicts sets several fields at once), the
+# seeds of each model ("*" = any other model; [] = not run at that profile) and profile overrides.
+# Figures 4, 9 and 12 train nothing of their own: 4 is drawn from the noise code, 9 is re-plotted from
+# Figure 8's runs and 12 from the per-learning-rate accuracies of Figure 2's ConvNet-4 runs.
+LR2 = [0.05, 0.1]  # the two rates that won at alpha = 10..20 in Figure 1's ConvNet-4 runs (cpu profile)
+FIG11_IMAGES = 102400  # Figure 11: every batch size sees the same number of examples (800 steps at 128)
+
 FIGURES = {
     "fig1": dict(
-        title="Figure 1: MNIST, uniform noise",
-        experiment="exp1",
-        fixed=dict(dataset="mnist"),
+        title="Figure 1: MNIST, uniform noise", experiment="exp1", fixed=dict(dataset="mnist"),
         models=["perceptron", "mlp1", "mlp2", "mlp4", "convnet4"],
-        alpha={"smoke": [0, 20], "cpu": [0, 5, 10, 20, 50, 100],
-               "paper": [0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]},
+        grid={"smoke": dict(alpha=[0, 20]), "cpu": dict(alpha=[0, 5, 10, 20, 50, 100]),
+              "paper": dict(alpha=[0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100])},
         seeds={"smoke": {"*": [0]}, "cpu": {"convnet4": [0], "*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
     ),
+    "fig2": dict(
+        title="Figure 2: CIFAR-10, uniform noise", experiment="exp1", fixed=dict(dataset="cifar10"),
+        models=["convnet4", "convnet6", "resnet101"],
+        grid={"smoke": dict(alpha=[0, 5]), "cpu": dict(alpha=[0, 2, 5, 10]), "paper": dict(alpha=list(range(11)))},
+        seeds={"smoke": {"resnet101": [], "*": [0]}, "cpu": {"resnet101": [], "*": [0]}, "paper": {"*": [0, 1, 2]}},
+        overrides={"cpu": dict(min_steps=600), "paper": dict(n_clean=50000)},
+    ),
+    "confusion": dict(  # Sec 3.2: "training the network repeatedly on a small subset of MNIST"
+        title="The confusion matrix behind the confusing order (Sec 3.2)", experiment="exp2",
+        fixed=dict(dataset="mnist", alpha=0), models=["convnet4"], grid={p: {} for p in ("smoke", "cpu", "paper")},
+        seeds={"smoke": {"*": [0, 1]}, "cpu": {"*": [0, 1, 2, 3, 4]}, "paper": {"*": list(range(10))}},
+        overrides={"cpu": dict(n_clean=1000, lrs=[1.0], epochs=0.0, min_steps=300, evals=1),
+                   "paper": dict(n_clean=1000, epochs=0.0, min_steps=1000, evals=1)},
+    ),
+    "fig5": dict(
+        title="Figure 5: MNIST, structured noise (alpha = 20)", experiment="exp2",
+        fixed=dict(dataset="mnist", alpha=20), models=["convnet4"], needs="confusion",
+        grid={"smoke": dict(delta=[0, 1.0], order=["confusing", "reverse", "random"]),
+              "cpu": dict(delta=[0, 0.5, 1.0], order=["confusing", "reverse", "random"]),
+              "paper": dict(delta=[0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+                            order=["confusing", "reverse", "random"])},
+        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        overrides={"cpu": dict(lrs=LR2)},
+    ),
+    "fig6": dict(
+        title="Figure 6: CIFAR-10, source of the noisy examples", experiment="exp3",
+        fixed=dict(dataset="cifar10"), models=["convnet6"],
+        grid={p: dict(alpha=a, source=[dict(noise_source="same"), dict(noise_source="other", repeat=False),
+                                       dict(noise_source="white", repeat=False)])
+              for p, a in (("smoke", [0, 5]), ("cpu", [0, 5, 10]), ("paper", [0, 2, 4, 6, 8, 10]))},
+        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        overrides={"cpu": dict(min_steps=600, lrs=[0.1, 0.5]), "paper": dict(n_clean=50000)},
+    ),
+    "fig7": dict(
+        title="Figure 7: MNIST, repeated vs unique noisy images (2,500 clean)", experiment="exp3",
+        fixed=dict(dataset="mnist", n_clean=2500), models=["convnet4"],
+        grid={"smoke": dict(alpha=[0, 5], repeat=[True, False]), "cpu": dict(alpha=[0, 10, 20], repeat=[True, False]),
+              "paper": dict(alpha=[0, 5, 10, 15, 20], repeat=[True, False])},
+        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        overrides={"cpu": dict(lrs=LR2), "smoke": dict(n_clean=500)},
+    ),
+    "fig8": dict(
+        title="Figure 8: MNIST, accuracy against the number of clean labels", experiment="exp4",
+        fixed=dict(dataset="mnist"), models=["convnet4"],
+        grid={"smoke": dict(n_clean=[200, 500], alpha=[0, 10]),
+              "cpu": dict(n_clean=[500, 1000, 2000, 5000], alpha=[0, 10, 20, 50]),
+              "paper": dict(n_clean=[1000, 2000, 5000, 10000, 20000, 40000, 55000], alpha=[0, 10, 20, 50, 100])},
+        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0]}, "paper": {"*": [0, 1]}},
+        overrides={"cpu": dict(lrs=[0.01, 0.1], epochs=0.0), "paper": dict(n_val=5000, lr_select="val")},
+    ),
+    "fig11": dict(
+        title="Figure 11: MNIST ConvNet-2, batch size and the noisy loss H_alpha", experiment="exp5",
+        fixed=dict(dataset="mnist", epochs=0.0), models=["convnet2"],
+        grid={p: dict(alpha=a, train=[dict(batch_size=b, min_steps=images // b) for b in (32, 64, 128, 256)]
+                      + [dict(batch_size=128, min_steps=images // 128, loss="h_alpha")])
+              for p, a, images in (("smoke", [0, 20], 2560), ("cpu", [0, 20, 50], FIG11_IMAGES),
+                                   ("paper", [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 60000 * 10))},
+        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        overrides={"cpu": dict(lrs=[0.01, 0.1, 1.0])},
+    ),
 }
+DERIVED = {"fig4": "noise code (nlcore.noise)", "fig9": "fig8", "fig12": "fig2"}  # figures made from others
+NOT_RUN = {"fig3": "ImageNet (ResNet-18, top-5) cannot be downloaded here", "fig10": "ImageNet, as Figure 3"}
 
 
-def figure_configs(figure: str, profile: str = "cpu", alphas=None, seeds=None, models=None, **overrides) -> list[dict]:
-    """Configs of ``figure`` at ``profile``; ``alphas``/``seeds``/``models`` replace the profile's lists."""
+def figure_configs(figure: str, profile: str = "cpu", alphas=None, seeds=None, models=None, grid=None,
+                   confusion=None, root=None, **overrides) -> list[dict]:
+    """Configs of ``figure`` at ``profile``, one per distinct run (duplicates, e.g. delta = 0 in every
+    order, appear once). ``alphas``/``seeds``/``models`` replace the profile's lists; ``grid`` replaces
+    axes of the grid; ``overrides`` set fields. Figure 5 needs the confusion matrix (Sec 3.2): pass
+    ``confusion`` ((m, m) counts) or store the ``confusion`` sweep first (:func:`confusion_matrix`)."""
     if figure not in FIGURES:
         raise ValueError(f"figure must be one of {sorted(FIGURES)}, got {figure!r}")
     spec = FIGURES[figure]
@@ -38,13 +109,50 @@ def figure_configs(figure: str, profile: str = "cpu", alphas=None, seeds=None, m
     bad = [m for m in models if m not in spec["models"]]
     if bad:
         raise ValueError(f"model(s) {bad} are not in {figure}; choose from {spec['models']}")
-    alphas = list(spec["alpha"][profile] if alphas is None else alphas)
-    out = []
-    for model, alpha in itertools.product(models, alphas):
+    axes = dict(spec["grid"][profile], **(grid or {}))
+    if alphas is not None:
+        axes["alpha"] = list(alphas)
+    base = dict(spec["fixed"], **spec.get("overrides", {}).get(profile, {}), **overrides)
+    ranks = {}
+    out, seen = [], set()
+    for model in models:
         model_seeds = seeds if seeds is not None else spec["seeds"][profile].get(model, spec["seeds"][profile]["*"])
-        for seed in model_seeds:
-            out.append(make_config(profile, **spec["fixed"], model=model, alpha=alpha, seed=seed, **overrides))
+        for values in itertools.product(*axes.values()):
+            point = dict(base)
+            for name, v in zip(axes, values):
+                point.update(v if isinstance(v, dict) else {name: v})
+            if point.get("delta", 0) > 0 and point.get("order") in ("confusing", "reverse"):
+                if not ranks:
+                    cm = confusion if confusion is not None else confusion_matrix(profile, root)
+                    ranks.update({o: noise.class_order(o, len(cm), cm).tolist() for o in ("confusing", "reverse")})
+                point["ranks"] = ranks[point["order"]]
+            for seed in model_seeds:
+                cfg = make_config(profile, **dict(point, model=model, seed=seed))
+                key = config_key(cfg)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(cfg)
     return out
+
+
+def confusion_matrix(profile: str = "cpu", root=None, train_missing: bool = False, device=None):
+    """The (m, m) test-confusion counts of Sec 3.2, summed over the ``confusion`` sweep's runs.
+
+    ``[c, k]`` = test images of class c that a ConvNet-4 trained on a small MNIST subset predicted
+    as k, over all its seeds (a different subset each). Raises ValueError if runs are missing and
+    ``train_missing`` is False.
+    """
+    import numpy as np
+
+    cfgs = figure_configs("confusion", profile)
+    recs = run(cfgs, device=device, progress=False, root=root, log=None) if train_missing else \
+        [results.load(c, root) for c in cfgs]
+    if any(r is None for r in recs):
+        missing = sum(r is None for r in recs)
+        raise ValueError(f"Figure 5's confusing order needs the confusion matrix of Sec 3.2: {missing}"
+                         f" of its {len(cfgs)} runs at profile {profile!r} are not stored; run "
+                         f"`python -m nlcore sweep confusion --profile {profile}` first")
+    return np.sum([r["metrics"]["confusion"] for r in recs], axis=0)
 
 
 def run(configs: list[dict], device: str | None = None, progress: bool = True, root=None, log=print,
@@ -135,8 +243,16 @@ def status(root=None) -> dict:
     for fig in FIGURES:
         out[fig] = {}
         for profile in ("smoke", "cpu", "paper"):
-            cfgs = figure_configs(fig, profile)
+            try:
+                cfgs = figure_configs(fig, profile, root=root)
+            except ValueError as e:  # Figure 5 before its confusion matrix is stored
+                out[fig][profile] = dict(stored=0, total=None, needs=str(e))
+                continue
             done = sum(results.run_path(c, root).exists() for c in cfgs)
             out[fig][profile] = dict(stored=done, total=len(cfgs))
+    for fig, source in DERIVED.items():
+        out[fig] = dict(derived_from=source)
+    for fig, why in NOT_RUN.items():
+        out[fig] = dict(not_run=why)
     out["all_stored_runs"] = len(list((results.results_dir(root) / "runs").glob("*.json")))
     return out

@@ -24,6 +24,7 @@ import os
 import platform
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
@@ -40,7 +41,7 @@ def default_device() -> str:
 # ----------------------------------------------------------------------------- data
 
 
-def prepare(cfg: dict, device: str, confusion=None) -> dict:
+def prepare(cfg: dict, device: str) -> dict:
     """Tensors a run needs, on ``device``: clean subset, val split, test set, noise tables."""
     x, y = data.load(cfg["dataset"], "train")
     xt, yt = data.load(cfg["dataset"], "test")
@@ -52,11 +53,8 @@ def prepare(cfg: dict, device: str, confusion=None) -> dict:
     clean_idx, pool_idx = rest[: cfg["n_clean"]], rest[cfg["n_clean"]:]
     mean, std = data.pixel_stats(x[clean_idx])
     ranks = None
-    if cfg["delta"] > 0:
-        if cfg["order"] != "random" and confusion is None:
-            raise ValueError(f"order={cfg['order']!r} needs the confusion matrix of Sec 3.2 (pass confusion=, an "
-                             f"({m}, {m}) array of test confusions); order='random' needs none")
-        ranks = noise.class_order(cfg["order"], m, confusion, seed=cfg["seed"])
+    if cfg["delta"] > 0:  # confusing/reverse: measured ranks stored in the config; random: drawn from the seed
+        ranks = noise.class_order("random", m, seed=cfg["seed"]) if cfg["ranks"] is None else np.array(cfg["ranks"])
     T = noise.transition_matrix(cfg["alpha"], m, cfg["delta"], ranks)
     d = dict(
         x=x[clean_idx].to(device), y=y[clean_idx].to(device), m=m,
@@ -105,6 +103,31 @@ def batch(d: dict, cfg: dict, slots: torch.Tensor, labels: torch.Tensor):
     return (xb - d["mean"]) / d["std"], labels
 
 
+# ----------------------------------------------------------------------------- loss
+
+
+def label_smoothing(cfg: dict) -> float:
+    """The smoothing that turns cross-entropy into the paper's noisy loss H_alpha (0 for plain cross-entropy).
+
+    H_alpha (eq. 3) = 1/(1+alpha) * CE(y) + alpha/(1+alpha) * mean_k(-log p_k), and
+    ``F.cross_entropy(label_smoothing=s)`` = (1-s) * CE(y) + s * mean_k(-log p_k): so s = alpha / (1 + alpha).
+    """
+    return cfg["alpha"] / (1 + cfg["alpha"]) if cfg["loss"] == "h_alpha" else 0.0
+
+
+def h_alpha(logits: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
+    """The noisy loss H_alpha of eq. 3, averaged over the batch.
+
+    Parameters
+    ----------
+    logits : (B, m) float tensor; y : (B,) int64 true classes f0(x); alpha : noisy labels per clean one.
+
+    The expected cross-entropy of a uniform-noise batch in the infinite-batch limit: the true label
+    with probability 1/(1+alpha), each class k with alpha/(m(1+alpha)). Scalar tensor.
+    """
+    return F.cross_entropy(logits, y, label_smoothing=alpha / (1 + alpha))
+
+
 # ----------------------------------------------------------------------------- engines
 
 
@@ -134,6 +157,7 @@ class Sequential:
         self.opts = [torch.optim.Adadelta(n.parameters(), lr=lr, rho=cfg["rho"], eps=cfg["eps"])
                      for n, lr in zip(self.nets, lrs)]
         self.bf16, self.device = precision == "bf16", device
+        self.smoothing = label_smoothing(cfg)
         self.alive = [True] * len(lrs)
 
     def _fmt(self, x):
@@ -146,7 +170,7 @@ class Sequential:
                 losses.append(math.nan)
                 continue
             with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
-                loss = F.cross_entropy(net(x).float(), y)
+                loss = F.cross_entropy(net(x).float(), y, label_smoothing=self.smoothing)
             mean = self._mean(loss)
             if not math.isfinite(mean):
                 self.alive[i] = False
@@ -205,11 +229,12 @@ class Stacked:
         self.a = {k: torch.zeros_like(p) for k, p in self.params.items()}
         self.alive = torch.ones(len(lrs), dtype=torch.bool, device=device)
         self.bf16, self.device = precision == "bf16", device
+        smoothing = label_smoothing(cfg)
 
         def loss_fn(p, b, x, y):
             with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
                 out = functional_call(self.base, (p, b), (x,))
-            return F.cross_entropy(out.float(), y)
+            return F.cross_entropy(out.float(), y, label_smoothing=smoothing)
 
         def logits(p, b, x):
             with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
@@ -298,8 +323,13 @@ def choose_engine(cfg: dict, net) -> str:
 # ----------------------------------------------------------------------------- the loop
 
 
+def num_slots(cfg: dict, n: int) -> int:
+    """Examples per epoch: the diluted set ``n (1 + alpha)``, or the ``n`` clean ones for loss='h_alpha'."""
+    return n if cfg["loss"] == "h_alpha" else noise.dilution_size(n, cfg["alpha"])
+
+
 def num_steps(cfg: dict) -> int:
-    slots = noise.dilution_size(cfg["n_clean"], cfg["alpha"])
+    slots = num_slots(cfg, cfg["n_clean"])
     return max(math.ceil(cfg["epochs"] * slots / cfg["batch_size"]), cfg["min_steps"])
 
 
@@ -313,14 +343,25 @@ def accuracy(engine, x, y, mean, std, chunk: int = 2000) -> list[float]:
     return (correct.float() / len(y)).tolist()
 
 
-def train(cfg: dict, device: str | None = None, progress: bool = True, confusion=None) -> dict:
+def confusion_matrix(engine, g: int, x, y, mean, std, m: int, chunk: int = 2000) -> list[list[int]]:
+    """(m, m) counts of model ``g`` on (x, y): ``[c][k]`` = images of class c predicted as k."""
+    cm = torch.zeros(m * m, dtype=torch.int64, device=y.device)
+    for i in range(0, len(y), chunk):
+        xb = (x[i:i + chunk].float().div_(255) - mean) / std
+        cm += torch.bincount(y[i:i + chunk] * m + engine.predict(xb)[g], minlength=m * m)
+    return cm.view(m, m).tolist()
+
+
+def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
     """Train every lr of ``cfg['lrs']``; return the metrics (see ``nlcore.results`` for the record).
 
     Returns a dict: ``per_lr`` (one entry per lr: ``curve`` of evaluations with
     ``step``, ``epoch``, ``train_loss``, ``val_acc``, ``test_acc``; final
     ``val_acc``, ``test_acc``; ``diverged``), ``best`` (the lr chosen on
     ``cfg['lr_select']`` and its accuracies), ``steps``, ``slots``, ``engine``,
-    ``precision``, ``channels_last``, ``device``. Accuracies are fractions in [0, 1].
+    ``precision``, ``channels_last``, ``device``, ``confusion`` (the chosen lr's (m, m) test
+    confusion counts, ``[c][k]`` = test images of class c predicted as k; None if all diverged).
+    Accuracies are fractions in [0, 1].
     """
     if os.environ.get("NLCORE_BOOK") == "1":  # plain text bar: widget state would pull a CDN into the book
         from tqdm import tqdm
@@ -328,7 +369,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, confusion
         from tqdm.auto import tqdm
 
     device = device or default_device()
-    d = prepare(cfg, device, confusion)
+    d = prepare(cfg, device)
     torch.manual_seed(cfg["seed"])
     shape = tuple(d["x"].shape[1:])
     net = models.build(cfg["model"], shape[0], shape[1], d["m"], cfg["width"])
@@ -348,7 +389,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, confusion
     if world > 1:
         torch.manual_seed(cfg["seed"] * 1000 + rank)  # own dropout masks on each shard
 
-    slots_total = noise.dilution_size(len(d["y"]), cfg["alpha"])
+    slots_total = num_slots(cfg, len(d["y"]))
     steps = num_steps(cfg)
     eval_at = {max(1, round(steps * (k + 1) / cfg["evals"])) for k in range(cfg["evals"])}
     gen = torch.Generator().manual_seed(cfg["seed"] + 1)
@@ -389,7 +430,11 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, confusion
     bar.close()
     per_lr = [dict(lr=lr, diverged=not bool(alive), curve=c, val_acc=c[-1]["val_acc"], test_acc=c[-1]["test_acc"])
               for lr, alive, c in zip(cfg["lrs"], eng.alive, curves)]
-    return dict(per_lr=per_lr, best=select_lr(per_lr, cfg["lr_select"]), steps=steps, slots=slots_total,
+    best = select_lr(per_lr, cfg["lr_select"])
+    cm = None
+    if best["lr"] is not None:
+        cm = confusion_matrix(eng, cfg["lrs"].index(best["lr"]), d["xtest"], d["ytest"], d["mean"], d["std"], d["m"])
+    return dict(per_lr=per_lr, best=best, steps=steps, slots=slots_total, confusion=cm,
                 engine=engine_name, precision=precision, channels_last=cl, device=device, world_size=world)
 
 

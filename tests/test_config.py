@@ -21,10 +21,29 @@ def test_hash_is_stable_and_sensitive_to_every_field():
     other_value = dict(dataset="cifar10", model="mlp2", width=256, n_clean=999, n_val=7, alpha=11.0, delta=0.1,
                        order="random", noise_source="white", repeat=False, lrs=[0.1], lr_select="test", rho=0.95,
                        eps=1e-7, batch_size=64, epochs=2.0, min_steps=3, evals=2, seed=1, engine="sequential",
-                       precision="fp32", profile="paper")
+                       precision="fp32", profile="paper", loss="h_alpha", ranks=[[1, 2]])
     assert set(other_value) == set(cfg)  # every field of the config is tried
     keys = {config.config_key(dict(cfg, **{k: v})) for k, v in other_value.items()}
     assert key not in keys and len(keys) == len(other_value)
+
+
+def test_fields_added_later_keep_old_keys():
+    """A run stored before `loss`/`ranks` existed keeps its key: those fields at their default are not hashed."""
+    cfg = config.make_config("cpu", model="mlp1", alpha=10)
+    old = {k: v for k, v in cfg.items() if k not in config.ADDED_FIELDS}
+    assert config.config_key(old) == config.config_key(cfg)
+    assert config.config_key(dict(cfg, loss="h_alpha")) != config.config_key(cfg)
+
+
+def test_runs_that_cannot_differ_share_one_key():
+    key, mk = config.config_key, config.make_config
+    # alpha = 0: no noisy examples, so the noise source and repetition cannot matter
+    white = mk("cpu", dataset="cifar10", alpha=0, noise_source="white", repeat=False)
+    assert key(white) == key(mk("cpu", dataset="cifar10", alpha=0))
+    # delta = 0: uniform noise, so the order cannot matter
+    assert key(mk("cpu", alpha=20, order="reverse")) == key(mk("cpu", alpha=20, order="random"))
+    structured = mk("cpu", alpha=20, delta=0.5, order="random")
+    assert key(structured) != key(dict(structured, seed=1))
 
 
 def test_negative_zero_is_zero():
@@ -54,14 +73,17 @@ BAD = [
     (dict(n_clean=60000, n_val=5000), r"n_clean \+ n_val must be <= 60000"),
     (dict(n_val=0, lr_select="val"), "needs n_val"),
     (dict(epochs=-1), "epochs must be a number >= 0"),
-    (dict(noise_source="white"), "set repeat=False"),
+    (dict(noise_source="white", alpha=5), "set repeat=False"),
     (dict(seed=1.5), "seed must be an integer"),
     (dict(foo=1), "unknown config field"),
     (dict(lrs=[0.1, 0.1]), "must not repeat"),
-    (dict(noise_source="other", repeat=False), "needs dataset='cifar10'"),
+    (dict(noise_source="other", repeat=False, alpha=2), "needs dataset='cifar10'"),
     (dict(alpha=20, delta=0.5, repeat=False), "needs repeat=True"),
     (dict(repeat=False, alpha=20, n_clean=5000), "alpha \\* n_clean = 100000 must be <= 50000"),
     (dict(alpha=1e6), "must be < 2\\*\\*32"),
+    (dict(loss="l2"), "loss must be one of"),
+    (dict(alpha=20, delta=0.5, order="random", ranks=[[1]]), "ranks are used only"),
+    (dict(alpha=20, delta=0.5, ranks=[[0, 1]]), "ranks must be a list of 10 lists"),
 ]
 
 

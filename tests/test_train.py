@@ -3,10 +3,11 @@
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from nlcore import config, models, train
+from nlcore import config, models, noise, train
 
 
 def _engines(name, lrs):
@@ -117,8 +118,42 @@ def test_structured_noise_trains_end_to_end():
     assert np.allclose(T.sum(1), 1) and not np.allclose(T, 0.1)
     m = train.train(cfg, progress=False)
     assert m["best"]["lr"] is not None
-    conf = np.ones((10, 10))
-    ok = train.prepare(dict(cfg, order="confusing"), "cpu", confusion=conf)
-    assert ok["T"].shape == (10, 10)
-    with pytest.raises(ValueError, match="needs the confusion matrix"):
-        train.prepare(dict(cfg, order="confusing"), "cpu")
+    conf = np.arange(100).reshape(10, 10)  # class c is most often confused with 9 (or 8 for c = 9)
+    ranks = noise.class_order("confusing", 10, conf).tolist()
+    ok = train.prepare(config.make_config("smoke", model="perceptron", alpha=20, delta=1.0, ranks=ranks), "cpu")
+    wrong = ok["T"][0, 1:]  # class 0's wrong classes 1..9: the most confused (9) is the most likely, 1 the least
+    assert np.argmax(wrong) + 1 == 9 and np.argmin(wrong) + 1 == 1
+    with pytest.raises(ValueError, match="needs ranks"):
+        config.make_config("smoke", model="perceptron", alpha=20, delta=1.0, order="confusing")
+
+
+def test_confusion_matrix_is_stored_and_counts_the_test_set():
+    cfg = config.make_config("smoke", model="perceptron", alpha=0)
+    m = train.train(cfg, progress=False)
+    cm = np.array(m["confusion"])
+    assert cm.shape == (10, 10) and cm.sum() == 10000  # every MNIST test image once
+    assert np.trace(cm) / cm.sum() == pytest.approx(m["best"]["test_acc"], abs=1e-6)
+
+
+def test_h_alpha_matches_equation_3():
+    """H_alpha = -1/(1+a) log p[f0] - a/(m(1+a)) sum_k log p[k], computed directly on small tensors."""
+    g = torch.Generator().manual_seed(0)
+    logits, y = torch.randn(7, 10, generator=g, dtype=torch.float64), torch.randint(0, 10, (7,), generator=g)
+    for a in (0.0, 1.0, 20.0, 100.0):
+        logp = torch.log_softmax(logits, 1)
+        direct = (-logp[torch.arange(7), y] / (1 + a) - a / (10 * (1 + a)) * logp.sum(1)).mean()
+        assert torch.allclose(train.h_alpha(logits, y, a), direct, rtol=1e-12)
+        # and it is the expected cross-entropy of a uniform-noise label drawn as the paper says
+        p_label = torch.full((7, 10), a / (10 * (1 + a)), dtype=torch.float64)
+        p_label[torch.arange(7), y] += 1 / (1 + a)
+        assert torch.allclose(direct, -(p_label * logp).sum(1).mean(), rtol=1e-12)
+
+
+def test_h_alpha_run_trains_on_clean_examples_only():
+    cfg = config.make_config("smoke", model="perceptron", alpha=50, loss="h_alpha")
+    assert train.num_slots(cfg, cfg["n_clean"]) == cfg["n_clean"]
+    assert train.label_smoothing(cfg) == pytest.approx(50 / 51)
+    m = train.train(cfg, progress=False)
+    assert m["slots"] == cfg["n_clean"] and m["best"]["lr"] is not None
+    with pytest.raises(ValueError, match="h_alpha"):
+        config.make_config("smoke", model="perceptron", alpha=50, loss="h_alpha", delta=0.5, order="random")
