@@ -78,7 +78,7 @@ FIGURES = {
               "cpu": dict(n_clean=[500, 1000, 2000, 5000], alpha=[0, 10, 20, 50]),
               "paper": dict(n_clean=[1000, 2000, 5000, 10000, 20000, 40000, 55000], alpha=[0, 10, 20, 50, 100])},
         seeds={"smoke": {"*": [0]}, "cpu": {"*": [0]}, "paper": {"*": [0, 1]}},
-        overrides={"cpu": dict(lrs=[0.01, 0.1], epochs=0.0), "paper": dict(n_val=5000, lr_select="val")},
+        overrides={"cpu": dict(lrs=[0.01, 0.1]), "paper": dict(n_val=5000, lr_select="val")},
     ),
     "fig11": dict(
         title="Figure 11: MNIST ConvNet-2, batch size and the noisy loss H_alpha", experiment="exp5",
