@@ -171,6 +171,20 @@ def total_label_distribution(alpha: float, T: np.ndarray) -> np.ndarray:
     return (np.eye(m) + alpha * T) / (1.0 + alpha)
 
 
+def empirical_label_distribution(alpha: float, T: np.ndarray, true_class: int, n: int = 1000,
+                                 seed: int = 0) -> np.ndarray:
+    """Frequencies of the labels :func:`slot_labels` actually draws for ``n`` images of one class.
+
+    Builds the diluted set of ``n`` clean images, all of class ``true_class``, and counts the labels of
+    all its ``n * (1 + alpha)`` slots (clean copies included). Returns float64 (m,), summing to 1;
+    it converges to ``total_label_distribution(alpha, T)[true_class]`` as ``n`` grows.
+    """
+    m = T.shape[0]
+    slots = torch.arange(dilution_size(n, alpha), dtype=torch.int64)
+    labels = slot_labels(slots, torch.full((n,), true_class, dtype=torch.int64), thresholds(T), seed)
+    return torch.bincount(labels, minlength=m).double().div(len(slots)).numpy()
+
+
 # --- counter-based hashing: the same bits on every machine and device -----------------
 
 _M32 = 0xFFFFFFFF

@@ -127,3 +127,188 @@ def learning_curves(records: list[dict], title: str) -> go.Figure:
                       template="plotly_white", height=480,
                       sliders=[dict(active=0, currentvalue=dict(prefix="alpha = "), steps=steps, pad=dict(t=50))])
     return fig
+
+
+# ----------------------------------------------------------------------------- every other figure
+
+FIELD_NAMES = {"alpha": "α", "delta": "δ", "order": "order", "noise_source": "noise source", "repeat": "images",
+               "n_clean": "clean labels", "batch_size": "batch size", "loss": "loss", "model": "model"}
+VALUE_NAMES = {("noise_source", "same"): "same dataset (repeated)", ("noise_source", "other"): "CIFAR-100 images",
+               ("noise_source", "white"): "white noise", ("repeat", True): "repeated", ("repeat", False): "unique",
+               ("loss", "h_alpha"): "H_α (infinite batch)", ("loss", "ce"): "cross-entropy"}
+
+
+def label(field: str, value) -> str:
+    """How a config value reads in a legend."""
+    if field == "model":
+        return NAMES.get(value, value)
+    if (field, value) in VALUE_NAMES:
+        return VALUE_NAMES[(field, value)]
+    return f"{FIELD_NAMES.get(field, field)} = {value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def hover(s: dict, fields) -> str:
+    """Hover text of one summary row: its config fields, accuracy over seeds, lrs chosen, profile."""
+    head = ", ".join(label(f, s[f]) if f in ("model", "noise_source", "repeat", "loss") else
+                     f"{FIELD_NAMES.get(f, f)}={s[f]:g}" if isinstance(s[f], (int, float)) else f"{f}={s[f]}"
+                     for f in fields)
+    lrs = ", ".join(f"{lr:g}" for lr in s["lrs"])
+    return (f"{head}<br>test accuracy {s['mean']:.1%} ± {s['std']:.1%} (seeds {s['seeds']})"
+            f"<br>lr chosen on {'/'.join(s['selected_on'])}: {lrs}<br>profile {'/'.join(s['profile'])}"
+            + (f"<br>seeds where every lr diverged (left out): {s['diverged']}" if s["diverged"] else ""))
+
+
+PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
+
+
+def lines(summary: list[dict], x: str, by: str, title: str, xlabel: str, log_x: bool = False,
+          paper_points=()) -> go.Figure:
+    """Mean test accuracy over seeds against field ``x``, one line per value of field ``by``, with a
+    band from the lowest to the highest seed. ``paper_points``: dicts with x, y, text (open diamonds)."""
+    fig = go.Figure()
+    fields = [f for f in summary[0] if f in FIELD_NAMES] if summary else []
+    for i, g in enumerate(dict.fromkeys(s[by] for s in summary)):
+        rows = sorted((s for s in summary if s[by] == g and s["mean"] is not None), key=lambda s: s[x])
+        color = PALETTE[i % len(PALETTE)]
+        if any(s["n_seeds"] > 1 for s in rows):
+            xs = [s[x] for s in rows]
+            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=[s["max"] for s in rows] + [s["min"] for s in rows][::-1],
+                                     fill="toself", fillcolor=color, opacity=0.18, line=dict(width=0),
+                                     hoverinfo="skip", showlegend=False, legendgroup=str(g)))
+        fig.add_trace(go.Scatter(x=[s[x] for s in rows], y=[s["mean"] for s in rows], mode="lines+markers",
+                                 name=label(by, g), line=dict(color=color), legendgroup=str(g),
+                                 hovertext=[hover(s, fields) for s in rows], hoverinfo="text"))
+    for p in paper_points:
+        fig.add_trace(go.Scatter(x=[p["x"]], y=[p["y"]], mode="markers", name=p.get("name", "paper (text)"),
+                                 marker=dict(symbol="diamond-open", size=13, color="black", line=dict(width=2)),
+                                 hovertext=[p["text"]], hoverinfo="text"))
+    fig.update_layout(title=title, xaxis_title=xlabel, template="plotly_white", height=460,
+                      yaxis=dict(range=[0, 1], tickformat=".0%", title="test accuracy"))
+    if log_x:
+        fig.update_xaxes(type="log")
+    return fig
+
+
+def bars_with_slider(summary: list[dict], slider: str, x: str, by: str | None, title: str) -> go.Figure:
+    """Bars of mean test accuracy (± std over seeds) at each value of field ``x`` (one bar group per value
+    of ``by``); a slider over the values of field ``slider`` restyles them (precomputed: works in static HTML)."""
+    fields = [f for f in summary[0] if f in FIELD_NAMES] if summary else []
+    steps_at = sorted({s[slider] for s in summary})
+    xs = sorted({s[x] for s in summary}, key=lambda v: (isinstance(v, str), v))
+    groups = list(dict.fromkeys(s[by] for s in summary)) if by else [None]
+    by_key = {(s[slider], s[x], s[by] if by else None): s for s in summary if s["mean"] is not None}
+
+    def ys(v, g):
+        rows = [by_key.get((v, xv, g)) for xv in xs]
+        return ([r["mean"] if r else None for r in rows], [r["std"] if r else None for r in rows],
+                [hover(r, fields) if r else "not run" for r in rows])
+
+    xlabels = [label(x, v) if not isinstance(v, (int, float)) or isinstance(v, bool) else f"{v:g}" for v in xs]
+    fig = go.Figure()
+    for i, g in enumerate(groups):
+        y, e, h = ys(steps_at[0], g)
+        fig.add_trace(go.Bar(x=xlabels, y=y, error_y=dict(type="data", array=e), hovertext=h, hoverinfo="text",
+                             name=label(by, g) if by else "ours (mean ± std over seeds)",
+                             marker_color=PALETTE[i % len(PALETTE)]))
+    steps = []
+    for v in steps_at:
+        cols = [ys(v, g) for g in groups]
+        steps.append(dict(method="restyle", label=f"{v:g}" if isinstance(v, (int, float)) else str(v),
+                          args=[{"y": [c[0] for c in cols], "error_y.array": [c[1] for c in cols],
+                                 "hovertext": [c[2] for c in cols]}]))
+    fig.update_layout(title=title, barmode="group", template="plotly_white", height=460,
+                      xaxis_title=FIELD_NAMES.get(x, x),
+                      yaxis=dict(range=[0, 1], tickformat=".0%", title="test accuracy"),
+                      sliders=[dict(active=0, currentvalue=dict(prefix=f"{FIELD_NAMES.get(slider, slider)} = "),
+                                    steps=steps, pad=dict(t=60))])
+    return fig
+
+
+def label_distribution(alpha: float, deltas, ranks, true_class: int, exact: dict, empirical: dict,
+                       class_names=None) -> go.Figure:
+    """Fig 4: the label distribution of one class over all 1 + alpha copies of its images, by class in
+    rank order, for each delta (a slider). ``exact[delta]`` and ``empirical[delta]`` are length-m arrays
+    (the transition probabilities, and the frequencies that ``nlcore.noise.slot_labels`` actually drew)."""
+    m = len(ranks) + 1
+    order = [true_class] + list(ranks)
+    names = class_names or [str(k) for k in range(m)]
+    xl = [f"{names[k]} (true)" if k == true_class else f"{names[k]} (rank {r})" for r, k in enumerate(order)]
+
+    def ys(d):
+        return [float(exact[d][k]) for k in order], [float(empirical[d][k]) for k in order]
+
+    e0, f0 = ys(deltas[0])
+    fig = go.Figure([
+        go.Bar(x=xl, y=e0, name="probability (transition matrix)", marker_color="#4c72b0"),
+        go.Bar(x=xl, y=f0, name="frequency drawn by the noise code", marker_color="#dd8452"),
+    ])
+    fig.add_hline(y=1 / m, line_dash="dot", annotation_text="chance 1/m")
+    steps = [dict(method="restyle", label=f"{d:g}", args=[{"y": list(ys(d))}]) for d in deltas]
+    fig.update_layout(title=f"Label distribution of class {names[true_class]} over its 1 + α copies (α = {alpha:g})",
+                      barmode="group", template="plotly_white", height=440, yaxis=dict(title="probability"),
+                      sliders=[dict(active=0, currentvalue=dict(prefix="δ = "), steps=steps, pad=dict(t=70))])
+    return fig
+
+
+def heatmap(z, x, y, title: str, xlabel: str, ylabel: str, fmt: str = "d") -> go.Figure:
+    """A plain annotated heatmap (confusion matrices, accuracy grids)."""
+    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, colorscale="Blues", texttemplate=f"%{{z:{fmt}}}",
+                               hovertemplate=f"{ylabel} %{{y}}, {xlabel} %{{x}}: %{{z}}<extra></extra>"))
+    fig.update_layout(title=title, xaxis=dict(title=xlabel, type="category"),
+                      yaxis=dict(title=ylabel, type="category", autorange="reversed"),
+                      template="plotly_white", height=480)
+    return fig
+
+
+def lr_vs_alpha(rows: list[dict], title: str) -> go.Figure:
+    """Fig 12: final test accuracy of every learning rate against alpha (mean over seeds; a diverged rate
+    is drawn at 0 and marked); a star marks the rate each alpha's runs chose."""
+    import statistics
+
+    fig = go.Figure()
+    for i, lr in enumerate(sorted({r["lr"] for r in rows})):
+        xs = sorted({r["alpha"] for r in rows if r["lr"] == lr})
+        ys, hov, chosen = [], [], []
+        for a in xs:
+            rs = [r for r in rows if r["lr"] == lr and r["alpha"] == a]
+            ys.append(statistics.fmean(0.0 if r["acc"] is None else r["acc"] for r in rs))
+            div = sum(r["diverged"] for r in rs)
+            hov.append(f"lr {lr:g}, α={a:g}: test {ys[-1]:.1%} over seeds {[r['seed'] for r in rs]}"
+                       + (f"<br>diverged in {div} seed(s) (counted as 0)" if div else ""))
+            chosen.append(any(r["chosen"] for r in rs))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=f"lr {lr:g}", hovertext=hov,
+                                 hoverinfo="text", line=dict(color=PALETTE[i % len(PALETTE)]),
+                                 marker=dict(symbol=["star" if c else "circle" for c in chosen],
+                                             size=[14 if c else 7 for c in chosen])))
+    fig.update_layout(title=title, xaxis_title="α (noisy labels per clean label)", template="plotly_white",
+                      yaxis=dict(range=[0, 1], tickformat=".0%", title="test accuracy"), height=460)
+    return fig
+
+
+def critical_vs_alpha(crit: dict, fits: dict, title: str) -> go.Figure:
+    """Fig 9: critical clean labels against alpha (log-log), one series per target accuracy, with the
+    fitted power law. ``crit[target] = {alpha: dict(n, status)}``; ``fits[target]`` from
+    :func:`nlcore.analysis.power_law`."""
+    import numpy as np
+
+    fig = go.Figure()
+    for i, (t, per) in enumerate(sorted(crit.items())):
+        color = PALETTE[i % len(PALETTE)]
+        pts = [(a, v) for a, v in sorted(per.items()) if a > 0 and v["n"] is not None]
+        fig.add_trace(go.Scatter(
+            x=[a for a, _ in pts], y=[v["n"] for _, v in pts], mode="markers", name=f"{t:.0%} target",
+            marker=dict(color=color, size=10, symbol=["triangle-down" if v["status"] == "at_smallest" else "circle"
+                                                      for _, v in pts]),
+            hovertext=[f"α={a:g}: {v['n']:,.0f} clean labels for {t:.0%}"
+                       + (" (upper bound: the smallest size tried)" if v["status"] == "at_smallest" else "")
+                       for a, v in pts], hoverinfo="text"))
+        f = fits.get(t)
+        if f and f["k"] is not None:
+            xs = np.geomspace(min(a for a, _ in pts), max(a for a, _ in pts), 20)
+            se = f"± {f['k_se']:.2f}" if f["k_se"] is not None else "(2 points: no error estimate)"
+            fig.add_trace(go.Scatter(x=xs, y=np.exp(f["c"]) * xs ** f["k"], mode="lines", line=dict(color=color,
+                                     dash="dash"), name=f"fit: n ∝ α^{f['k']:.2f} {se}", hoverinfo="skip"))
+    fig.update_layout(title=title, xaxis=dict(type="log", title="α (noisy labels per clean label)"),
+                      yaxis=dict(type="log", title="critical number of clean labels"),
+                      template="plotly_white", height=460)
+    return fig

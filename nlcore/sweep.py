@@ -9,6 +9,7 @@ already on disk (``nlcore.results``).
 from __future__ import annotations
 
 import itertools
+import os
 import time
 
 from . import noise, results, train
@@ -20,7 +21,7 @@ from .config import config_key, make_config
 # Figures 4, 9 and 12 train nothing of their own: 4 is drawn from the noise code, 9 is re-plotted from
 # Figure 8's runs and 12 from the per-learning-rate accuracies of Figure 2's ConvNet-4 runs.
 LR2 = [0.05, 0.1]  # the two rates that won at alpha = 10..20 in Figure 1's ConvNet-4 runs (cpu profile)
-FIG11_IMAGES = 102400  # Figure 11: every batch size sees the same number of examples (800 steps at 128)
+FIG11_IMAGES = 51200  # Figure 11: every batch size sees the same number of examples (400 steps at 128)
 
 FIGURES = {
     "fig1": dict(
@@ -199,6 +200,28 @@ def run(configs: list[dict], device: str | None = None, progress: bool = True, r
                 log(f"waiting for {len(pending)} run(s) that other processes are training")
             time.sleep(poll_s)
     return [stored[i] for i in range(len(configs))]
+
+
+def figure_records(figure: str, profile: str = "cpu", train_missing: bool = False, device=None, root=None,
+                   progress: bool | None = None, **selection) -> list[dict]:
+    """What a notebook shows: the stored records of ``figure`` at ``profile``.
+
+    With ``train_missing``, first trains the runs of ``selection`` (the keyword arguments of
+    :func:`figure_configs`: ``alphas``, ``seeds``, ``models``, ``grid``...; by default the whole
+    figure) that are not stored, and the confusion runs Figure 5 needs. Returns the records of the
+    profile's grid and of ``selection``, those stored, each once.
+    """
+    if progress is None:  # a bar in a live notebook; in the book build, one line per run
+        progress = os.environ.get("NLCORE_BOOK") != "1"
+    if FIGURES[figure].get("needs") == "confusion" and train_missing:
+        confusion_matrix(profile, root, train_missing=True, device=device)
+    wanted = figure_configs(figure, profile, root=root, **selection)
+    if train_missing:
+        run(wanted, device=device, progress=progress, root=root)
+    shown = figure_configs(figure, profile, root=root, seeds=selection.get("seeds"), models=selection.get("models"))
+    keys = {config_key(c) for c in shown}
+    shown += [c for c in wanted if config_key(c) not in keys]
+    return [r for r in (results.load(c, root) for c in shown) if r is not None]
 
 
 def _run_one(cfg: dict, root: str, device) -> dict:

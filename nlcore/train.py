@@ -296,7 +296,7 @@ def choose_precision(cfg: dict, net, device: str, shape) -> tuple[str, bool]:
         return "bf16", conv
     if not conv:
         return "fp32", False
-    key = (cfg["model"], tuple(shape), platform.processor(), torch.__version__)
+    key = (cfg["model"], tuple(shape), cfg["batch_size"], platform.processor(), torch.__version__)
     if key not in _CALIBRATION:
         x = torch.randn(cfg["batch_size"], *shape)
         y = torch.randint(0, 10, (cfg["batch_size"],))

@@ -131,3 +131,22 @@ def test_dilution_size():
     assert noise.dilution_size(1000, 0.5) == 1500
     with pytest.raises(ValueError, match="alpha"):
         noise.dilution_size(10, -1)
+
+
+def test_empirical_distribution_drawn_by_slot_labels_matches_the_stated_probabilities():
+    """Fig 4 is drawn from the noise code: what slot_labels draws over all copies of a class matches
+    P(c) = b + epsilon, P(rank r) = b + delta * epsilon * (m-1-r)/(m-2) within sampling error."""
+    m, alpha, delta = 10, 20.0, 0.7
+    ranks = noise.class_order("random", m, seed=3)
+    T = noise.transition_matrix(alpha, m, delta, ranks)
+    n = 20000
+    f = noise.empirical_label_distribution(alpha, T, true_class=4, n=n)
+    eps = 1 / (1 + alpha)
+    b = (1 - eps * (1 + delta * (m - 1) / 2)) / m
+    want = np.empty(m)
+    want[4] = b + eps
+    for r, k in enumerate(ranks[4], start=1):
+        want[k] = b + delta * eps * (m - 1 - r) / (m - 2)
+    se = np.sqrt(want * (1 - want) / (n * (1 + alpha)))
+    assert np.all(np.abs(f - want) < 5 * se), (f, want)
+    assert f.sum() == pytest.approx(1.0)
