@@ -5,7 +5,7 @@ keyed by ``config_key(cfg)``, the SHA-256 of its canonical JSON: change any
 field and it is a different run. Fields:
 
 ===============  ===========================================================
-dataset          "mnist" | "cifar10" (clean data and test set)
+dataset          "mnist" | "cifar10" | "imagenet" (a user-provided folder, see nlcore.data)
 model            see ``nlcore.models.MODELS``
 width            hidden units of the MLPs
 n_clean          clean training examples (the paper's n)
@@ -24,6 +24,7 @@ batch_size       128 in the paper
 epochs           passes over the diluted set of n_clean * (1 + alpha) examples
 min_steps        lower bound on optimiser steps (small sets would barely train)
 evals            evaluations on val and test, evenly spaced; the last is the result
+n_test           None (the whole test set) or the size of a fixed random subset of it (smoke runs only)
 loss             "ce" (cross-entropy on the diluted set) | "h_alpha" (the noisy loss H_alpha of eq. 3 on the
                  clean examples only: the infinite-batch limit of uniform noise, Sec 5)
 seed             clean subset, initialisation, noisy labels and batch order
@@ -46,18 +47,18 @@ DEFAULTS = dict(
     alpha=0.0, delta=0.0, order="confusing", noise_source="same", repeat=True,
     lrs=[0.01, 0.05, 0.1, 0.5, 1.0], lr_select="test", rho=0.9, eps=1e-6,
     batch_size=128, epochs=1.0, min_steps=0, evals=4, seed=0,
-    engine="auto", precision="auto", loss="ce", ranks=None,
+    engine="auto", precision="auto", loss="ce", ranks=None, n_test=None,
 )
 # Fields added after runs were first stored: left out of the key while at their default, so the key of
 # every earlier run is unchanged (and a stored record without them reads as having the default).
-ADDED_FIELDS = dict(loss="ce", ranks=None)
+ADDED_FIELDS = dict(loss="ce", ranks=None, n_test=None)
 
-TRAIN_SIZE = {"mnist": 60000, "cifar10": 50000}
 
 # Profiles: what changes between a CI smoke run, the committed CPU book and the paper's scale.
 PROFILES = {
     # seconds on 2 cores: a tiny clean set, exactly 20 steps. Proves the path, not the paper.
-    "smoke": dict(n_clean=500, n_val=200, epochs=0.0, min_steps=20, evals=2, lrs=[0.1, 1.0], lr_select="val"),
+    "smoke": dict(n_clean=500, n_val=200, epochs=0.0, min_steps=20, evals=2, lrs=[0.1, 1.0], lr_select="val",
+                  n_test=1000),
     # the committed book: 5,000 clean examples for every model (instead of 60,000), one pass over the
     # diluted set but at least 1,000 steps, learning rate chosen on 5,000 held-out clean images
     "cpu": dict(n_clean=5000, n_val=5000, epochs=1.0, min_steps=1000, evals=4, lr_select="val"),
@@ -153,7 +154,7 @@ def check_config(cfg: dict) -> dict:
     cfg["lrs"] = [float(lr) for lr in lrs]
     if len(set(cfg["lrs"])) != len(cfg["lrs"]):
         raise ValueError(f"lrs must not repeat a learning rate, got {lrs!r}")
-    size = TRAIN_SIZE[cfg["dataset"]]
+    size = data.train_size(cfg["dataset"])
     if cfg["n_clean"] + cfg["n_val"] > size:
         raise ValueError(f"n_clean + n_val must be <= {size} (the {cfg['dataset']} training set), "
                          f"got {cfg['n_clean']} + {cfg['n_val']}")
@@ -180,6 +181,8 @@ def check_config(cfg: dict) -> dict:
         raise ValueError("loss='h_alpha' is the infinite-batch limit of uniform noise (eq. 3): it needs delta=0, "
                          "noise_source='same' and repeat=True")
     _check_ranks(cfg, m)
+    if cfg["n_test"] is not None:
+        _int(cfg, "n_test", 1)
     for k in ("epochs", "rho", "eps"):
         cfg[k] = float(cfg[k])
     return cfg

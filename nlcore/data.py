@@ -1,4 +1,4 @@
-"""Datasets as uint8 tensors: MNIST, CIFAR-10, CIFAR-100.
+"""Datasets as uint8 tensors: MNIST, CIFAR-10, CIFAR-100, and a user-provided ImageNet.
 
 ``load(name, split)`` returns ``(x, y)``: ``x`` uint8 of shape (N, C, H, W),
 ``y`` int64 of shape (N,). Where the files are looked for, in order:
@@ -13,6 +13,15 @@ A root may hold the shared layout (``mnist/*-ubyte.gz``, ``cifar10/*.u8.xz``,
 (``MNIST/raw``, ``cifar-10-batches-py``, ``cifar-100-python``). Missing or
 corrupt files raise :class:`DataError` naming the path, what was expected and
 how to fix it.
+
+ImageNet cannot be downloaded automatically (it needs a licence). ``load("imagenet", split)``
+reads a folder the user provides, ``$NLCORE_IMAGENET`` or ``<root>/imagenet``, in the
+layout torchvision's ``ImageFolder`` reads (``train/<class>/*.JPEG`` and ``val/<class>/*.JPEG``,
+the usual preparation of the ILSVRC-2012 files; ``val`` is the test split, as in the paper).
+Images are resized (shorter side) and centre-cropped to ``IMAGENET_SIDE`` pixels so that the
+whole set fits in memory as uint8 (1.28 M x 3 x 64 x 64 = 16 GB), decoded once and cached in
+``~/.cache/nlcore``. 64 x 64 is our choice (as in "downsampled ImageNet"); the paper's ResNet-18
+saw 224 x 224 crops.
 """
 
 from __future__ import annotations
@@ -33,7 +42,9 @@ DATASETS = {  # name: (classes, channels, side, splits)
     "mnist": (10, 1, 28, ("train", "test")),
     "cifar10": (10, 3, 32, ("train", "test")),
     "cifar100": (100, 3, 32, ("train",)),
+    "imagenet": (None, 3, 64, ("train", "test")),  # classes: from the folder
 }
+IMAGENET_SIDE = 64
 REPO_SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -42,7 +53,79 @@ class DataError(RuntimeError):
 
 
 def num_classes(name: str) -> int:
-    return DATASETS[check_dataset(name)][0]
+    if check_dataset(name) == "imagenet":
+        return len(_imagenet_classes(str(imagenet_dir())))
+    return DATASETS[name][0]
+
+
+def train_size(name: str) -> int:
+    """Number of training images (ImageNet: counted in the user's folder)."""
+    if check_dataset(name) == "imagenet":
+        return len(_imagenet_files(str(imagenet_dir()), "train"))
+    return {"mnist": 60000, "cifar10": 50000, "cifar100": 38000}[name]
+
+
+def imagenet_dir() -> Path:
+    """The user's ImageNet folder (``$NLCORE_IMAGENET``, else ``imagenet/`` in a data root); DataError if absent."""
+    if os.environ.get("NLCORE_IMAGENET"):
+        roots = [Path(os.environ["NLCORE_IMAGENET"])]
+    else:
+        roots = [r / "imagenet" for r in candidate_roots()]
+    for r in roots:
+        if (r / "train").is_dir() and (r / "val").is_dir():
+            return r
+    raise DataError(f"ImageNet not found: looked for train/ and val/ class folders (torchvision ImageFolder layout) "
+                    f"in {', '.join(map(str, roots))}. ImageNet cannot be downloaded automatically; prepare the "
+                    f"ILSVRC-2012 files in that layout and set NLCORE_IMAGENET to the folder.")
+
+
+@lru_cache(maxsize=4)
+def _imagenet_classes(folder: str) -> tuple[str, ...]:
+    train = sorted(p.name for p in (Path(folder) / "train").iterdir() if p.is_dir())
+    val = sorted(p.name for p in (Path(folder) / "val").iterdir() if p.is_dir())
+    if not train or train != val:
+        raise DataError(f"ImageNet in {folder}: train/ and val/ must hold the same class folders "
+                        f"({len(train)} vs {len(val)} found)")
+    return tuple(train)
+
+
+@lru_cache(maxsize=4)
+def _imagenet_files(folder: str, split: str) -> tuple:
+    import torchvision.datasets as tvd
+
+    sub = Path(folder) / ("train" if split == "train" else "val")
+    return tuple(tvd.ImageFolder(str(sub)).samples)
+
+
+def _load_imagenet(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Decode, resize and centre-crop every image of one split once; cached as a .npz beside the other caches."""
+    from PIL import Image
+
+    folder = imagenet_dir()
+    files = _imagenet_files(str(folder), split)
+    tag = hashlib.sha256(f"{folder.resolve()}|{len(files)}|{IMAGENET_SIDE}".encode()).hexdigest()[:12]
+    cache = cache_dir() / f"imagenet{IMAGENET_SIDE}-{split}-{tag}.npz"
+    if cache.exists():
+        with np.load(cache) as z:
+            return z["x"], z["y"]
+    s = IMAGENET_SIDE
+    x = np.empty((len(files), s, s, 3), np.uint8)
+    for i, (path, _) in enumerate(files):
+        try:
+            im = Image.open(path).convert("RGB")
+        except OSError as e:
+            raise DataError(f"ImageNet image {path} cannot be read ({e}); remove or replace it") from e
+        w, h = im.size
+        k = s / min(w, h)
+        im = im.resize((max(s, round(w * k)), max(s, round(h * k))), Image.BILINEAR)
+        left, top = (im.size[0] - s) // 2, (im.size[1] - s) // 2
+        x[i] = np.asarray(im.crop((left, top, left + s, top + s)))
+    y = np.array([c for _, c in files], np.uint8 if len(_imagenet_classes(str(folder))) <= 256 else np.int64)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp.npz")
+    np.savez(tmp, x=x, y=y)
+    os.replace(tmp, cache)
+    return x, y
 
 
 def check_dataset(name: str) -> str:
@@ -170,6 +253,8 @@ def _download(name: str, dest: Path) -> None:
 @lru_cache(maxsize=8)
 def _load_cached(name: str, split: str, root) -> tuple[torch.Tensor, torch.Tensor]:
     roots = candidate_roots(root)
+    if name == "imagenet":
+        return _to_tensors(name, split, *_load_imagenet(split))
     for r in roots:
         got = _load_from(r, name, split)
         if got is not None:
@@ -190,8 +275,12 @@ def _load_cached(name: str, split: str, root) -> tuple[torch.Tensor, torch.Tenso
                 f"{' and '.join(_SHARED_FILES[(name, split)])} (shared/data/README.md) or torchvision's "
                 f"{_TV_FILES[(name, split)][0]}. Fix NLCORE_DATA or the root argument."
             )
-    x, y = got
-    n_cls, c, side, _ = DATASETS[name]
+    return _to_tensors(name, split, *got)
+
+
+def _to_tensors(name: str, split: str, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    _, c, side, _ = DATASETS[name]
+    n_cls = num_classes(name)
     x = torch.from_numpy(x)
     x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
     y = torch.from_numpy(y.astype(np.int64))

@@ -192,7 +192,10 @@ def lines(summary: list[dict], x: str, by: str, title: str, xlabel: str, log_x: 
 def bars_with_slider(summary: list[dict], slider: str, x: str, by: str | None, title: str) -> go.Figure:
     """Bars of mean test accuracy (± std over seeds) at each value of field ``x`` (one bar group per value
     of ``by``); a slider over the values of field ``slider`` restyles them (precomputed: works in static HTML)."""
-    fields = [f for f in summary[0] if f in FIELD_NAMES] if summary else []
+    summary = [s for s in summary if s["mean"] is not None]
+    if not summary:
+        return go.Figure(layout=dict(title=f"{title}: no stored runs yet", template="plotly_white", height=200))
+    fields = [f for f in summary[0] if f in FIELD_NAMES]
     steps_at = sorted({s[slider] for s in summary})
     xs = sorted({s[x] for s in summary}, key=lambda v: (isinstance(v, str), v))
     groups = list(dict.fromkeys(s[by] for s in summary)) if by else [None]

@@ -45,6 +45,9 @@ def prepare(cfg: dict, device: str) -> dict:
     """Tensors a run needs, on ``device``: clean subset, val split, test set, noise tables."""
     x, y = data.load(cfg["dataset"], "train")
     xt, yt = data.load(cfg["dataset"], "test")
+    if cfg["n_test"] is not None and cfg["n_test"] < len(yt):  # a fixed subset, the same for every run
+        keep = torch.randperm(len(yt), generator=torch.Generator().manual_seed(VAL_SEED))[: cfg["n_test"]]
+        xt, yt = xt[keep], yt[keep]
     m = data.num_classes(cfg["dataset"])
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(VAL_SEED))
     val_idx = order[len(x) - cfg["n_val"]:] if cfg["n_val"] else order[:0]
@@ -198,14 +201,14 @@ class Sequential:
         return t.item() / torch.distributed.get_world_size()
 
     @torch.no_grad()
-    def predict(self, x) -> torch.Tensor:
-        """(G, B) predicted classes."""
+    def predict(self, x, k: int = 1) -> torch.Tensor:
+        """(G, B, k) the k most likely classes per model, most likely first."""
         x = self._fmt(x)
         outs = []
         for net in (getattr(n, "module", n) for n in self.nets):
             net.eval()
             with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
-                outs.append(net(x).argmax(1))
+                outs.append(net(x).float().topk(k, 1).indices)
             net.train()
         return torch.stack(outs)
 
@@ -268,10 +271,11 @@ class Stacked:
         return [v if a else math.nan for v, a in zip(loss.tolist(), self.alive.tolist())]
 
     @torch.no_grad()
-    def predict(self, x) -> torch.Tensor:
+    def predict(self, x, k: int = 1) -> torch.Tensor:
+        """(G, B, k) the k most likely classes per model, most likely first."""
         was = self.base.training
         self.base.eval()
-        out = self._logits(self.params, self.buffers, x).argmax(-1)
+        out = self._logits(self.params, self.buffers, x).float().topk(k, -1).indices
         self.base.train(was)
         return out
 
@@ -333,13 +337,14 @@ def num_steps(cfg: dict) -> int:
     return max(math.ceil(cfg["epochs"] * slots / cfg["batch_size"]), cfg["min_steps"])
 
 
-def accuracy(engine, x, y, mean, std, chunk: int = 2000) -> list[float]:
+def accuracy(engine, x, y, mean, std, chunk: int = 2000, k: int = 1) -> list[float]:
+    """Top-k accuracy of every model of the engine on (x, y): a list of G fractions (NaN when y is empty)."""
     if len(y) == 0:
         return [math.nan] * len(engine.alive)
     correct = 0
     for i in range(0, len(y), chunk):
         xb = (x[i:i + chunk].float().div_(255) - mean) / std
-        correct = correct + (engine.predict(xb) == y[i:i + chunk]).sum(1)
+        correct = correct + (engine.predict(xb, k) == y[i:i + chunk].view(1, -1, 1)).any(-1).sum(1)
     return (correct.float() / len(y)).tolist()
 
 
@@ -348,7 +353,7 @@ def confusion_matrix(engine, g: int, x, y, mean, std, m: int, chunk: int = 2000)
     cm = torch.zeros(m * m, dtype=torch.int64, device=y.device)
     for i in range(0, len(y), chunk):
         xb = (x[i:i + chunk].float().div_(255) - mean) / std
-        cm += torch.bincount(y[i:i + chunk] * m + engine.predict(xb)[g], minlength=m * m)
+        cm += torch.bincount(y[i:i + chunk] * m + engine.predict(xb)[g, :, 0], minlength=m * m)
     return cm.view(m, m).tolist()
 
 
@@ -418,17 +423,21 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
                 eng.check_weights()
                 val = accuracy(eng, d["xval"], d["yval"], d["mean"], d["std"])
                 test = accuracy(eng, d["xtest"], d["ytest"], d["mean"], d["std"])
+                top5 = accuracy(eng, d["xtest"], d["ytest"], d["mean"], d["std"], k=5) if d["m"] > 10 else None
                 for g, alive in enumerate(eng.alive):
                     ok = bool(alive)
                     curves[g].append(dict(step=step, epoch=step * B / slots_total,
                                           train_loss=float(loss_sum[g] / loss_n) if ok else None,
                                           val_acc=val[g] if ok and not math.isnan(val[g]) else None,
                                           test_acc=test[g] if ok else None))
+                    if top5 is not None:  # ImageNet's measure in the paper (Fig 3); more than 10 classes only
+                        curves[g][-1]["test_top5"] = top5[g] if ok else None
                 loss_sum.zero_()
                 loss_n = 0
                 bar.set_postfix(test=f"{max((t for t, a in zip(test, eng.alive) if a), default=0):.3f}")
     bar.close()
-    per_lr = [dict(lr=lr, diverged=not bool(alive), curve=c, val_acc=c[-1]["val_acc"], test_acc=c[-1]["test_acc"])
+    per_lr = [dict(lr=lr, diverged=not bool(alive), curve=c, val_acc=c[-1]["val_acc"], test_acc=c[-1]["test_acc"],
+                   **({"test_top5": c[-1]["test_top5"]} if "test_top5" in c[-1] else {}))
               for lr, alive, c in zip(cfg["lrs"], eng.alive, curves)]
     best = select_lr(per_lr, cfg["lr_select"])
     cm = None

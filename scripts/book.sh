@@ -7,11 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 PROFILE=${PROFILE:-cpu}
+TRAIN_MISSING=${TRAIN_MISSING:-True}  # False: draw only what is stored (a sweep may be filling the store)
 mkdir -p book/chapters
 for nb in notebooks/*.ipynb; do
   name=$(basename "$nb")
   echo "== papermill $nb (profile $PROFILE)"
-  NLCORE_BOOK=1 .venv/bin/papermill "$nb" "book/chapters/$name" -p profile "$PROFILE" -k python3 --cwd . --log-output --no-progress-bar > /dev/null
+  NLCORE_BOOK=1 .venv/bin/papermill "$nb" "book/chapters/$name" -p profile "$PROFILE" -p train_missing "$TRAIN_MISSING" -k python3 --cwd . --log-output --no-progress-bar > /dev/null
 done
 echo "== jupyter-book build book/"
 .venv/bin/jupyter-book build book/ -W -n --keep-going

@@ -21,7 +21,7 @@ def test_mnist_shapes():
 
 def test_unknown_dataset_and_split():
     with pytest.raises(ValueError, match="dataset must be one of"):
-        data.load("imagenet")
+        data.load("svhn")
     with pytest.raises(ValueError, match="split of cifar100 must be one of"):
         data.load("cifar100", "test")
 

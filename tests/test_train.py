@@ -131,7 +131,7 @@ def test_confusion_matrix_is_stored_and_counts_the_test_set():
     cfg = config.make_config("smoke", model="perceptron", alpha=0)
     m = train.train(cfg, progress=False)
     cm = np.array(m["confusion"])
-    assert cm.shape == (10, 10) and cm.sum() == 10000  # every MNIST test image once
+    assert cm.shape == (10, 10) and cm.sum() == cfg["n_test"] == 1000  # every (smoke-subset) test image once
     assert np.trace(cm) / cm.sum() == pytest.approx(m["best"]["test_acc"], abs=1e-6)
 
 
