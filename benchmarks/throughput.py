@@ -1,0 +1,217 @@
+"""Throughput of the nlcore engine against plain PyTorch on the same work (MNIST, the lr grid).
+
+    python benchmarks/throughput.py            # ConvNet-4 at alpha = 10 with the 5-value lr grid, + the MLPs
+    python benchmarks/throughput.py --quick    # the same, fewer steps (under a minute on 2 cores)
+
+The baseline is the paper's protocol as a competent user writes it: the diluted set as a ConcatDataset
+of the clean TensorDataset (images already float and normalised in memory) and alpha relabelled copies
+sharing those images, a DataLoader (batch 128, shuffle), fp32, one model per learning rate trained after
+another. The engine is nlcore's hot loop (``nlcore.train``: uint8 images on the device, noisy labels
+drawn per slot, no DataLoader, the lr grid stacked or sequential, precision chosen by measuring). Both
+count every model's images and time training steps only (evaluation is the same code on both sides).
+
+Also printed: ``bound_ratio`` (engine / the same model's bare forward+backward+step on a batch already in
+memory, at the engine's precision: 1.0 means no overhead left), ``peak_fraction`` (the engine's model
+FLOP/s, counted by torch's FlopCounterMode, over this CPU's fp32 peak, measured as the best of large
+fp32 matrix products: the peak a real kernel reaches here, not a datasheet number) and peak resident
+memory at alpha = 100 on all 60,000 MNIST images, engine vs the materialised baseline, each in a fresh
+process. The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import ConcatDataset, DataLoader, TensorDataset
+
+from nlcore import config, data, models, noise, train
+
+LRS = [0.01, 0.05, 0.1, 0.5, 1.0]
+
+
+def _mnist(n: int):
+    x, y = data.load("mnist", "train")
+    return x[:n], y[:n]
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def baseline(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = "cpu") -> dict:
+    """Plain PyTorch: ConcatDataset + DataLoader, fp32, one model per lr after another (batches moved to
+    ``device`` as a user would, pinned memory on a GPU)."""
+    x, y = _mnist(n)
+    mean, std = data.pixel_stats(x)
+    xf = (x.float() / 255 - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
+    g = torch.Generator().manual_seed(0)
+    copies = [TensorDataset(xf, torch.randint(0, 10, (n,), generator=g)) for _ in range(int(alpha))]
+    loader = DataLoader(ConcatDataset([TensorDataset(xf, y)] + copies), batch_size=128, shuffle=True,
+                        pin_memory=device.startswith("cuda"))
+    t0 = time.perf_counter()
+    for lr in lrs:
+        torch.manual_seed(0)
+        net = models.build(model, 1, 28, 10).to(device)
+        opt = torch.optim.Adadelta(net.parameters(), lr=lr)
+        it, done = iter(loader), 0
+        while done < steps:
+            try:
+                xb, yb = next(it)
+            except StopIteration:
+                it = iter(loader)
+                continue
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            loss = F.cross_entropy(net(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            done += 1
+    _sync(device)
+    dt = time.perf_counter() - t0
+    return dict(img_s=steps * 128 * len(lrs) / dt, seconds=dt)
+
+
+def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = "cpu") -> dict:
+    """nlcore's loop: train.prepare, the engine train.train would pick, train.batch and slot labels."""
+    cfg = config.make_config("cpu", model=model, alpha=alpha, n_clean=n, lrs=lrs, n_val=0, lr_select="test")
+    d = train.prepare(cfg, device)
+    torch.manual_seed(0)
+    net = models.build(model, 1, 28, 10)
+    precision, cl = train.choose_precision(cfg, net, device, (1, 28, 28))
+    name = train.choose_engine(cfg, net)
+    eng = (train.Stacked if name == "stacked" else train.Sequential)(net, lrs, cfg, device, precision, cl)
+    slots = train.num_slots(cfg, n)
+    gen = torch.Generator().manual_seed(1)
+    eng.step(*train.batch(d, cfg, torch.arange(128, device=device), d["y"][:128]))  # warm-up (kernels, vmap)
+    _sync(device)
+    t0 = time.perf_counter()
+    done = 0
+    while done < steps:
+        perm = torch.randperm(slots, generator=gen).to(device)
+        labels = noise.slot_labels(perm, d["y"], d["thr"], cfg["seed"])
+        for i in range(0, slots - 127, 128):
+            if done >= steps:
+                break
+            eng.step(*train.batch(d, cfg, perm[i:i + 128], labels[i:i + 128]))
+            done += 1
+    _sync(device)
+    dt = time.perf_counter() - t0
+    return dict(img_s=steps * 128 * len(lrs) / dt, seconds=dt, engine=name, precision=precision, channels_last=cl)
+
+
+def bound(model: str, precision: str, cl: bool, steps: int, device: str = "cpu") -> float:
+    """Images/s of one model's bare forward+backward+AdaDelta step on one batch already in memory."""
+    cfg = config.make_config("cpu", model=model)
+    net = models.build(model, 1, 28, 10)
+    eng = train.Sequential(net, [0.1], cfg, device, precision, cl)
+    x, y = torch.randn(128, 1, 28, 28, device=device), torch.randint(0, 10, (128,), device=device)
+    for _ in range(3):
+        eng.step(x, y)
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        eng.step(x, y)
+    _sync(device)
+    return steps * 128 / (time.perf_counter() - t0)
+
+
+def train_flops(model: str) -> float:
+    """FLOPs of one training image (forward + backward), counted by torch on a batch of 128."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net = models.build(model, 1, 28, 10)
+    x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
+    with FlopCounterMode(display=False) as fc:
+        F.cross_entropy(net(x), y).backward()
+    return fc.get_total_flops() / 128
+
+
+def fp32_peak(seconds: float = 3.0, device: str = "cpu") -> float:
+    """Best FLOP/s of fp32 matrix products (2048 x 2048, TF32 off): the practical fp32 peak of the device."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    a, b = torch.randn(2048, 2048, device=device), torch.randn(2048, 2048, device=device)
+    best, t_end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(4):
+            torch.mm(a, b)
+        _sync(device)
+        best = max(best, 4 * 2 * 2048**3 / (time.perf_counter() - t0))
+    return best
+
+
+def memory(kind: str, alpha: float = 100.0, n: int = 60000) -> float:
+    """Peak resident memory (GiB) of building the diluted MNIST set and taking 3 steps, in a fresh process."""
+    code = (f"import sys; sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r}); "
+            f"import throughput as t, resource; t.{kind}('mlp1', {alpha}, 3, {n}, lrs=[0.1]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) / 2**20  # ru_maxrss is in KiB on Linux
+
+
+def _cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer steps: under a minute")
+    ap.add_argument("--alpha", type=float, default=10.0)
+    ap.add_argument("--n", type=int, default=5000, help="clean MNIST images (the cpu profile's 5,000)")
+    ap.add_argument("--models", nargs="+", default=["convnet4", "perceptron", "mlp1", "mlp2", "mlp4"])
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the GPU script: benchmarks/gpu.sh)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(torch.get_num_threads())
+    by_model = {}
+    for m in args.models:
+        conv = m.startswith("convnet")
+        steps = (8 if args.quick else 40) if conv else (40 if args.quick else 300)
+        if args.device.startswith("cuda"):
+            steps *= 5
+        b = baseline(m, args.alpha, steps, args.n, device=args.device)
+        e = engine(m, args.alpha, steps, args.n, device=args.device)
+        bd = bound(m, e["precision"], e["channels_last"], steps, device=args.device)
+        by_model[m] = dict(baseline_img_s=round(b["img_s"]), engine_img_s=round(e["img_s"]),
+                           ratio=round(e["img_s"] / b["img_s"], 2), bound_img_s=round(bd),
+                           bound_ratio=round(e["img_s"] / bd, 2), engine=e["engine"], precision=e["precision"],
+                           channels_last=e["channels_last"], steps_per_lr=steps)
+        print(f"{m}: baseline {b['img_s']:,.0f} img/s, engine {e['img_s']:,.0f} img/s "
+              f"({e['engine']}, {e['precision']}) = {e['img_s'] / b['img_s']:.2f}x; bare step {bd:,.0f} img/s",
+              flush=True)
+    peak = fp32_peak(1.0 if args.quick else 3.0, args.device)
+    ref = args.models[0]
+    flops = train_flops(ref)
+    out = dict(model=ref, alpha=args.alpha, lrs=LRS, batch_size=128, n_clean=args.n,
+               baseline_img_s=by_model[ref]["baseline_img_s"], engine_img_s=by_model[ref]["engine_img_s"],
+               ratio=by_model[ref]["ratio"], bound_ratio=by_model[ref]["bound_ratio"],
+               peak_fraction=round(by_model[ref]["engine_img_s"] * flops / peak, 3),
+               train_flops_per_image=round(flops), fp32_peak_flop_s=round(peak),
+               peak_how="best FLOP/s of 2048x2048 fp32 torch.mm on the device (measured here, TF32 off)",
+               by_model=by_model, threads=torch.get_num_threads(), torch=torch.__version__,
+               device=torch.cuda.get_device_name() if args.device.startswith("cuda") else _cpu_name(),
+               quick=args.quick)
+    if not args.no_memory and args.device == "cpu":
+        out["memory_gib_alpha100_n60000"] = dict(engine=round(memory("engine"), 2),
+                                                 baseline=round(memory("baseline"), 2))
+    print(json.dumps(out))
+    return out
+
+
+if __name__ == "__main__":
+    main()

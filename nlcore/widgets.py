@@ -1,0 +1,110 @@
+"""Live controls for a Jupyter kernel (ipywidgets): pick alpha or delta and see the stored runs at once,
+or train one more point with a progress bar.
+
+Widgets compute only with a running kernel (Jupyter, Binder, Colab), and their saved state would make
+the static book load require.js from a CDN; so the notebooks show :func:`explorer` only when
+``NLCORE_BOOK`` is not set, in a cell tagged ``remove-cell``. In the static book the plotly sliders do
+the same job over precomputed runs.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import plotly.graph_objects as go
+from IPython.display import display
+
+from . import plots, results, sweep
+
+
+def _values(figure: str, profile: str, field: str, records: list[dict]) -> list:
+    grid = sweep.FIGURES[figure]["grid"][profile]
+    return sorted({r["config"][field] for r in records} | set(grid.get(field, [])))
+
+
+def _bars(records: list[dict], field: str, value, x, title: str) -> go.Figure:
+    """Mean test accuracy (± std over seeds) of the stored runs with ``field == value``, one bar per ``x``."""
+    recs = [r for r in records if r["config"][field] == value]
+    groups: dict = {}
+    for r in recs:
+        groups.setdefault(x(r["config"]), []).append(r)
+    fig = go.Figure()
+    for name, rs in groups.items():
+        (s,) = results.summarize(rs, by=("profile",))
+        if s["mean"] is None:
+            continue
+        fig.add_trace(go.Bar(x=[name], y=[s["mean"]], error_y=dict(type="data", array=[s["std"]]), name=name,
+                             hovertext=f"{name}: {s['mean']:.1%} ± {s['std']:.1%}, seeds {s['seeds']}, "
+                                       f"lr {', '.join(f'{lr:g}' for lr in s['lrs'])}", hoverinfo="text"))
+    fig.update_layout(title=f"{title}: {plots.FIELD_NAMES.get(field, field)} = {value:g}"
+                      + ("" if recs else " (no stored run: train it below)"), showlegend=False,
+                      yaxis=dict(range=[0, 1], tickformat=".0%", title="test accuracy"),
+                      template="plotly_white", height=380)
+    return fig
+
+
+def explorer(figure: str, profile: str, field: str = "alpha", x=None, device=None, models=None) -> W.VBox:
+    """A slider over ``field`` (``"alpha"``, ``"delta"``...) that redraws the stored runs of ``figure`` at
+    ``profile`` instantly, and a button that trains the figure's runs at any value (smoke or cpu profile).
+
+    ``x``: the bar label of a run, a function of its config (default: the model's name); ``models``:
+    train only these of the figure's models (default: all).
+    Returns the widget: ``.children`` are the slider, the figure's output, the training controls, a status
+    line and the progress output; ``.figure`` is the plotly figure drawn last.
+    """
+    x = x or (lambda c: plots.NAMES.get(c["model"], c["model"]))
+    title = sweep.FIGURES[figure]["title"]
+    state = dict(records=sweep.figure_records(figure, profile, models=models))
+    values = _values(figure, profile, field, state["records"]) or [0.0]
+    slider = W.SelectionSlider(options=values, value=values[0], description=plots.FIELD_NAMES.get(field, field),
+                               continuous_update=True, layout=W.Layout(width="60%"))
+    new_value = W.FloatText(value=values[-1], description="train at", layout=W.Layout(width="200px"))
+    train_profile = W.Dropdown(options=["smoke", "cpu"], value="smoke", description="profile",
+                               layout=W.Layout(width="200px"))
+    button = W.Button(description="Train this point", button_style="primary")
+    out, log, status = W.Output(), W.Output(), W.HTML()
+    box = W.VBox([slider, out, W.HBox([new_value, train_profile, button]), status, log])
+
+    def redraw(*_):
+        box.figure = _bars(state["records"], field, slider.value, x, f"{title} (stored, profile {profile})")
+        out.clear_output(wait=True)
+        with out:
+            plots.show(box.figure)
+
+    def train(*_):
+        v, p = float(new_value.value), train_profile.value
+        sel = dict(alphas=[v]) if field == "alpha" else dict(grid={field: [v]})
+        button.disabled = True
+        status.value = f"training {plots.FIELD_NAMES.get(field, field)} = {v:g} at the {p} profile..."
+        log.clear_output()
+        with log:  # the progress bars
+            try:
+                got = sweep.figure_records(figure, p, train_missing=True, progress=True, device=device,
+                                           models=models, **sel)
+            except ValueError as e:  # bad alpha/delta: the message names the parameter and its range
+                status.value = f"<b>error</b>: {html.escape(str(e))}"
+                return
+            finally:
+                button.disabled = False
+        status.value = f"stored {len(got)} run(s) of {figure} at the {p} profile"
+        if p == profile:
+            state["records"] = got
+        else:  # shown beside the stored ones of the chapter's profile
+            state["records"] = sweep.figure_records(figure, profile, models=models) + got
+        opts = sorted(set(slider.options) | {v})
+        slider.options = opts
+        slider.value = v
+        redraw()
+
+    slider.observe(redraw, names="value")
+    button.on_click(train)
+    redraw()
+    return box
+
+
+def show(*args, **kwargs) -> W.VBox:
+    """Display :func:`explorer` (and return it)."""
+    w = explorer(*args, **kwargs)
+    display(w)
+    return w
