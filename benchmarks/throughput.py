@@ -86,21 +86,22 @@ def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = 
     torch.manual_seed(0)
     net = models.build(model, 1, 28, 10)
     precision, cl = train.choose_precision(cfg, net, device, (1, 28, 28))
-    name = train.choose_engine(cfg, net)
+    name = train.choose_engine(cfg, net, device, (1, 28, 28), precision, cl)
     eng = (train.Stacked if name == "stacked" else train.Sequential)(net, lrs, cfg, device, precision, cl)
     slots = train.num_slots(cfg, n)
     gen = torch.Generator().manual_seed(1)
+    torch.manual_seed(0)
     eng.step(*train.batch(d, cfg, torch.arange(128, device=device), d["y"][:128]))  # warm-up (kernels, vmap)
     _sync(device)
     t0 = time.perf_counter()
     done = 0
     while done < steps:
         perm = torch.randperm(slots, generator=gen).to(device)
-        labels = noise.slot_labels(perm, d["y"], d["thr"], cfg["seed"])
         for i in range(0, slots - 127, 128):
             if done >= steps:
                 break
-            eng.step(*train.batch(d, cfg, perm[i:i + 128], labels[i:i + 128]))
+            sl = perm[i:i + 128]
+            eng.step(*train.batch(d, cfg, sl, noise.slot_labels(sl, d["y"], d["thr"], cfg["seed"])))
             done += 1
     _sync(device)
     dt = time.perf_counter() - t0

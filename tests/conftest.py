@@ -23,6 +23,10 @@ def results_root(tmp_path, monkeypatch):
 
 def pytest_configure(config):
     os.environ.setdefault("OMP_NUM_THREADS", "2")
+    # one calibration file for the whole session (and its subprocesses), not the user's
+    import tempfile
+
+    os.environ["NLCORE_CALIBRATION"] = os.path.join(tempfile.mkdtemp(prefix="nlcore-cal-"), "calibration.json")
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Training engines: vectorised AdaDelta against torch's, divergence handling, determinism."""
 
 import copy
+import json
 import math
 
 import numpy as np
@@ -55,12 +56,24 @@ def test_smoke_run_metrics_and_determinism():
     a = train.train(cfg, progress=False)
     b = train.train(cfg, progress=False)
     assert a["per_lr"] == b["per_lr"]  # same config and seed: same metrics on CPU, run to run
-    assert a["steps"] == 20 and a["slots"] == 1500 and a["engine"] == "stacked"
+    assert a["steps"] == 20 and a["slots"] == 1500 and a["engine"] in ("stacked", "sequential")  # measured
     assert len(a["per_lr"]) == len(cfg["lrs"]) and len(a["per_lr"][0]["curve"]) == cfg["evals"]
     for p in a["per_lr"]:
         assert 0 <= p["test_acc"] <= 1 and 0 <= p["val_acc"] <= 1 and math.isfinite(p["curve"][-1]["train_loss"])
     assert a["best"]["selected_on"] == "val"
     assert a["best"]["val_acc"] == max(p["val_acc"] for p in a["per_lr"])
+
+
+def test_engine_choice_is_measured_and_respects_what_cannot_stack():
+    cfg = config.make_config("smoke", model="mlp1", alpha=2)
+    net = models.build("mlp1", 1, 28, 10)
+    assert train.choose_engine(cfg, net) in ("stacked", "sequential")
+    stored = json.loads(train.calibration_file().read_text())  # measured once, kept for every process
+    assert any('"engine", "mlp1"' in k for k in stored)
+    assert train.choose_engine(dict(cfg, engine="stacked"), net) == "stacked"  # an explicit choice is kept
+    assert train.choose_engine(dict(cfg, lrs=[0.1]), net) == "sequential"  # nothing to stack
+    bn = models.build("resnet18", 3, 32, 10)
+    assert train.choose_engine(dict(cfg, model="resnet18"), bn, shape=(3, 32, 32)) == "sequential"
 
 
 def test_lr_selection_on_either_split():
