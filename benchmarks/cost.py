@@ -1,0 +1,100 @@
+"""The cost of reproduction: the training work of every figure at each profile, and its time on this CPU.
+
+    python benchmarks/cost.py > book/cost.md
+
+Work is counted from the configs alone (steps x batch x learning rates, per run: nothing is trained).
+Time is predicted from measured speed: the median images/s (every model's images, evaluation included)
+of the stored runs of the same model and dataset, and, for models with no stored run, the engine's
+rate from the latest benchmarks/results/throughput-*.json. Where neither exists the time is left blank
+rather than guessed. Stored runs' own wall times are shown beside the prediction where they exist.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from nlcore import data, results, sweep, train  # noqa: E402
+
+
+def images(cfg: dict) -> int:
+    return train.num_steps(cfg) * cfg["batch_size"] * len(cfg["lrs"])
+
+
+def rates() -> dict:
+    """(model, dataset) -> median images/s of stored runs on this kind of machine (CPU runs only)."""
+    by: dict = {}
+    for r in results.load_all():
+        if not r["device"].startswith("cpu") or r["wall_time_s"] <= 0:
+            continue
+        c = r["config"]
+        by.setdefault((c["model"], c["dataset"]), []).append(images(c) / r["wall_time_s"])
+    return {k: statistics.median(v) for k, v in by.items()}
+
+
+def bench_rates() -> dict:
+    out = {}
+    for p in sorted((REPO / "benchmarks" / "results").glob("throughput-cpu*.json")):
+        for m, v in json.loads(p.read_text())["by_model"].items():
+            out[(m, "mnist")] = v["engine_img_s"]
+    return out
+
+
+def hours(seconds: float | None) -> str:
+    if seconds is None:
+        return "not measured"
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def main() -> None:
+    measured, bench = rates(), bench_rates()
+    rows = []
+    for fig in sweep.FIGURES:
+        for profile in ("cpu", "paper"):
+            try:  # the work does not depend on the confusion ranks: any matrix counts Fig 5's work
+                cfgs = sweep.figure_configs(fig, profile, confusion=np.ones((10, 10)))
+            except data.DataError:
+                rows.append(f"| {fig} | {profile} | | | needs a copy of ImageNet (not available here) | |")
+                continue
+            if not cfgs:
+                continue
+            secs, unknown = 0.0, set()
+            for c in cfgs:
+                rate = measured.get((c["model"], c["dataset"])) or bench.get((c["model"], c["dataset"]))
+                if rate is None:
+                    unknown.add(c["model"])
+                else:
+                    secs += images(c) / rate
+            stored = [r for r in (results.load(c) for c in cfgs) if r is not None]
+            done = f"{len(stored)}/{len(cfgs)} stored, {hours(sum(r['wall_time_s'] for r in stored))}" \
+                if stored else f"0/{len(cfgs)} stored"
+            pred = hours(secs) if not unknown else (f"{hours(secs)} + " if secs else "") + \
+                f"{', '.join(sorted(unknown))}: not measured"
+            work = sum(map(images, cfgs)) / 1e6
+            rows.append(f"| {fig} | {profile} | {len(cfgs)} | {work:,.1f} M | {pred} | {done} |")
+    print("""# The cost of reproduction
+
+How much training each figure takes, from its configs (steps × batch × learning rates of every run),
+and how long that is on the 2-core CPU this book was made on, predicted from measured speed: the median
+images per second of the stored runs of the same model and dataset (evaluation included), or the
+engine's rate from `benchmarks/throughput.py` for a model with no stored run. A model with neither is
+marked *not measured* rather than guessed (ResNets on a CPU). The last column is what is stored and the
+wall time those runs actually took (it includes any time the sweep was paused for tests). No GPU was
+available to measure; `benchmarks/gpu.sh` is the prepared check for one.
+
+Regenerate: `python benchmarks/cost.py > book/cost.md`.
+
+| figure | profile | runs | images trained (all lrs) | predicted time on this CPU | stored (their wall time) |
+|---|---|---|---|---|---|""")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
