@@ -306,8 +306,9 @@ def critical_vs_alpha(crit: dict, fits: dict, title: str) -> go.Figure:
                        + (" (upper bound: the smallest size tried)" if v["status"] == "at_smallest" else "")
                        for a, v in pts], hoverinfo="text"))
         f = fits.get(t)
-        if f and f["k"] is not None:
-            xs = np.geomspace(min(a for a, _ in pts), max(a for a, _ in pts), 20)
+        fitted = [a for a, v in pts if v["status"] == "crossed"]
+        if f and f["k"] is not None and fitted:
+            xs = np.geomspace(min(fitted), max(fitted), 20)
             se = f"± {f['k_se']:.2f}" if f["k_se"] is not None else "(2 points: no error estimate)"
             fig.add_trace(go.Scatter(x=xs, y=np.exp(f["c"]) * xs ** f["k"], mode="lines", line=dict(color=color,
                                      dash="dash"), name=f"fit: n ∝ α^{f['k']:.2f} {se}", hoverinfo="skip"))

@@ -26,9 +26,11 @@ def _values(figure: str, profile: str, field: str, records: list[dict]) -> list:
 def _bars(records: list[dict], field: str, value, x, title: str) -> go.Figure:
     """Mean test accuracy (± std over seeds) of the stored runs with ``field == value``, one bar per ``x``."""
     recs = [r for r in records if r["config"][field] == value]
+    several = len({r["config"]["profile"] for r in recs}) > 1
     groups: dict = {}
-    for r in recs:
-        groups.setdefault(x(r["config"]), []).append(r)
+    for r in recs:  # one bar per label and profile: runs of different profiles are never averaged together
+        name = x(r["config"]) + (f" ({r['config']['profile']})" if several else "")
+        groups.setdefault(name, []).append(r)
     fig = go.Figure()
     for name, rs in groups.items():
         (s,) = results.summarize(rs, by=("profile",))

@@ -170,3 +170,31 @@ def test_h_alpha_run_trains_on_clean_examples_only():
     assert m["slots"] == cfg["n_clean"] and m["best"]["lr"] is not None
     with pytest.raises(ValueError, match="h_alpha"):
         config.make_config("smoke", model="perceptron", alpha=50, loss="h_alpha", delta=0.5, order="random")
+
+
+@pytest.mark.parametrize("engine", ["stacked", "sequential"])
+def test_engines_train_on_h_alpha(engine):
+    """With loss='h_alpha' the loss an engine reports (and differentiates) is eq. 3 on the clean labels."""
+    cfg = config.make_config("smoke", model="perceptron", alpha=20, loss="h_alpha", precision="fp32", engine=engine)
+    torch.manual_seed(0)
+    net = models.build("perceptron", 1, 28, 10)
+    eng = (train.Stacked if engine == "stacked" else train.Sequential)(net, cfg["lrs"], cfg, "cpu", "fp32", False)
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(64, 1, 28, 28, generator=g), torch.randint(0, 10, (64,), generator=g)
+    want = train.h_alpha(net(x), y, 20.0).item()  # every model of the grid starts from net's weights
+    got = eng.step(x, y)
+    assert got == pytest.approx([want] * len(cfg["lrs"]), rel=1e-5)
+
+
+def test_top5_accuracy_counts_a_hit_in_any_of_the_five_best():
+    class Stub:  # ranks classes 0, 1, 2, ... for every image
+        alive = [True]
+
+        def predict(self, x, k=1):
+            return torch.arange(k).expand(len(x), k).unsqueeze(0)
+
+    x = torch.zeros(6, 1, 2, 2, dtype=torch.uint8)
+    y = torch.tensor([0, 1, 4, 5, 9, 4])  # top-1 hits: one image; top-5 (classes 0-4): four images
+    z = torch.zeros(1, 1, 1, 1)
+    assert train.accuracy(Stub(), x, y, z, z + 1) == [pytest.approx(1 / 6)]
+    assert train.accuracy(Stub(), x, y, z, z + 1, k=5) == [pytest.approx(4 / 6)]

@@ -33,3 +33,20 @@ def test_explorer_reports_bad_input_without_training(results_root):
     button.click()
     assert "alpha must be a finite number &gt;= 0" in w.children[3].value
     assert results.load_all(results_root) == [] and not button.disabled
+
+
+def test_runs_of_another_profile_are_shown_beside_not_averaged_in(results_root):
+    from nlcore import config, sweep
+
+    # one stored cpu-profile run (written directly: a fake record with a known accuracy)
+    cfg = sweep.figure_configs("fig1", "cpu", models=["perceptron"], alphas=[0], seeds=[0])[0]
+    metrics = dict(best=dict(lr=0.5, val_acc=0.9, test_acc=0.9, selected_on="val"), per_lr=[], steps=1, slots=1)
+    results.save(cfg, metrics, 1.0, results_root)
+    w = widgets.explorer("fig1", "cpu", "alpha", models=["perceptron"])
+    assert _bars(w) == {"Perceptron": 0.9}
+    new_value, profile, button = w.children[2].children
+    new_value.value, profile.value = 0.0, "smoke"
+    button.click()  # a smoke run at the same alpha: its own bar, labelled by profile
+    bars = _bars(w)
+    assert set(bars) == {"Perceptron (cpu)", "Perceptron (smoke)"} and bars["Perceptron (cpu)"] == 0.9
+    assert config.config_key(cfg) in {r["key"] for r in results.load_all(results_root)}
