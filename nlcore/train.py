@@ -332,6 +332,13 @@ def calibrated(key: tuple, measure):
     return _CALIBRATION[k]
 
 
+def _random_batch(cfg: dict, shape, device: str):
+    """A fixed random batch (images, labels) for timing a step; leaves torch's global RNG alone."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(cfg["batch_size"], *shape, generator=g)
+    return x.to(device), torch.randint(0, 10, (cfg["batch_size"],), generator=g).to(device)
+
+
 def _time_steps(eng, x, y, device: str) -> float:
     for i in range(6):
         if i == 2:
@@ -356,9 +363,7 @@ def choose_precision(cfg: dict, net, device: str, shape) -> tuple[str, bool]:
         return "fp32", False
 
     def measure():
-        g = torch.Generator().manual_seed(0)
-        x = torch.randn(cfg["batch_size"], *shape, generator=g)
-        y = torch.randint(0, 10, (cfg["batch_size"],), generator=g)
+        x, y = _random_batch(cfg, shape, device)
         times = {(prec, cl): _time_steps(Sequential(net, [0.1], cfg, device, prec, cl), x, y, device)
                  for prec, cl in (("fp32", False), ("bf16", True))}
         return list(min(times, key=times.get))
@@ -377,9 +382,7 @@ def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precis
         return "sequential"
 
     def measure():
-        g = torch.Generator().manual_seed(0)
-        x = torch.randn(cfg["batch_size"], *shape, generator=g).to(device)
-        y = torch.randint(0, 10, (cfg["batch_size"],), generator=g).to(device)
+        x, y = _random_batch(cfg, shape, device)
         times = {name: _time_steps(cls(net, cfg["lrs"], cfg, device, precision, channels_last), x, y, device)
                  for name, cls in (("stacked", Stacked), ("sequential", Sequential))}
         return min(times, key=times.get)
@@ -401,24 +404,27 @@ def num_steps(cfg: dict) -> int:
     return max(math.ceil(cfg["epochs"] * slots / cfg["batch_size"]), cfg["min_steps"])
 
 
+def predictions(engine, x, mean, std, k: int = 1, chunk: int = 2000) -> torch.Tensor:
+    """(G, N, k) the k most likely classes of every model of the engine for uint8 images x (N, C, H, W)."""
+    return torch.cat([engine.predict((x[i:i + chunk].float().div_(255) - mean) / std, k)
+                      for i in range(0, len(x), chunk)], dim=1)
+
+
 def accuracy(engine, x, y, mean, std, chunk: int = 2000, k: int = 1) -> list[float]:
     """Top-k accuracy of every model of the engine on (x, y): a list of G fractions (NaN when y is empty)."""
     if len(y) == 0:
         return [math.nan] * len(engine.alive)
-    correct = 0
-    for i in range(0, len(y), chunk):
-        xb = (x[i:i + chunk].float().div_(255) - mean) / std
-        correct = correct + (engine.predict(xb, k) == y[i:i + chunk].view(1, -1, 1)).any(-1).sum(1)
-    return (correct.float() / len(y)).tolist()
+    return hits(predictions(engine, x, mean, std, k, chunk), y, k)
 
 
-def confusion_matrix(engine, g: int, x, y, mean, std, m: int, chunk: int = 2000) -> list[list[int]]:
-    """(m, m) counts of model ``g`` on (x, y): ``[c][k]`` = images of class c predicted as k."""
-    cm = torch.zeros(m * m, dtype=torch.int64, device=y.device)
-    for i in range(0, len(y), chunk):
-        xb = (x[i:i + chunk].float().div_(255) - mean) / std
-        cm += torch.bincount(y[i:i + chunk] * m + engine.predict(xb)[g, :, 0], minlength=m * m)
-    return cm.view(m, m).tolist()
+def hits(pred: torch.Tensor, y: torch.Tensor, k: int = 1) -> list[float]:
+    """Top-k accuracy per model from predictions (G, N, >= k) and labels (N,)."""
+    return (pred[..., :k] == y.view(1, -1, 1)).any(-1).float().mean(1).tolist()
+
+
+def confusion_matrix(pred: torch.Tensor, y: torch.Tensor, m: int) -> list[list[int]]:
+    """(m, m) counts from one model's top-1 predictions (N,) and labels (N,): ``[c][k]`` = class c predicted as k."""
+    return torch.bincount(y * m + pred, minlength=m * m).view(m, m).tolist()
 
 
 def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
@@ -486,8 +492,10 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
             if step in eval_at:
                 eng.check_weights()
                 val = accuracy(eng, d["xval"], d["yval"], d["mean"], d["std"])
-                test = accuracy(eng, d["xtest"], d["ytest"], d["mean"], d["std"])
-                top5 = accuracy(eng, d["xtest"], d["ytest"], d["mean"], d["std"], k=5) if d["m"] > 10 else None
+                # one pass over the test set gives top-1, top-5 (more than 10 classes) and the confusion matrix
+                test_pred = predictions(eng, d["xtest"], d["mean"], d["std"], k=5 if d["m"] > 10 else 1)
+                test = hits(test_pred, d["ytest"])
+                top5 = hits(test_pred, d["ytest"], 5) if d["m"] > 10 else None
                 for g, alive in enumerate(eng.alive):
                     ok = bool(alive)
                     curves[g].append(dict(step=step, epoch=step * B / slots_total,
@@ -506,7 +514,8 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
     best = select_lr(per_lr, cfg["lr_select"])
     cm = None
     if best["lr"] is not None and d["m"] <= 100:  # (ImageNet's 1000 x 1000 would swamp the record)
-        cm = confusion_matrix(eng, cfg["lrs"].index(best["lr"]), d["xtest"], d["ytest"], d["mean"], d["std"], d["m"])
+        # the last evaluation is at the last step: its predictions are the final model's
+        cm = confusion_matrix(test_pred[cfg["lrs"].index(best["lr"]), :, 0], d["ytest"], d["m"])
     return dict(per_lr=per_lr, best=best, steps=steps, slots=slots_total, confusion=cm,
                 engine=engine_name, precision=precision, channels_last=cl, device=device, world_size=world)
 
