@@ -1,12 +1,45 @@
 #!/usr/bin/env bash
-# The prepared GPU check (run it through the device tool when a GPU is lent; a few minutes):
-# engine vs plain PyTorch on the same GPU, then the test suite's GPU-only tests.
-# Results: $OUT/throughput-gpu.json (the card's name is in it), beside benchmarks/results/.
-set -euo pipefail
+# The prepared GPU check, for a lent GPU machine (a few minutes; every step has its own time limit and a
+# failing step does not stop the next):
+#   1. tests/test_gpu.py: the captured CUDA graph of a training step equals the eager step;
+#   2. benchmarks/throughput.py --device cuda: engine vs plain PyTorch on the same GPU, with and without
+#      the graph, and the lr grid packed 1, 4, 16 times per step;
+#   3. paper-profile runs of Figure 1 (and others named in GPU_RUNS), most telling first, until
+#      GPU_RUNS_S seconds are spent: stored as usual, then packed into $OUT/gpu-runs.tgz.
+# Usage there (python3 with torch already installed; no pip, no git):
+#   NLCORE_DATA=<folder with mnist/> NLCORE_CODE_VERSION=<git sha of this tree> bash benchmarks/gpu.sh
+# Here, afterwards: tar xzf gpu-runs.tgz -C results/  (the records keep their device and code version).
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+PY=${PY:-python3}
 OUT=${OUT:-benchmarks/results}
 mkdir -p "$OUT"
-.venv/bin/python benchmarks/throughput.py --device cuda --no-memory | tee "$OUT/throughput-gpu.log"
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+export NLCORE_RESULTS=${NLCORE_RESULTS:-/tmp/nlcore-gpu-results} NLCORE_CALIBRATION=$OUT/calibration.json
+START=$(date +%s)
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$OUT/gpu.log"
+$PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" 2>&1 | tee -a "$OUT/gpu.log"
+
+timeout "${GPU_TEST_S:-150}" $PY -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_train.py 2>&1 \
+  | tail -n 30 | tee -a "$OUT/gpu.log"
+
+timeout "${GPU_BENCH_S:-200}" $PY benchmarks/throughput.py --device cuda --no-memory \
+  --models ${GPU_BENCH_MODELS:-convnet4 perceptron mlp2} --pack 1 4 16 2>&1 | tee "$OUT/throughput-gpu.log"
 tail -n 1 "$OUT/throughput-gpu.log" > "$OUT/throughput-gpu.json"
-.venv/bin/python -m pytest -q tests/test_train.py tests/test_models.py -k "cuda or gpu or resnet" || true
+
+# "figure model alpha seed" per run, most telling first (Fig 1's headline: ConvNet-4 and the perceptron at
+# alpha = 100, the paper's 91% and 40%)
+RUNS=${GPU_RUNS:-"fig1 perceptron 100 0;fig1 convnet4 100 0;fig1 convnet4 50 0;fig1 convnet4 0 0;fig1 mlp1 100 0"}
+DEADLINE=$(( $(date +%s) + ${GPU_RUNS_S:-240} ))
+IFS=';' read -ra LIST <<< "$RUNS"
+for run in "${LIST[@]}"; do
+  read -r fig model alpha seed <<< "$run"
+  left=$(( DEADLINE - $(date +%s) ))
+  if (( left < 20 )); then echo "skipped (time): $run" | tee -a "$OUT/gpu.log"; continue; fi
+  t0=$(date +%s)
+  timeout "$left" $PY -m nlcore sweep "$fig" --profile paper --models "$model" --alphas "$alpha" --seeds "$seed" \
+    --device cuda --no-progress 2>&1 | tail -n 3 | tee -a "$OUT/gpu.log"
+  echo "run $run: rc ${PIPESTATUS[0]}, $(( $(date +%s) - t0 )) s" | tee -a "$OUT/gpu.log"
+  [ -d "$NLCORE_RESULTS/runs" ] && tar czf "$OUT/gpu-runs.tgz" -C "$NLCORE_RESULTS" runs
+done
+echo "gpu.sh: $(( $(date +%s) - START )) s in all" | tee -a "$OUT/gpu.log"

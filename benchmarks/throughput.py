@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader, TensorDataset
 
-from nlcore import config, data, models, noise, train
+from nlcore import config, data, models, train
 
 LRS = [0.01, 0.05, 0.1, 0.5, 1.0]
 
@@ -96,34 +96,33 @@ def baseline(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str 
 
 
 def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = "cpu",
-           precision: str = "auto") -> dict:
-    """nlcore's loop: train.prepare, the engine train.train would pick, train.batch and slot labels."""
+           precision: str = "auto", graphs: bool = True) -> dict:
+    """nlcore's loop as ``train.train`` runs it: train.prepare, train.make_engine, train.Steps (on CUDA the
+    captured graph unless ``graphs=False``). Timed: ``steps`` steps after the untimed warm-up (and capture)."""
     cfg = config.make_config("cpu", model=model, alpha=alpha, n_clean=n, lrs=lrs, n_val=0, lr_select="test",
                              precision=precision)
     d = train.prepare(cfg, device)
-    torch.manual_seed(0)
-    net = models.build(model, 1, 28, 10)
-    precision, cl = train.choose_precision(cfg, net, device, (1, 28, 28))
-    name = train.choose_engine(cfg, net, device, (1, 28, 28), precision, cl)
-    eng = (train.Stacked if name == "stacked" else train.Sequential)(net, lrs, cfg, device, precision, cl)
+    eng, info = train.make_engine(cfg, d, device)
+    run = train.Steps(d, cfg, eng, device)
+    run.graphable &= graphs
     slots = train.num_slots(cfg, n)
     gen = torch.Generator().manual_seed(1)
-    torch.manual_seed(0)
-    eng.step(*train.batch(d, cfg, torch.arange(128, device=device), d["y"][:128]))  # warm-up (kernels, vmap)
-    _sync(device)
-    t0 = time.perf_counter()
-    done = 0
+    total = torch.zeros(len(lrs), dtype=torch.float64, device=device)
+    done, t0 = -(train.Steps.WARMUP + 1 if run.graphable else 1), None  # negative: untimed warm-up steps
     while done < steps:
         perm = torch.randperm(slots, generator=gen).to(device)
         for i in range(0, slots - 127, 128):
             if done >= steps:
                 break
-            sl = perm[i:i + 128]
-            eng.step(*train.batch(d, cfg, sl, noise.slot_labels(sl, d["y"], d["thr"], cfg["seed"])))
+            if done == 0:
+                _sync(device)
+                t0 = time.perf_counter()
+            total += run(perm[i:i + 128]).to(device, torch.float64)  # as train.train sums the losses
             done += 1
     _sync(device)
     dt = time.perf_counter() - t0
-    return dict(img_s=steps * 128 * len(lrs) / dt, seconds=dt, engine=name, precision=precision, channels_last=cl)
+    return dict(img_s=steps * 128 * len(lrs) / dt, seconds=dt, engine=info["engine"], precision=info["precision"],
+                channels_last=info["channels_last"], cuda_graph=run.cuda_graph, graph_error=run.graph_error)
 
 
 def bound(model: str, precision: str, cl: bool, steps: int, device: str = "cpu") -> float:
@@ -197,31 +196,44 @@ def main(argv=None) -> dict:
     ap.add_argument("--models", nargs="+", default=["convnet4", "perceptron", "mlp1", "mlp2", "mlp4"])
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the GPU script: benchmarks/gpu.sh)")
+    ap.add_argument("--pack", nargs="*", type=int, default=[1, 4, 16, 64],
+                    help="on CUDA: also time the lr grid repeated k times in one stacked engine (k * 5 models)")
     args = ap.parse_args(argv)
     torch.set_num_threads(torch.get_num_threads())
     by_model = {}
     for m in args.models:
         conv = m.startswith("convnet")
         steps = (8 if args.quick else 40) if conv else (40 if args.quick else 300)
-        if args.device.startswith("cuda"):
-            steps *= 5
+        cuda = args.device.startswith("cuda")
+        if cuda:
+            steps = 300 if conv else 600
         reps = 1 if args.quick else 3  # the median of interleaved repeats
         runs = [(baseline(m, args.alpha, steps, args.n, device=args.device),
                  engine(m, args.alpha, steps, args.n, device=args.device),
-                 engine(m, args.alpha, steps, args.n, device=args.device, precision="fp32")) for _ in range(reps)]
+                 engine(m, args.alpha, steps, args.n, device=args.device, precision="fp32"),
+                 engine(m, args.alpha, steps, args.n, device=args.device, graphs=False) if cuda else None)
+                for _ in range(reps)]
         b = statistics.median(r[0]["img_s"] for r in runs)
         e_info = runs[0][1]
         e = statistics.median(r[1]["img_s"] for r in runs)
         e32 = statistics.median(r[2]["img_s"] for r in runs)
+        extra = {}
+        if cuda:  # the graph's share, and how far packing more models per step fills the device
+            extra["engine_no_graph_img_s"] = round(statistics.median(r[3]["img_s"] for r in runs))
+            extra["cuda_graph"], extra["graph_error"] = e_info["cuda_graph"], e_info["graph_error"]
+            extra["packed_img_s"] = {str(len(LRS) * k): round(engine(m, args.alpha, steps, args.n, LRS * k,
+                                                                     device=args.device)["img_s"])
+                                     for k in args.pack}
         bd = statistics.median(bound(m, e_info["precision"], e_info["channels_last"], steps, device=args.device)
                                for _ in range(reps))
         by_model[m] = dict(baseline_img_s=round(b), engine_img_s=round(e), ratio=round(e / b, 2),
                            engine_fp32_img_s=round(e32), ratio_fp32=round(e32 / b, 2),
                            bound_img_s=round(bd), bound_ratio=round(e / bd, 2), engine=e_info["engine"],
                            precision=e_info["precision"], channels_last=e_info["channels_last"],
-                           steps_per_lr=steps, repeats=reps)
+                           steps_per_lr=steps, repeats=reps, **extra)
         print(f"{m}: baseline {b:,.0f} img/s, engine {e:,.0f} img/s ({e_info['engine']}, {e_info['precision']}) "
-              f"= {e / b:.2f}x; engine at fp32 {e32:,.0f} ({e32 / b:.2f}x); bare step {bd:,.0f} img/s", flush=True)
+              f"= {e / b:.2f}x; engine at fp32 {e32:,.0f} ({e32 / b:.2f}x); bare step {bd:,.0f} img/s {extra}",
+              flush=True)
     peak = fp32_peak(1.0 if args.quick else 3.0, args.device)
     ref = args.models[0]
     flops = train_flops(ref)

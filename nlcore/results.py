@@ -51,7 +51,12 @@ def run_path(cfg: dict, root=None) -> Path:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """Git SHA of this repository (``-dirty`` when nlcore/ has uncommitted changes), else 'unknown'."""
+    """Git SHA of this repository (``-dirty`` when nlcore/ has uncommitted changes); in a copy without git
+    (a GPU machine that got the working tree only), ``$NLCORE_CODE_VERSION`` as the caller states it; else
+    'unknown'."""
+    stated = os.environ.get("NLCORE_CODE_VERSION")
+    if stated and not (REPO / ".git").exists():
+        return stated
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
                              timeout=10).stdout.strip()

@@ -95,15 +95,16 @@ def white_noise(slots: torch.Tensor, shape, mean, std, seed: int) -> torch.Tenso
 def batch(d: dict, cfg: dict, slots: torch.Tensor, labels: torch.Tensor):
     """Normalised float images (B, C, H, W) and labels (B,) for a batch of slots."""
     n = len(d["y"])
+    # no branch on the batch's contents: nothing is read back to the host (a CUDA graph can hold this)
     if cfg["noise_source"] == "white":
-        noisy = slots >= n
         xb = d["x"][slots % n].float().div_(255)
-        if noisy.any():
-            xb[noisy] = white_noise(slots[noisy], xb.shape[1:], d["mean"][0], d["std"][0], cfg["seed"])
+        if slots.numel() and int(cfg["alpha"] * n) > 0:  # every slot's noise image, the clean ones' unused
+            noisy = (slots >= n).view(-1, 1, 1, 1)
+            xb = torch.where(noisy, white_noise(slots, xb.shape[1:], d["mean"][0], d["std"][0], cfg["seed"]), xb)
     else:
         from_pool, idx = noise.noisy_image_index(slots, n, cfg["repeat"], 0 if d["pool"] is None else len(d["pool"]))
         xb = d["x"][idx.clamp(max=n - 1)]
-        if from_pool.any():
+        if d["pool"] is not None and not cfg["repeat"]:
             xb = torch.where(from_pool.view(-1, 1, 1, 1), d["pool"][idx.clamp(max=len(d["pool"]) - 1)], xb)
         xb = xb.float().div_(255)
     return (xb - d["mean"]) / d["std"], labels
@@ -169,7 +170,9 @@ class Sequential:
     def _fmt(self, x):
         return x.contiguous(memory_format=torch.channels_last) if self.cl else x
 
-    def step(self, x, y) -> list[float]:
+    def step(self, x, y) -> torch.Tensor:
+        """One AdaDelta step of every live model on (x, y); returns their losses, float64 (G,) on the CPU
+        (NaN for a diverged model: its loss is read per step, so a NaN is caught before backward)."""
         x, losses = self._fmt(x), []
         for i, (net, opt) in enumerate(zip(self.nets, self.opts)):
             if not self.alive[i]:
@@ -186,7 +189,7 @@ class Sequential:
             loss.backward()
             opt.step()
             losses.append(mean)
-        return losses
+        return torch.tensor(losses, dtype=torch.float64)
 
     def check_weights(self) -> None:
         """Mark diverged every model whose weights are no longer finite (checked before each evaluation)."""
@@ -237,13 +240,13 @@ class Stacked:
         self.bf16, self.device = precision == "bf16", device
         smoothing = label_smoothing(cfg)
 
-        def loss_fn(p, b, x, y):
-            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
+        def loss_fn(p, b, x, y):  # autocast's weight cache off: a CUDA graph cannot capture it
+            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16, cache_enabled=False):
                 out = functional_call(self.base, (p, b), (x,))
             return F.cross_entropy(out.float(), y, label_smoothing=smoothing)
 
         def logits(p, b, x):
-            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
+            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16, cache_enabled=False):
                 return functional_call(self.base, (p, b), (x,))
 
         self._gv = vmap(grad_and_value(loss_fn), in_dims=(0, 0, None, None), randomness="different")
@@ -259,7 +262,9 @@ class Stacked:
         """Mark diverged every model whose weights are no longer finite (checked before each evaluation)."""
         self.alive &= self._finite_per_model(self.params.values())
 
-    def step(self, x, y) -> list[float]:
+    def step(self, x, y) -> torch.Tensor:
+        """One vectorised AdaDelta step on (x, y); returns the losses, float32 (G,) on the device (NaN for a
+        diverged model). Nothing is read back to the host, so a CUDA graph can hold the whole step."""
         grads, loss = self._gv(self.params, self.buffers, x, y)
         self.alive &= torch.isfinite(loss) & self._finite_per_model(grads.values())
         keep = self.alive.float()
@@ -271,7 +276,7 @@ class Stacked:
                 u = (a + self.eps).sqrt_().div_((v + self.eps).sqrt_()).mul_(g)
                 a.mul_(self.rho).addcmul_(u, u, value=1 - self.rho)
                 p.sub_(u * self.lr.view(-1, *[1] * (p.dim() - 1)))
-        return [v if a else math.nan for v, a in zip(loss.tolist(), self.alive.tolist())]
+        return torch.where(self.alive, loss.detach().float(), math.nan)
 
     @torch.no_grad()
     def predict(self, x, k: int = 1) -> torch.Tensor:
@@ -339,13 +344,42 @@ def _random_batch(cfg: dict, shape, device: str):
     return x.to(device), torch.randint(0, 10, (cfg["batch_size"],), generator=g).to(device)
 
 
+def cuda_graphs_enabled(device: str) -> bool:
+    """CUDA graphs for the stacked engine's steps: on CUDA unless ``NLCORE_CUDA_GRAPHS=0``."""
+    return device.startswith("cuda") and os.environ.get("NLCORE_CUDA_GRAPHS", "1") != "0"
+
+
+def _replayable(fn, warmup: int = 3):
+    """fn (no arguments) captured as a CUDA graph after ``warmup`` side-stream calls: returns the graph's
+    replay, or fn itself if the capture fails."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(warmup):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    try:
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            fn()
+    except Exception:  # noqa: BLE001 -- timed eagerly instead
+        torch.cuda.synchronize()
+        return fn
+    return graph.replay
+
+
 def _time_steps(eng, x, y, device: str) -> float:
+    """Seconds of 4 steps after 2 warm-up ones (on CUDA the stacked engine's steps as graph replays, as
+    :class:`Steps` runs them)."""
+    step = lambda: eng.step(x, y)  # noqa: E731
+    if isinstance(eng, Stacked) and cuda_graphs_enabled(device):
+        step = _replayable(step)
     for i in range(6):
         if i == 2:
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
             t = time.perf_counter()
-        eng.step(x, y)
+        step()
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     return time.perf_counter() - t
@@ -387,11 +421,92 @@ def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precis
                  for name, cls in (("stacked", Stacked), ("sequential", Sequential))}
         return min(times, key=times.get)
 
-    return calibrated(("engine", cfg["model"], list(shape), cfg["batch_size"], len(cfg["lrs"]), precision,
-                       channels_last, device), measure)
+    key = ("engine", cfg["model"], list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last, device)
+    return calibrated(key + (("cuda_graphs",) if cuda_graphs_enabled(device) else ()), measure)
 
 
 # ----------------------------------------------------------------------------- the loop
+
+
+def make_engine(cfg: dict, d: dict, device: str):
+    """The model of ``cfg`` (initialised from its seed) and the engine that trains its lr grid, with the
+    machine's choices: precision, memory format, stacked or sequential (under torchrun, rank 0's).
+
+    Returns ``(engine, info)``; info: ``engine``, ``precision``, ``channels_last``, ``world_size``, ``rank``.
+    """
+    torch.manual_seed(cfg["seed"])
+    shape = tuple(d["x"].shape[1:])
+    net = models.build(cfg["model"], shape[0], shape[1], d["m"], cfg["width"])
+    precision, cl = choose_precision(cfg, net, device, shape)
+    name = choose_engine(cfg, net, device, shape, precision, cl)
+    world, rank = 1, 0
+    if distributed():  # every rank must make the same choices: rank 0's are broadcast
+        world, rank = torch.distributed.get_world_size(), torch.distributed.get_rank()
+        choice = [precision, cl]
+        torch.distributed.broadcast_object_list(choice, src=0)
+        (precision, cl), name = choice, "sequential"
+        if cfg["batch_size"] % world or noise.dilution_size(cfg["n_clean"], cfg["alpha"]) < world:
+            raise ValueError(f"batch_size={cfg['batch_size']} must be a multiple of the {world} processes, "
+                             f"and the diluted set at least {world} examples")
+    torch.manual_seed(cfg["seed"])
+    eng = (Stacked if name == "stacked" else Sequential)(net, cfg["lrs"], cfg, device, precision, cl)
+    return eng, dict(engine=name, precision=precision, channels_last=cl, world_size=world, rank=rank)
+
+
+class Steps:
+    """Training steps on batches of slots: gather the images, draw the labels, step the engine.
+
+    ``steps(slots)`` takes int64 slot indices (B,) on the device and returns the engine's losses (G,).
+    Labels are drawn per batch (a pure function of the slot): no O(n * alpha) temporaries.
+
+    On CUDA with the stacked engine the whole step of a full batch (gather, labels, forward, backward,
+    AdaDelta) is captured once as a CUDA graph, after 3 eager warm-up steps on a side stream, and
+    replayed for every later full batch: one launch instead of hundreds of kernels. A replay runs the
+    same kernels as the eager step, so the numbers are the same. ``NLCORE_CUDA_GRAPHS=0`` turns it off;
+    a capture that fails falls back to eager steps (``graph_error`` says why).
+    """
+
+    WARMUP = 3
+
+    def __init__(self, d: dict, cfg: dict, eng, device: str):
+        self.d, self.cfg, self.eng = d, cfg, eng
+        self.graphable = isinstance(eng, Stacked) and cuda_graphs_enabled(device)
+        self.graph, self.calls, self.graph_error = None, 0, None
+
+    @property
+    def cuda_graph(self) -> bool:
+        return self.graph is not None
+
+    def eager(self, slots: torch.Tensor) -> torch.Tensor:
+        d, cfg = self.d, self.cfg
+        return self.eng.step(*batch(d, cfg, slots, noise.slot_labels(slots, d["y"], d["thr"], cfg["seed"])))
+
+    def __call__(self, slots: torch.Tensor) -> torch.Tensor:
+        if not self.graphable or len(slots) != self.cfg["batch_size"]:
+            return self.eager(slots)
+        if self.graph is not None:
+            self.static.copy_(slots)
+            self.graph.replay()
+            return self.out
+        self.calls += 1
+        if self.calls <= self.WARMUP:  # real training steps, on a side stream as capture wants
+            self.side = getattr(self, "side", None) or torch.cuda.Stream()
+            self.side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(self.side):
+                out = self.eager(slots)
+            torch.cuda.current_stream().wait_stream(self.side)
+            return out
+        try:
+            self.static, graph = slots.clone(), torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                self.out = self.eager(self.static)
+        except Exception as e:  # noqa: BLE001 -- any capture failure: train on, eagerly
+            self.graphable, self.graph_error = False, repr(e)[:500]
+            torch.cuda.synchronize()
+            return self.eager(slots)
+        self.graph = graph
+        graph.replay()  # capturing recorded the step without running it
+        return self.out
 
 
 def num_slots(cfg: dict, n: int) -> int:
@@ -445,31 +560,19 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
 
     device = device or default_device()
     d = prepare(cfg, device)
-    torch.manual_seed(cfg["seed"])
-    shape = tuple(d["x"].shape[1:])
-    net = models.build(cfg["model"], shape[0], shape[1], d["m"], cfg["width"])
-    precision, cl = choose_precision(cfg, net, device, shape)
-    engine_name = choose_engine(cfg, net, device, shape, precision, cl)
-    world, rank = 1, 0
-    if distributed():  # every rank must make the same choices: rank 0's are broadcast
-        world, rank = torch.distributed.get_world_size(), torch.distributed.get_rank()
-        choice = [precision, cl]
-        torch.distributed.broadcast_object_list(choice, src=0)
-        (precision, cl), engine_name = choice, "sequential"
-        if cfg["batch_size"] % world or noise.dilution_size(cfg["n_clean"], cfg["alpha"]) < world:
-            raise ValueError(f"batch_size={cfg['batch_size']} must be a multiple of the {world} processes, "
-                             f"and the diluted set at least {world} examples")
-    torch.manual_seed(cfg["seed"])
-    eng = (Stacked if engine_name == "stacked" else Sequential)(net, cfg["lrs"], cfg, device, precision, cl)
+    eng, info = make_engine(cfg, d, device)
+    world, rank = info["world_size"], info["rank"]
     if world > 1:
         torch.manual_seed(cfg["seed"] * 1000 + rank)  # own dropout masks on each shard
+    steps_of = Steps(d, cfg, eng, device)
 
     slots_total = num_slots(cfg, len(d["y"]))
     steps = num_steps(cfg)
     eval_at = {max(1, round(steps * (k + 1) / cfg["evals"])) for k in range(cfg["evals"])}
     gen = torch.Generator().manual_seed(cfg["seed"] + 1)
     curves = [[] for _ in cfg["lrs"]]
-    loss_sum, loss_n, step = torch.zeros(len(cfg["lrs"]), dtype=torch.float64), 0, 0
+    # summed on the device: the loss is read back only at an evaluation, not at every step
+    loss_sum, loss_n, step = torch.zeros(len(cfg["lrs"]), dtype=torch.float64, device=device), 0, 0
     bar = tqdm(total=steps, disable=not progress, desc=f"{cfg['model']} alpha={cfg['alpha']:g}", leave=False)
     B = cfg["batch_size"]
     while step < steps:
@@ -483,9 +586,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
                 if keep == 0:
                     continue
                 sl = sl[:keep][rank::world]
-            # labels drawn per batch (a pure function of the slot): no O(n * alpha) temporaries
-            xb, yb = batch(d, cfg, sl, noise.slot_labels(sl, d["y"], d["thr"], cfg["seed"]))
-            loss_sum += torch.tensor(eng.step(xb, yb), dtype=torch.float64)
+            loss_sum += steps_of(sl).to(device, torch.float64)
             loss_n += 1
             step += 1
             bar.update(1)
@@ -517,7 +618,8 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
         # the last evaluation is at the last step: its predictions are the final model's
         cm = confusion_matrix(test_pred[cfg["lrs"].index(best["lr"]), :, 0], d["ytest"], d["m"])
     return dict(per_lr=per_lr, best=best, steps=steps, slots=slots_total, confusion=cm,
-                engine=engine_name, precision=precision, channels_last=cl, device=device, world_size=world)
+                engine=info["engine"], precision=info["precision"], channels_last=info["channels_last"],
+                device=device, world_size=world, cuda_graph=steps_of.cuda_graph)
 
 
 def select_lr(per_lr: list[dict], on: str) -> dict:

@@ -1,0 +1,61 @@
+"""GPU-only checks (skipped without CUDA; run by benchmarks/gpu.sh on a lent GPU machine).
+
+The captured CUDA graph of a training step (``train.Steps``) must compute what the eager step does,
+and ``train.train`` must use it and say so in its metrics.
+"""
+
+import pytest
+import torch
+
+from nlcore import config, train
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
+
+
+def _run(model, graphs, n_steps=12, precision="fp32"):
+    """Losses (n_steps, G) and final stacked params of n_steps on the same slot batches."""
+    cfg = config.make_config("smoke", model=model, alpha=10, engine="stacked", precision=precision)
+    d = train.prepare(cfg, "cuda")
+    eng, info = train.make_engine(cfg, d, "cuda")
+    steps = train.Steps(d, cfg, eng, "cuda")
+    steps.graphable &= graphs
+    g = torch.Generator().manual_seed(3)
+    slots = train.num_slots(cfg, len(d["y"]))
+    losses = [steps(torch.randint(0, slots, (cfg["batch_size"],), generator=g).cuda()).clone()
+              for _ in range(n_steps)]
+    torch.cuda.synchronize()
+    return torch.stack(losses).cpu(), {k: v.cpu() for k, v in eng.params.items()}, steps
+
+
+@pytest.mark.parametrize("model", ["perceptron", "mlp2"])
+def test_cuda_graph_step_equals_eager_step(model):
+    """No dropout in these models: graph replays and eager steps must agree step for step."""
+    le, pe, se = _run(model, graphs=False)
+    lg, pg, sg = _run(model, graphs=True)
+    assert not se.cuda_graph
+    assert sg.cuda_graph, f"capture failed: {sg.graph_error}"
+    assert sg.calls == train.Steps.WARMUP + 1  # later steps were replays
+    torch.testing.assert_close(lg, le, rtol=1e-5, atol=1e-6)
+    for k in pe:
+        torch.testing.assert_close(pg[k], pe[k], rtol=1e-5, atol=1e-6)
+
+
+def test_cuda_graph_trains_a_convnet_with_dropout_in_bf16():
+    """ConvNet-4 (dropout, bf16 autocast): captured, and the loss falls as it does eagerly."""
+    lg, _, sg = _run("convnet4", graphs=True, n_steps=40, precision="bf16")
+    le, _, _ = _run("convnet4", graphs=False, n_steps=40, precision="bf16")
+    assert sg.cuda_graph, f"capture failed: {sg.graph_error}"
+    assert torch.isfinite(lg).all()
+    assert lg[-10:].mean() < lg[:5].mean()
+    torch.testing.assert_close(lg[-10:].mean(), le[-10:].mean(), rtol=0.15, atol=0.05)
+
+
+def test_train_on_cuda_uses_the_graph_and_matches_eager(monkeypatch):
+    cfg = config.make_config("smoke", model="mlp2", alpha=5, engine="stacked", precision="fp32")
+    got = train.train(cfg, "cuda", progress=False)
+    monkeypatch.setenv("NLCORE_CUDA_GRAPHS", "0")
+    eager = train.train(cfg, "cuda", progress=False)
+    assert got["cuda_graph"] and not eager["cuda_graph"]
+    for a, b in zip(got["per_lr"], eager["per_lr"]):
+        assert a["test_acc"] == pytest.approx(b["test_acc"], abs=2e-3)
+
