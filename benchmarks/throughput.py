@@ -125,6 +125,11 @@ def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = 
                 channels_last=info["channels_last"], cuda_graph=run.cuda_graph, graph_error=run.graph_error)
 
 
+def _packed(k: int) -> list[float]:
+    """The lr grid k times, each copy nudged (a config's lrs must be distinct): k * 5 models per step."""
+    return [lr * (1 + 1e-6 * j) for j in range(k) for lr in LRS]
+
+
 def bound(model: str, precision: str, cl: bool, steps: int, device: str = "cpu") -> float:
     """Images/s of one model's bare forward+backward+AdaDelta step on one batch already in memory."""
     cfg = config.make_config("cpu", model=model)
@@ -221,7 +226,7 @@ def main(argv=None) -> dict:
         if cuda:  # the graph's share, and how far packing more models per step fills the device
             extra["engine_no_graph_img_s"] = round(statistics.median(r[3]["img_s"] for r in runs))
             extra["cuda_graph"], extra["graph_error"] = e_info["cuda_graph"], e_info["graph_error"]
-            extra["packed_img_s"] = {str(len(LRS) * k): round(engine(m, args.alpha, steps, args.n, LRS * k,
+            extra["packed_img_s"] = {str(len(LRS) * k): round(engine(m, args.alpha, steps, args.n, _packed(k),
                                                                      device=args.device)["img_s"])
                                      for k in args.pack}
         bd = statistics.median(bound(m, e_info["precision"], e_info["channels_last"], steps, device=args.device)
