@@ -1,12 +1,14 @@
-"""The cost of reproduction: the training work of every figure at each profile, and its time on this CPU.
+"""The cost of reproduction: the training work of every figure at each profile, and its time on this CPU
+and on the one GPU measured (an NVIDIA H200).
 
     python benchmarks/cost.py > book/cost.md
 
 Work is counted from the configs alone (steps x batch x learning rates, per run: nothing is trained).
 Time is predicted from measured speed: the median images/s (every model's images, evaluation included)
 of the stored runs of the same model and dataset, and, for models with no stored run, the engine's
-rate from the latest benchmarks/results/throughput-*.json. Where neither exists the time is left blank
-rather than guessed. Stored runs' own wall times are shown beside the prediction where they exist.
+rate from benchmarks/results/throughput-cpu*.json (GPU: the stored GPU runs, else
+throughput-gpu*.json). Where neither exists the time is left blank rather than guessed. Stored runs'
+own wall times are shown beside the prediction where they exist.
 """
 
 from __future__ import annotations
@@ -28,33 +30,49 @@ def images(cfg: dict) -> int:
     return train.num_steps(cfg) * cfg["batch_size"] * len(cfg["lrs"])
 
 
-def rates() -> dict:
-    """(model, dataset) -> median images/s of stored runs on this kind of machine (CPU runs only)."""
+def rates(gpu: bool = False) -> dict:
+    """(model, dataset) -> median images/s of stored runs on this kind of machine (CPU runs, or GPU runs)."""
     by: dict = {}
     for r in results.load_all():
-        if not r["device"].startswith("cpu") or r["wall_time_s"] <= 0:
+        if r["device"].startswith("cpu") == gpu or r["wall_time_s"] <= 0:
             continue
         c = r["config"]
         by.setdefault((c["model"], c["dataset"]), []).append(images(c) / r["wall_time_s"])
     return {k: statistics.median(v) for k, v in by.items()}
 
 
-def bench_rates() -> dict:
+def bench_rates(gpu: bool = False) -> dict:
     out = {}
-    for p in sorted((REPO / "benchmarks" / "results").glob("throughput-cpu*.json")):
+    for p in sorted((REPO / "benchmarks" / "results").glob("throughput-gpu*.json" if gpu else "throughput-cpu*.json")):
         for m, v in json.loads(p.read_text())["by_model"].items():
             out[(m, "mnist")] = v["engine_img_s"]
     return out
 
 
+def predict(cfgs: list[dict], measured: dict, bench: dict) -> str:
+    """Predicted training time of cfgs from measured rates, naming the models with no measured rate."""
+    secs, unknown = 0.0, set()
+    for c in cfgs:
+        rate = measured.get((c["model"], c["dataset"])) or bench.get((c["model"], c["dataset"]))
+        if rate is None:
+            unknown.add(c["model"])
+        else:
+            secs += images(c) / rate
+    if not unknown:
+        return hours(secs)
+    return (f"{hours(secs)} + " if secs else "") + f"{', '.join(sorted(unknown))}: not measured"
+
+
 def hours(seconds: float | None) -> str:
     if seconds is None:
         return "not measured"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
 def main() -> None:
-    measured, bench = rates(), bench_rates()
+    cpu, gpu = (rates(), bench_rates()), (rates(gpu=True), bench_rates(gpu=True))
     rows = []
     for fig in sweep.FIGURES:
         for profile in ("cpu", "paper"):
@@ -64,24 +82,17 @@ def main() -> None:
                 except ValueError:  # Fig 5 before its confusion runs: the work does not depend on the ranks
                     cfgs = sweep.figure_configs(fig, profile, confusion=np.ones((10, 10)))
             except data.DataError:
-                rows.append(f"| {fig} | {profile} | | | needs a copy of ImageNet (not available here) | |")
+                rows.append(f"| {fig} | {profile} | | | needs a copy of ImageNet (not available here) | | |")
                 continue
             if not cfgs:
                 continue
-            secs, unknown = 0.0, set()
-            for c in cfgs:
-                rate = measured.get((c["model"], c["dataset"])) or bench.get((c["model"], c["dataset"]))
-                if rate is None:
-                    unknown.add(c["model"])
-                else:
-                    secs += images(c) / rate
             stored = [r for r in (results.load(c) for c in cfgs) if r is not None]
-            done = f"{len(stored)}/{len(cfgs)} stored, {hours(sum(r['wall_time_s'] for r in stored))}" \
-                if stored else f"0/{len(cfgs)} stored"
-            pred = hours(secs) if not unknown else (f"{hours(secs)} + " if secs else "") + \
-                f"{', '.join(sorted(unknown))}: not measured"
+            where = sorted({"GPU" if not r["device"].startswith("cpu") else "CPU" for r in stored})
+            done = f"{len(stored)}/{len(cfgs)} stored ({', '.join(where)}), " \
+                   f"{hours(sum(r['wall_time_s'] for r in stored))}" if stored else f"0/{len(cfgs)} stored"
             work = sum(map(images, cfgs)) / 1e6
-            rows.append(f"| {fig} | {profile} | {len(cfgs)} | {work:,.1f} M | {pred} | {done} |")
+            rows.append(f"| {fig} | {profile} | {len(cfgs)} | {work:,.1f} M | {predict(cfgs, *cpu)} | "
+                        f"{predict(cfgs, *gpu)} | {done} |")
     print("""# The cost of reproduction
 
 How much training each figure takes, from its configs (steps × batch × learning rates of every run),
@@ -89,13 +100,18 @@ and how long that is on the 2-core CPU this book was made on, predicted from mea
 images per second of the stored runs of the same model and dataset (evaluation included), or the
 engine's rate from `benchmarks/throughput.py` for a model with no stored run. A model with neither is
 marked *not measured* rather than guessed (ResNets on a CPU). The last column is what is stored and the
-wall time those runs actually took (it includes any time the sweep was paused for tests). No GPU was
-available to measure; `benchmarks/gpu.sh` is the prepared check for one.
+wall time those runs actually took (it includes any time the sweep was paused for tests).
+
+The GPU column is one NVIDIA H200 (lent for 15 minutes; `benchmarks/gpu.sh`), predicted the same way
+from the paper-profile Figure 1 runs it trained (whole CUDA-graph steps, bf16, the learning-rate grid
+stacked; evaluation included) and, for other models, from `benchmarks/results/throughput-gpu-nvidia-h200.json`.
+CIFAR models were not run on it (their data could not travel to it), so their GPU time is *not measured*.
 
 Regenerate: `python benchmarks/cost.py > book/cost.md`.
 
-| figure | profile | runs | images trained (all lrs) | predicted time on this CPU | stored (their wall time) |
-|---|---|---|---|---|---|""")
+| figure | profile | runs | images trained (all lrs) | predicted time on this CPU | predicted time on one H200 \
+| stored (where, their wall time) |
+|---|---|---|---|---|---|---|""")
     print("\n".join(rows))
 
 

@@ -16,7 +16,9 @@ FLOP/s, counted by torch's FlopCounterMode, over this CPU's fp32 peak, measured 
 fp32 matrix products: the peak a real kernel reaches here, not a datasheet number) and peak resident
 memory at alpha = 100 on all 60,000 MNIST images for the engine, the baseline (relabelled copies sharing
 the images) and a materialised baseline (each copy its own uint8 images), each in a fresh process.
-Throughputs are the median of 3 interleaved repeats (1 with --quick). The last line is JSON.
+Per model also: ``baseline_peak_fraction`` and ``ratio_ceiling_fp32`` (the fp32 peak over the baseline's FLOP/s:
+the most any fp32 engine could gain over it on this device; bf16 can go past it where the device has bf16
+units). Throughputs are the median of 3 interleaved repeats (1 with --quick). The last line is JSON.
 """
 
 from __future__ import annotations
@@ -240,6 +242,11 @@ def main(argv=None) -> dict:
               f"= {e / b:.2f}x; engine at fp32 {e32:,.0f} ({e32 / b:.2f}x); bare step {bd:,.0f} img/s {extra}",
               flush=True)
     peak = fp32_peak(1.0 if args.quick else 3.0, args.device)
+    for m, v in by_model.items():  # the roofline: what fraction of the fp32 peak each side reaches already
+        f = train_flops(m)
+        v.update(train_flops_per_image=round(f), baseline_peak_fraction=round(v["baseline_img_s"] * f / peak, 3),
+                 engine_peak_fraction=round(v["engine_img_s"] * f / peak, 3),
+                 ratio_ceiling_fp32=round(peak / (v["baseline_img_s"] * f), 2))
     ref = args.models[0]
     flops = train_flops(ref)
     out = dict(model=ref, alpha=args.alpha, lrs=LRS, batch_size=128, n_clean=args.n,

@@ -51,11 +51,12 @@ def run_path(cfg: dict, root=None) -> Path:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """Git SHA of this repository (``-dirty`` when nlcore/ has uncommitted changes); in a copy without git
-    (a GPU machine that got the working tree only), ``$NLCORE_CODE_VERSION`` as the caller states it; else
-    'unknown'."""
+    """Git SHA of this repository (``-dirty`` when nlcore/ has uncommitted changes), else 'unknown'.
+
+    ``$NLCORE_CODE_VERSION``, when set, is taken as stated: for a copy of the tree whose git metadata is
+    not its own (a lent GPU machine got the working tree laid over an older checkout's ``.git``)."""
     stated = os.environ.get("NLCORE_CODE_VERSION")
-    if stated and not (REPO / ".git").exists():
+    if stated:
         return stated
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
