@@ -100,6 +100,7 @@ def _imagenet_files(folder: str, split: str) -> tuple:
 def _load_imagenet(split: str) -> tuple[np.ndarray, np.ndarray]:
     """Decode, resize and centre-crop every image of one split once; cached as a .npz beside the other caches."""
     from PIL import Image
+    from torchvision import transforms
 
     folder = imagenet_dir()
     files = _imagenet_files(str(folder), split)
@@ -109,17 +110,14 @@ def _load_imagenet(split: str) -> tuple[np.ndarray, np.ndarray]:
         with np.load(cache) as z:
             return z["x"], z["y"]
     s = IMAGENET_SIDE
+    shrink = transforms.Compose([transforms.Resize(s), transforms.CenterCrop(s)])  # shorter side to s, centre
     x = np.empty((len(files), s, s, 3), np.uint8)
     for i, (path, _) in enumerate(files):
         try:
             im = Image.open(path).convert("RGB")
         except OSError as e:
             raise DataError(f"ImageNet image {path} cannot be read ({e}); remove or replace it") from e
-        w, h = im.size
-        k = s / min(w, h)
-        im = im.resize((max(s, round(w * k)), max(s, round(h * k))), Image.BILINEAR)
-        left, top = (im.size[0] - s) // 2, (im.size[1] - s) // 2
-        x[i] = np.asarray(im.crop((left, top, left + s, top + s)))
+        x[i] = np.asarray(shrink(im))
     y = np.array([c for _, c in files], np.uint8 if len(_imagenet_classes(str(folder))) <= 256 else np.int64)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp.npz")

@@ -255,6 +255,20 @@ def load_all(root=None) -> list[dict]:
     return [read(p) for p in sorted(runs.glob("*.json"))] if runs.exists() else []
 
 
+def expand_shared(summary: list[dict], where: dict, field: str, values) -> list[dict]:
+    """Draw a point that several lines share as a point of every line.
+
+    ``config.canonical`` stores one run where the lines cannot differ (at alpha = 0 there is no noisy
+    example, so the noise source and ``repeat`` do not matter; at delta = 0 the order does not). The
+    groups of ``summary`` matching ``where`` (e.g. ``{"alpha": 0}``) are repeated once per value of
+    ``field`` in ``values``; the rest are kept. Returned sorted by ``values`` (stable otherwise).
+    """
+    values = list(values)
+    shared = [s for s in summary if all(s[k] == v for k, v in where.items())]
+    rows = [dict(s, **{field: v}) for s in shared for v in values] + [s for s in summary if s not in shared]
+    return sorted(rows, key=lambda s: values.index(s[field]))
+
+
 def summarize(records: list[dict], by=("model", "alpha")) -> list[dict]:
     """Group records by config fields ``by``; per group the final test accuracy of the chosen lr over seeds.
 

@@ -98,3 +98,13 @@ def test_sweep_cli_rejects_bad_profile():
     r = subprocess.run([sys.executable, "-m", "nlcore", "sweep", "fig1", "--profile", "huge"], capture_output=True,
                        text=True)
     assert r.returncode == 2 and "profile" in r.stderr
+
+
+def test_expand_shared_draws_the_one_zero_run_on_every_line():
+    """alpha = 0 is one stored run (the source cannot matter): each line gets it, other points stay once."""
+    s = [dict(alpha=0.0, noise_source="same", mean=0.9), dict(alpha=5.0, noise_source="white", mean=0.8),
+         dict(alpha=5.0, noise_source="same", mean=0.5)]
+    rows = results.expand_shared(s, {"alpha": 0}, "noise_source", ("same", "white"))
+    assert [(r["noise_source"], r["alpha"], r["mean"]) for r in rows] == [
+        ("same", 0.0, 0.9), ("same", 5.0, 0.5), ("white", 0.0, 0.9), ("white", 5.0, 0.8)]
+    assert s[0]["noise_source"] == "same"  # the input is not modified
