@@ -69,7 +69,8 @@ def test_engine_choice_is_measured_and_respects_what_cannot_stack():
     net = models.build("mlp1", 1, 28, 10)
     assert train.choose_engine(cfg, net) in ("stacked", "sequential")
     stored = json.loads(train.calibration_file().read_text())  # measured once, kept for every process
-    assert any('"engine", "mlp1"' in k for k in stored)
+    keys = [json.loads(k) for k in stored]
+    assert any("engine" in k and "mlp1" in k for k in keys)
     assert train.choose_engine(dict(cfg, engine="stacked"), net) == "stacked"  # an explicit choice is kept
     assert train.choose_engine(dict(cfg, lrs=[0.1]), net) == "sequential"  # nothing to stack
     bn = models.build("resnet18", 3, 32, 10)
@@ -198,3 +199,28 @@ def test_top5_accuracy_counts_a_hit_in_any_of_the_five_best():
     z = torch.zeros(1, 1, 1, 1)
     assert train.accuracy(Stub(), x, y, z, z + 1) == [pytest.approx(1 / 6)]
     assert train.accuracy(Stub(), x, y, z, z + 1, k=5) == [pytest.approx(4 / 6)]
+
+
+def test_fastest_takes_turns_and_keeps_each_engines_best_round():
+    """A one-off stall of the fast engine (other work on the machine) must not hand the choice to the slow one."""
+    import time
+
+    class Fake:
+        def __init__(self, seconds, stall_at=None):
+            self.seconds, self.stall_at, self.calls = seconds, stall_at, 0
+
+        def step(self, x, y):
+            self.calls += 1
+            time.sleep(self.seconds + (0.05 if self.calls == self.stall_at else 0.0))
+
+    fast, slow = Fake(0.001, stall_at=3), Fake(0.004)  # the fast one stalls inside its first timed round
+    assert train.fastest({"slow": slow, "fast": fast}, None, None, "cpu") == "fast"
+    assert fast.calls == slow.calls == 2 + 3 * 4  # 2 warm-up steps, then 3 rounds of 4
+
+
+def test_precision_is_measured_for_models_without_convolutions_too():
+    cfg = config.make_config("smoke", model="mlp1")
+    prec, cl = train.choose_precision(cfg, models.build("mlp1", 1, 28, 10), "cpu", (1, 28, 28))
+    assert prec in ("fp32", "bf16") and cl is False
+    keys = [json.loads(k) for k in json.loads(train.calibration_file().read_text())]
+    assert any("precision" in k and "mlp1" in k for k in keys)
