@@ -10,8 +10,8 @@ another. The engine is nlcore's hot loop (``nlcore.train``: uint8 images on the 
 drawn per slot, no DataLoader, the lr grid stacked or sequential, precision chosen by measuring). Both
 count every model's images and time training steps only (evaluation is the same code on both sides).
 
-Also printed: ``bound_ratio`` (engine / the same model's bare forward+backward+step on a batch already in
-memory, at the engine's precision: 1.0 means no overhead left), ``peak_fraction`` (the engine's model
+Also printed: ``bound_ratio`` (the loop / the same engine, precision and, on CUDA, graph stepping on one
+batch already in memory: 1.0 means the data path costs nothing), ``peak_fraction`` (the engine's model
 FLOP/s, counted by torch's FlopCounterMode, over this CPU's fp32 peak, measured as the best of large
 fp32 matrix products: the peak a real kernel reaches here, not a datasheet number) and peak resident
 memory at alpha = 100 on all 60,000 MNIST images for the engine, the baseline (relabelled copies sharing
@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader, TensorDataset
 
-from nlcore import config, data, models, train
+from nlcore import config, data, models, results, train
 
 LRS = [0.01, 0.05, 0.1, 0.5, 1.0]
 
@@ -98,11 +98,12 @@ def baseline(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str 
 
 
 def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = "cpu",
-           precision: str = "auto", graphs: bool = True) -> dict:
+           precision: str = "auto", graphs: bool = True, engine: str = "auto") -> dict:
     """nlcore's loop as ``train.train`` runs it: train.prepare, train.make_engine, train.Steps (on CUDA the
-    captured graph unless ``graphs=False``). Timed: ``steps`` steps after the untimed warm-up (and capture)."""
+    captured graph unless ``graphs=False``). Timed: ``steps`` steps after the same number of untimed
+    warm-up steps with or without the graph (Steps.WARMUP + 1: the graph's warm-up and capture)."""
     cfg = config.make_config("cpu", model=model, alpha=alpha, n_clean=n, lrs=lrs, n_val=0, lr_select="test",
-                             precision=precision)
+                             precision=precision, engine=engine)
     d = train.prepare(cfg, device)
     eng, info = train.make_engine(cfg, d, device)
     run = train.Steps(d, cfg, eng, device)
@@ -110,7 +111,7 @@ def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = 
     slots = train.num_slots(cfg, n)
     gen = torch.Generator().manual_seed(1)
     total = torch.zeros(len(lrs), dtype=torch.float64, device=device)
-    done, t0 = -(train.Steps.WARMUP + 1 if run.graphable else 1), None  # negative: untimed warm-up steps
+    done, t0 = -(train.Steps.WARMUP + 1), None  # negative: untimed warm-up steps
     while done < steps:
         perm = torch.randperm(slots, generator=gen).to(device)
         for i in range(0, slots - 127, 128):
@@ -132,20 +133,24 @@ def _packed(k: int) -> list[float]:
     return [lr * (1 + 1e-6 * j) for j in range(k) for lr in LRS]
 
 
-def bound(model: str, precision: str, cl: bool, steps: int, device: str = "cpu") -> float:
-    """Images/s of one model's bare forward+backward+AdaDelta step on one batch already in memory."""
-    cfg = config.make_config("cpu", model=model)
-    net = models.build(model, 1, 28, 10)
-    eng = train.Sequential(net, [0.1], cfg, device, precision, cl)
+def bound(model: str, steps: int, lrs=LRS, device: str = "cpu") -> float:
+    """Images/s (every model's) of the engine the loop uses, with its precision, memory format and, on CUDA,
+    its graph, stepping on one batch already on the device: the loop without its data path."""
+    cfg = config.make_config("cpu", model=model, lrs=lrs)
+    d = dict(x=torch.zeros(1, 1, 28, 28, dtype=torch.uint8, device=device), m=10)
+    eng, _ = train.make_engine(cfg, d, device)
     x, y = torch.randn(128, 1, 28, 28, device=device), torch.randint(0, 10, (128,), device=device)
+    step = lambda: eng.step(x, y)  # noqa: E731
+    if isinstance(eng, train.Stacked) and train.cuda_graphs_enabled(device):
+        step = train._replayable(step)
     for _ in range(3):
-        eng.step(x, y)
+        step()
     _sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
-        eng.step(x, y)
+        step()
     _sync(device)
-    return steps * 128 / (time.perf_counter() - t0)
+    return steps * 128 * len(lrs) / (time.perf_counter() - t0)
 
 
 def train_flops(model: str) -> float:
@@ -229,10 +234,9 @@ def main(argv=None) -> dict:
             extra["engine_no_graph_img_s"] = round(statistics.median(r[3]["img_s"] for r in runs))
             extra["cuda_graph"], extra["graph_error"] = e_info["cuda_graph"], e_info["graph_error"]
             extra["packed_img_s"] = {str(len(LRS) * k): round(engine(m, args.alpha, steps, args.n, _packed(k),
-                                                                     device=args.device)["img_s"])
+                                                                     device=args.device, engine="stacked")["img_s"])
                                      for k in args.pack}
-        bd = statistics.median(bound(m, e_info["precision"], e_info["channels_last"], steps, device=args.device)
-                               for _ in range(reps))
+        bd = statistics.median(bound(m, steps, device=args.device) for _ in range(reps))
         by_model[m] = dict(baseline_img_s=round(b), engine_img_s=round(e), ratio=round(e / b, 2),
                            engine_fp32_img_s=round(e32), ratio_fp32=round(e32 / b, 2),
                            bound_img_s=round(bd), bound_ratio=round(e / bd, 2), engine=e_info["engine"],
@@ -259,6 +263,7 @@ def main(argv=None) -> dict:
                train_flops_per_image=round(flops), fp32_peak_flop_s=round(peak),
                peak_how="best FLOP/s of 2048x2048 fp32 torch.mm on the device (measured here, TF32 off)",
                by_model=by_model, threads=torch.get_num_threads(), torch=torch.__version__,
+               code_version=results.code_version(),
                device=torch.cuda.get_device_name() if args.device.startswith("cuda") else _cpu_name(),
                quick=args.quick)
     if not args.no_memory and args.device == "cpu":

@@ -11,8 +11,10 @@ noisy set. Two engines:
 - ``sequential``: one ``torch.optim.Adadelta`` model per lr, one after the
   other on each batch.
 
-``engine="auto"`` measures both on the machine at hand (:func:`choose_engine`): on a 2-core EPYC
-the perceptron ran faster stacked, the MLPs and ConvNets sequential (benchmarks/throughput.py).
+``engine="auto"`` measures both on the machine at hand (:func:`choose_engine`), and ``precision="auto"``
+fp32 against bf16 autocast: on a 2-core EPYC the perceptron ran fastest stacked in fp32, the MLPs and
+ConvNets sequential in bf16; on an H200 every model stacked, its whole step one CUDA graph
+(benchmarks/results/).
 
 A model whose loss turns NaN/inf is marked diverged and frozen; the others go on.
 """
@@ -98,7 +100,7 @@ def batch(d: dict, cfg: dict, slots: torch.Tensor, labels: torch.Tensor):
     # no branch on the batch's contents: nothing is read back to the host (a CUDA graph can hold this)
     if cfg["noise_source"] == "white":
         xb = d["x"][slots % n].float().div_(255)
-        if slots.numel() and int(cfg["alpha"] * n) > 0:  # every slot's noise image, the clean ones' unused
+        if slots.numel() and noise.dilution_size(n, cfg["alpha"]) > n:  # every slot's noise, clean ones' unused
             noisy = (slots >= n).view(-1, 1, 1, 1)
             xb = torch.where(noisy, white_noise(slots, xb.shape[1:], d["mean"][0], d["std"][0], cfg["seed"]), xb)
     else:
@@ -344,9 +346,31 @@ def _random_batch(cfg: dict, shape, device: str):
     return x.to(device), torch.randint(0, 10, (cfg["batch_size"],), generator=g).to(device)
 
 
+GRAPH_FAILURES: list = []  # this process's CUDA-graph capture failures: after one, every step stays eager
+
+
 def cuda_graphs_enabled(device: str) -> bool:
-    """CUDA graphs for the stacked engine's steps: on CUDA unless ``NLCORE_CUDA_GRAPHS=0``."""
-    return device.startswith("cuda") and os.environ.get("NLCORE_CUDA_GRAPHS", "1") != "0"
+    """CUDA graphs for the stacked engine's steps: on CUDA unless ``NLCORE_CUDA_GRAPHS=0`` or a capture
+    failed earlier in this process."""
+    return device.startswith("cuda") and os.environ.get("NLCORE_CUDA_GRAPHS", "1") != "0" and not GRAPH_FAILURES
+
+
+def capture(fn):
+    """``(graph, out)``: fn() recorded as a CUDA graph (recorded, not run: ``graph.replay()`` runs it;
+    ``out`` is the graph's static output, overwritten by every replay). On failure ``(None, None)``:
+    the caller's stream is restored (torch's context manager does not on an error), the error is kept in
+    :data:`GRAPH_FAILURES` and no later capture is tried in this process."""
+    stream = torch.cuda.current_stream()
+    try:
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            out = fn()
+        return graph, out
+    except Exception as e:  # noqa: BLE001 -- whatever stops a capture, training goes on eagerly
+        torch.cuda.set_stream(stream)
+        torch.cuda.synchronize()
+        GRAPH_FAILURES.append(repr(e)[:500])
+        return None, None
 
 
 def _replayable(fn, warmup: int = 3):
@@ -358,14 +382,8 @@ def _replayable(fn, warmup: int = 3):
         for _ in range(warmup):
             fn()
     torch.cuda.current_stream().wait_stream(side)
-    try:
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            fn()
-    except Exception:  # noqa: BLE001 -- timed eagerly instead
-        torch.cuda.synchronize()
-        return fn
-    return graph.replay
+    graph, _ = capture(fn)
+    return fn if graph is None else graph.replay
 
 
 def _sync(device: str) -> None:
@@ -468,14 +486,16 @@ def make_engine(cfg: dict, d: dict, device: str):
 class Steps:
     """Training steps on batches of slots: gather the images, draw the labels, step the engine.
 
-    ``steps(slots)`` takes int64 slot indices (B,) on the device and returns the engine's losses (G,).
-    Labels are drawn per batch (a pure function of the slot): no O(n * alpha) temporaries.
+    ``steps(slots)`` takes int64 slot indices (B,) on the device and returns the engine's losses (G,);
+    on CUDA that tensor is the graph's static output, overwritten by the next step: use it (or copy it)
+    before then. Labels are drawn per batch (a pure function of the slot): no O(n * alpha) temporaries.
 
     On CUDA with the stacked engine the whole step of a full batch (gather, labels, forward, backward,
-    AdaDelta) is captured once as a CUDA graph, after 3 eager warm-up steps on a side stream, and
-    replayed for every later full batch: one launch instead of hundreds of kernels. A replay runs the
-    same kernels as the eager step, so the numbers are the same. ``NLCORE_CUDA_GRAPHS=0`` turns it off;
-    a capture that fails falls back to eager steps (``graph_error`` says why).
+    AdaDelta) is captured once as a CUDA graph, after :attr:`WARMUP` eager steps on a side stream, and
+    replayed for every later full batch (an epoch's last, smaller batch runs eagerly): one launch instead
+    of hundreds of kernels. A replay launches the kernels the eager step would, with dropout drawing
+    fresh numbers each replay. ``NLCORE_CUDA_GRAPHS=0`` turns it off; a capture that fails falls back to
+    eager steps (``graph_error`` says why).
     """
 
     WARMUP = 3
@@ -483,7 +503,7 @@ class Steps:
     def __init__(self, d: dict, cfg: dict, eng, device: str):
         self.d, self.cfg, self.eng = d, cfg, eng
         self.graphable = isinstance(eng, Stacked) and cuda_graphs_enabled(device)
-        self.graph, self.calls, self.graph_error = None, 0, None
+        self.graph, self.calls, self.graph_error, self.side = None, 0, None, None
 
     @property
     def cuda_graph(self) -> bool:
@@ -502,22 +522,18 @@ class Steps:
             return self.out
         self.calls += 1
         if self.calls <= self.WARMUP:  # real training steps, on a side stream as capture wants
-            self.side = getattr(self, "side", None) or torch.cuda.Stream()
+            self.side = self.side or torch.cuda.Stream()
             self.side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(self.side):
                 out = self.eager(slots)
             torch.cuda.current_stream().wait_stream(self.side)
             return out
-        try:
-            self.static, graph = slots.clone(), torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                self.out = self.eager(self.static)
-        except Exception as e:  # noqa: BLE001 -- any capture failure: train on, eagerly
-            self.graphable, self.graph_error = False, repr(e)[:500]
-            torch.cuda.synchronize()
+        self.static = slots.clone()
+        self.graph, self.out = capture(lambda: self.eager(self.static))
+        if self.graph is None:
+            self.graphable, self.graph_error = False, GRAPH_FAILURES[-1]
             return self.eager(slots)
-        self.graph = graph
-        graph.replay()  # capturing recorded the step without running it
+        self.graph.replay()  # capturing recorded the step without running it
         return self.out
 
 
@@ -561,7 +577,8 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
     ``step``, ``epoch``, ``train_loss``, ``val_acc``, ``test_acc``; final
     ``val_acc``, ``test_acc``; ``diverged``), ``best`` (the lr chosen on
     ``cfg['lr_select']`` and its accuracies), ``steps``, ``slots``, ``engine``,
-    ``precision``, ``channels_last``, ``device``, ``confusion`` (the chosen lr's (m, m) test
+    ``precision``, ``channels_last``, ``device``, ``world_size``, ``cuda_graph`` (steps replayed as a
+    CUDA graph), ``confusion`` (the chosen lr's (m, m) test
     confusion counts, ``[c][k]`` = test images of class c predicted as k; None if all diverged).
     Accuracies are fractions in [0, 1].
     """

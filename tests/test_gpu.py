@@ -51,7 +51,9 @@ def test_cuda_graph_trains_a_convnet_with_dropout_in_bf16():
 
 
 def test_train_on_cuda_uses_the_graph_and_matches_eager(monkeypatch):
-    cfg = config.make_config("smoke", model="mlp2", alpha=5, engine="stacked", precision="fp32")
+    # 30 steps over a 3,000-slot diluted set: 24 steps an epoch, so an epoch's short last batch runs
+    # eagerly between graph replays
+    cfg = config.make_config("smoke", model="mlp2", alpha=5, engine="stacked", precision="fp32", min_steps=30)
     got = train.train(cfg, "cuda", progress=False)
     monkeypatch.setenv("NLCORE_CUDA_GRAPHS", "0")
     eager = train.train(cfg, "cuda", progress=False)
@@ -59,3 +61,35 @@ def test_train_on_cuda_uses_the_graph_and_matches_eager(monkeypatch):
     for a, b in zip(got["per_lr"], eager["per_lr"]):
         assert a["test_acc"] == pytest.approx(b["test_acc"], abs=2e-3)
 
+
+
+def test_dropout_draws_fresh_numbers_at_every_replay():
+    """The graph must advance the CUDA generator at each replay (or every replay would reuse one mask)."""
+    _, _, steps = _run("convnet4", graphs=True, n_steps=train.Steps.WARMUP + 2, precision="bf16")
+    assert steps.cuda_graph
+    gen = torch.cuda.default_generators[0]
+    before = gen.get_offset()
+    steps(torch.zeros(steps.cfg["batch_size"], dtype=torch.int64, device="cuda"))
+    torch.cuda.synchronize()
+    assert gen.get_offset() > before
+
+
+def test_a_failed_capture_trains_on_eagerly(monkeypatch):
+    """A step that reads a value back to the host cannot be captured: the run must go on, eagerly."""
+    monkeypatch.setattr(train, "GRAPH_FAILURES", [])
+    real = train.Stacked.step
+
+    def host_sync(self, x, y):
+        out = real(self, x, y)
+        float(out.sum())  # a device-to-host read: forbidden while capturing
+        return out
+
+    monkeypatch.setattr(train.Stacked, "step", host_sync)
+    le, pe, se = _run("mlp2", graphs=True)
+    assert not se.cuda_graph and se.graph_error and train.GRAPH_FAILURES
+    monkeypatch.setattr(train, "GRAPH_FAILURES", [])
+    monkeypatch.setattr(train.Stacked, "step", real)
+    lr, pr, _ = _run("mlp2", graphs=False)
+    torch.testing.assert_close(le, lr, rtol=1e-5, atol=1e-6)
+    for k in pe:
+        torch.testing.assert_close(pe[k], pr[k], rtol=1e-5, atol=1e-6)
