@@ -140,9 +140,7 @@ def bound(model: str, steps: int, lrs=LRS, device: str = "cpu") -> float:
     d = dict(x=torch.zeros(1, 1, 28, 28, dtype=torch.uint8, device=device), m=10)
     eng, _ = train.make_engine(cfg, d, device)
     x, y = torch.randn(128, 1, 28, 28, device=device), torch.randint(0, 10, (128,), device=device)
-    step = lambda: eng.step(x, y)  # noqa: E731
-    if isinstance(eng, train.Stacked) and train.cuda_graphs_enabled(device):
-        step = train._replayable(step)
+    step = train.fixed_step(eng, x, y, device)
     for _ in range(3):
         step()
     _sync(device)

@@ -391,6 +391,13 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def fixed_step(eng, x, y, device: str):
+    """A no-argument step of ``eng`` on the fixed batch (x, y), as :class:`Steps` would run it (on CUDA the
+    stacked engine's step as a graph replay): for timing an engine without its data path."""
+    step = lambda: eng.step(x, y)  # noqa: E731
+    return _replayable(step) if isinstance(eng, Stacked) and cuda_graphs_enabled(device) else step
+
+
 def fastest(engines: dict, x, y, device: str, repeats: int = 3, steps: int = 4):
     """The key of the fastest engine in ``engines`` (name -> engine) on the batch (x, y).
 
@@ -400,9 +407,7 @@ def fastest(engines: dict, x, y, device: str, repeats: int = 3, steps: int = 4):
     On CUDA the stacked engine's steps are graph replays, as :class:`Steps` runs them."""
     calls = {}
     for name, eng in engines.items():
-        step = (lambda e: lambda: e.step(x, y))(eng)
-        if isinstance(eng, Stacked) and cuda_graphs_enabled(device):
-            step = _replayable(step)
+        step = fixed_step(eng, x, y, device)
         for _ in range(2):
             step()
         calls[name] = step
