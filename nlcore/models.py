@@ -16,6 +16,9 @@ logits (B, classes).
 
 from __future__ import annotations
 
+import copy
+import math
+
 import torch
 from torch import nn
 
@@ -95,3 +98,78 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     out = model(x).argmax(1)
     model.train(was)
     return out
+
+
+# ----------------------------------------------------------------------------- the same function, faster on a CPU
+
+
+class ByteDropout(nn.Dropout):
+    """``nn.Dropout`` with its mask drawn from random bytes: each element is kept when its byte (uniform on
+    0..255) is at least ``256 p``, so P(keep) = 1 - p exactly when 256 p is an integer (0.25, 0.5: every
+    dropout of the paper's models); kept elements are scaled by 1 / (1 - p), as in ``nn.Dropout``.
+    (The bytes are those of int64 words uniform over 2^64 - 1 values: the one value missing shifts
+    P(keep) by under 1e-18.)
+
+    One call of torch's (seeded) generator per 8 elements instead of one per element: on a 2-core EPYC
+    ``bernoulli_`` took 10 ms for ConvNet-4's (128, 64, 12, 12) activations, this about 1.5 ms. The mask
+    has x's memory layout (channels_last or not). Other p: ``nn.Dropout`` itself.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.p * 256
+        dense = x.is_contiguous() or (x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last))
+        if not self.training or self.p == 0 or t != int(t) or not dense:
+            return super().forward(x)
+        n = x.numel()
+        # all 64 bits random (plain random_() leaves the sign bit 0: every 8th byte would be below 128)
+        words = torch.empty((n + 7) // 8, dtype=torch.int64, device=x.device).random_(-2**63, 2**63 - 1)
+        keep = torch.as_strided(words.view(torch.uint8), x.shape, x.stride()) >= int(t)
+        return torch.where(keep, x * (1 / (1 - self.p)), 0)
+
+
+class FlattenNHWC(nn.Module):
+    """Flatten (B, C, H, W) in (H, W, C) order: a view of a channels_last tensor, where ``nn.Flatten``
+    copies it (and its backward hands the pooling layer a gradient in the other layout)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
+@torch.no_grad()
+def for_cpu(net: nn.Module, channels_last: bool) -> nn.Module:
+    """A copy of ``net`` that computes the same function with the same parameters, rearranged for a CPU.
+
+    For an ``nn.Sequential`` of the paper's layers (other models are returned as they are):
+
+    - ``ReLU, MaxPool2d`` becomes ``MaxPool2d, ReLU``: max commutes with the monotone ReLU, and the
+      ReLU then runs on a quarter of the elements (forward and backward);
+    - ``nn.Dropout`` becomes :class:`ByteDropout` (the same keep probability and scaling);
+    - with ``channels_last``, ``nn.Flatten`` after a convolution becomes :class:`FlattenNHWC`, and the
+      next ``nn.Linear``'s input columns are permuted to match, so the outputs are unchanged.
+
+    Outputs equal ``net``'s in eval mode up to float rounding (tested); in training mode the dropout
+    masks come from a different draw of torch's generator.
+    """
+    if not isinstance(net, nn.Sequential):
+        return net
+    layers = [copy.deepcopy(m) for m in net]
+    i = 0
+    while i < len(layers) - 1:
+        if isinstance(layers[i], nn.ReLU) and isinstance(layers[i + 1], nn.MaxPool2d):
+            layers[i], layers[i + 1] = layers[i + 1], layers[i]
+            i += 1
+        i += 1
+    channels = None
+    for i, m in enumerate(layers):
+        if isinstance(m, nn.Conv2d):
+            channels = m.out_channels
+        elif type(m) is nn.Dropout:
+            layers[i] = ByteDropout(m.p)
+        elif isinstance(m, nn.Flatten) and channels_last and channels is not None:
+            lin = next(j for j in range(i + 1, len(layers)) if isinstance(layers[j], nn.Linear))
+            w = layers[lin].weight
+            side = math.isqrt(w.shape[1] // channels)
+            layers[lin].weight = nn.Parameter(w.view(w.shape[0], channels, side, side).permute(0, 2, 3, 1)
+                                              .reshape(w.shape[0], -1).contiguous())
+            layers[i], channels = FlattenNHWC(), None
+    return nn.Sequential(*layers)

@@ -31,3 +31,65 @@ def test_architecture_choices_are_as_documented():
 def test_unknown_model():
     with pytest.raises(ValueError, match="model must be one of"):
         models.build("vgg", 1, 28, 10)
+
+
+# ----------------------------------------------------------------------------- for_cpu: same function, faster
+
+
+@pytest.mark.parametrize("name,channels,side", [("convnet2", 1, 28), ("convnet4", 1, 28), ("convnet6", 3, 32),
+                                                ("mlp2", 1, 28)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_for_cpu_computes_the_same_function(name, channels, side, channels_last):
+    torch.manual_seed(0)
+    net = models.build(name, channels, side, 10)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    fast = models.for_cpu(net, channels_last).to(memory_format=fmt)
+    assert models.count_params(fast) == models.count_params(net)
+    x = torch.randn(8, channels, side, side)
+    net.eval(), fast.eval()
+    out, out_fast = net(x), fast(x.contiguous(memory_format=fmt))
+    torch.testing.assert_close(out_fast, out, rtol=1e-5, atol=1e-5)
+    # the same gradients for the same parameters (eval mode: no dropout), the first layer's included
+    out.square().sum().backward()
+    out_fast.square().sum().backward()
+    first, first_fast = next(net.parameters()), next(fast.parameters())
+    torch.testing.assert_close(first_fast.grad, first.grad, rtol=1e-4, atol=1e-5)
+    assert not any(type(m) is torch.nn.Dropout for m in fast.modules())  # every dropout is a ByteDropout
+    assert models.for_cpu(models.build("resnet18", 3, 32, 10), True).__class__.__name__ == "ResNet"
+
+
+@pytest.mark.parametrize("p", [0.25, 0.5])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_byte_dropout_keeps_each_element_with_probability_1_minus_p(p, channels_last):
+    """P(keep) = 1 - p, kept values scaled by exactly 1/(1-p), and neighbours independent (binomial bounds)."""
+    drop = models.ByteDropout(p).train()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = (torch.rand(64, 16, 24, 24) + 0.5).contiguous(memory_format=fmt)
+    out = drop(x)
+    assert out.is_contiguous(memory_format=fmt)
+    kept = out != 0
+    n = kept.numel()
+    sd = (p * (1 - p) / n) ** 0.5
+    assert abs(kept.float().mean().item() - (1 - p)) < 6 * sd
+    torch.testing.assert_close(out[kept], x[kept] * (1 / (1 - p)), rtol=0, atol=0)
+    for dim in (1, 2, 3):  # neighbours (channel, row, column): P(both kept) = (1-p)^2
+        a, b = kept.narrow(dim, 0, kept.shape[dim] - 1), kept.narrow(dim, 1, kept.shape[dim] - 1)
+        both = (a & b).float().mean().item()
+        assert abs(both - (1 - p) ** 2) < 6 * ((1 - p) ** 2 * (1 - (1 - p) ** 2) / a.numel()) ** 0.5
+    per_channel = kept.float().mean((0, 2, 3))  # no channel favoured (the mask follows x's layout)
+    assert (per_channel - (1 - p)).abs().max() < 6 * (p * (1 - p) / (n / 16)) ** 0.5
+
+
+def test_byte_dropout_is_seeded_and_falls_back_where_bytes_cannot_say_p():
+    x = torch.rand(4, 8, 6, 6) + 0.5
+    drop = models.ByteDropout(0.25).train()
+    torch.manual_seed(3)
+    a = drop(x)
+    torch.manual_seed(3)
+    assert torch.equal(drop(x), a)  # a draw of torch's generator: reproducible from the seed
+    assert torch.equal(drop.eval()(x), x)
+    odd = models.ByteDropout(0.3).train()  # 256 * 0.3 is not an integer: nn.Dropout's own mask
+    torch.manual_seed(5)
+    b = odd(x)
+    torch.manual_seed(5)
+    assert torch.equal(b, torch.nn.Dropout(0.3).train()(x))
