@@ -18,7 +18,11 @@ memory at alpha = 100 on all 60,000 MNIST images for the engine, the baseline (r
 the images) and a materialised baseline (each copy its own uint8 images), each in a fresh process.
 Per model also: ``baseline_peak_fraction`` and ``ratio_ceiling_fp32`` (the fp32 peak over the baseline's FLOP/s:
 the most any fp32 engine could gain over it on this device; bf16 can go past it where the device has bf16
-units). Throughputs are the median of 3 interleaved repeats (1 with --quick). The last line is JSON.
+units: ``ratio_ceiling_bf16``, from the bf16 peak measured the same way), ``engine_peak_fraction_own_precision``
+(against the peak of the precision the engine chose), ``compiled`` (the stacked step compiled by
+torch.compile: chosen by measuring, ``nlcore.train.choose_compiled``) and ``engine_setup_s`` (data, machine
+choices and warm-up steps, compiling included: the one-off cost a run pays before its first timed step).
+Throughputs are the median of 3 interleaved repeats (1 with --quick). The last line is JSON.
 """
 
 from __future__ import annotations
@@ -104,6 +108,7 @@ def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = 
     warm-up steps with or without the graph (Steps.WARMUP + 1: the graph's warm-up and capture)."""
     cfg = config.make_config("cpu", model=model, alpha=alpha, n_clean=n, lrs=lrs, n_val=0, lr_select="test",
                              precision=precision, engine=engine)
+    t_setup = time.perf_counter()
     d = train.prepare(cfg, device)
     eng, info = train.make_engine(cfg, d, device)
     run = train.Steps(d, cfg, eng, device)
@@ -120,12 +125,14 @@ def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = 
             if done == 0:
                 _sync(device)
                 t0 = time.perf_counter()
+                setup_s = t0 - t_setup  # data, machine choices, warm-up steps (and compiling, if it compiles)
             total += run(perm[i:i + 128]).to(device, torch.float64)  # as train.train sums the losses
             done += 1
     _sync(device)
     dt = time.perf_counter() - t0
     return dict(img_s=steps * 128 * len(lrs) / dt, seconds=dt, engine=info["engine"], precision=info["precision"],
-                channels_last=info["channels_last"], cuda_graph=run.cuda_graph, graph_error=run.graph_error)
+                channels_last=info["channels_last"], compiled=info["compiled"], cuda_graph=run.cuda_graph,
+                graph_error=run.graph_error, setup_s=setup_s)
 
 
 def _packed(k: int) -> list[float]:
@@ -162,10 +169,10 @@ def train_flops(model: str) -> float:
     return fc.get_total_flops() / 128
 
 
-def fp32_peak(seconds: float = 3.0, device: str = "cpu") -> float:
-    """Best FLOP/s of fp32 matrix products (2048 x 2048, TF32 off): the practical fp32 peak of the device."""
+def mm_peak(seconds: float = 3.0, device: str = "cpu", dtype=torch.float32) -> float:
+    """Best FLOP/s of matrix products (2048 x 2048, TF32 off) in ``dtype``: the practical peak of the device."""
     torch.backends.cuda.matmul.allow_tf32 = False
-    a, b = torch.randn(2048, 2048, device=device), torch.randn(2048, 2048, device=device)
+    a, b = (torch.randn(2048, 2048, device=device, dtype=dtype) for _ in range(2))
     best, t_end = 0.0, time.perf_counter() + seconds
     while time.perf_counter() < t_end:
         _sync(device)
@@ -239,16 +246,22 @@ def main(argv=None) -> dict:
                            engine_fp32_img_s=round(e32), ratio_fp32=round(e32 / b, 2),
                            bound_img_s=round(bd), bound_ratio=round(e / bd, 2), engine=e_info["engine"],
                            precision=e_info["precision"], channels_last=e_info["channels_last"],
+                           compiled=e_info["compiled"], engine_setup_s=round(e_info["setup_s"], 1),
                            steps_per_lr=steps, repeats=reps, **extra)
-        print(f"{m}: baseline {b:,.0f} img/s, engine {e:,.0f} img/s ({e_info['engine']}, {e_info['precision']}) "
+        how = f"{e_info['engine']}{', compiled' if e_info['compiled'] else ''}, {e_info['precision']}"
+        print(f"{m}: baseline {b:,.0f} img/s, engine {e:,.0f} img/s ({how}) "
               f"= {e / b:.2f}x; engine at fp32 {e32:,.0f} ({e32 / b:.2f}x); bare step {bd:,.0f} img/s {extra}",
               flush=True)
-    peak = fp32_peak(1.0 if args.quick else 3.0, args.device)
+    peak = mm_peak(1.0 if args.quick else 3.0, args.device)
+    peak16 = mm_peak(1.0 if args.quick else 3.0, args.device, torch.bfloat16)
     for m, v in by_model.items():  # the roofline: what fraction of the fp32 peak each side reaches already
         f = train_flops(m)
+        own = peak16 if v["precision"] == "bf16" else peak  # the peak of the precision the engine runs in
         v.update(train_flops_per_image=round(f), baseline_peak_fraction=round(v["baseline_img_s"] * f / peak, 3),
                  engine_peak_fraction=round(v["engine_img_s"] * f / peak, 3),
-                 ratio_ceiling_fp32=round(peak / (v["baseline_img_s"] * f), 2))
+                 engine_peak_fraction_own_precision=round(v["engine_img_s"] * f / own, 3),
+                 ratio_ceiling_fp32=round(peak / (v["baseline_img_s"] * f), 2),
+                 ratio_ceiling_bf16=round(peak16 / (v["baseline_img_s"] * f), 2))
     ref = args.models[0]
     flops = train_flops(ref)
     out = dict(model=ref, alpha=args.alpha, lrs=LRS, batch_size=128, n_clean=args.n,
@@ -258,8 +271,10 @@ def main(argv=None) -> dict:
                peak_fraction_fp32=round(by_model[ref]["engine_fp32_img_s"] * flops / peak, 3),
                peak_note="peak_fraction: the engine at its chosen precision (bf16 for ConvNet-4 here) over the fp32 "
                          "peak, so it can exceed what fp32 allows; peak_fraction_fp32 is like for like",
-               train_flops_per_image=round(flops), fp32_peak_flop_s=round(peak),
-               peak_how="best FLOP/s of 2048x2048 fp32 torch.mm on the device (measured here, TF32 off)",
+               peak_fraction_own_precision=by_model[ref]["engine_peak_fraction_own_precision"],
+               train_flops_per_image=round(flops), fp32_peak_flop_s=round(peak), bf16_peak_flop_s=round(peak16),
+               peak_how="best FLOP/s of 2048x2048 torch.mm on the device in fp32 (TF32 off) and in bf16, "
+                        "measured here",
                by_model=by_model, threads=torch.get_num_threads(), torch=torch.__version__,
                code_version=results.code_version(),
                device=torch.cuda.get_device_name() if args.device.startswith("cuda") else _cpu_name(),

@@ -206,11 +206,21 @@ def hash32(x: torch.Tensor) -> torch.Tensor:
     return x ^ (x >> 16)
 
 
+def hash32_int(x: int) -> int:
+    """:func:`hash32` of one Python int (the same bits; no tensor, so torch.compile traces it as a constant)."""
+    x &= _M32
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & _M32
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & _M32
+    return x ^ (x >> 16)
+
+
 def slot_hash(slots: torch.Tensor, seed: int, stream: int = 0) -> torch.Tensor:
     """Uniform 32-bit value (as int64) per slot, a pure function of (seed, stream, slot).
 
     Slots must be < 2**32 (a diluted set of 4 billion examples is out of scope)."""
-    key = int(hash32(torch.tensor([(seed * 0x9E3779B1 + stream * 0x85EBCA77) & _M32]))[0])
+    key = hash32_int(seed * 0x9E3779B1 + stream * 0x85EBCA77)
     return hash32(hash32(slots.to(torch.int64) ^ key) + key)
 
 

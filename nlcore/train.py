@@ -12,9 +12,12 @@ noisy set. Two engines:
   other on each batch.
 
 ``engine="auto"`` measures both on the machine at hand (:func:`choose_engine`), and ``precision="auto"``
-fp32 against bf16 autocast: on a 2-core EPYC the perceptron ran fastest stacked in fp32, the MLPs and
-ConvNets sequential in bf16; on an H200 every model stacked, its whole step one CUDA graph
-(benchmarks/results/).
+fp32 against bf16 autocast. On a CPU two more choices: the sequential models are
+:func:`nlcore.models.for_cpu`'s rearrangement (the same function, cheaper dropout and pooling), and for a
+run long enough to pay for it the stacked step may be compiled with ``torch.compile``
+(:func:`choose_compiled`). On a 2-core EPYC with avx512_bf16 the ConvNets ran fastest sequential in bf16
+with channels_last, the perceptron and MLPs stacked and compiled; on an H200 every model stacked, its
+whole step one CUDA graph (benchmarks/results/).
 
 A model whose loss turns NaN/inf is marked diverged and frozen; the others go on.
 """
@@ -234,7 +237,7 @@ class Stacked:
     ``p -= lr * u``. Matches torch.optim.Adadelta to float tolerance (tested).
     """
 
-    def __init__(self, net, lrs, cfg, device, precision, channels_last=False):
+    def __init__(self, net, lrs, cfg, device, precision, channels_last=False, compiled=False):
         nets = [copy.deepcopy(net).to(device) for _ in lrs]
         self.params, self.buffers = stack_module_state(nets)
         self.params = {k: v.detach() for k, v in self.params.items()}
@@ -258,6 +261,9 @@ class Stacked:
 
         self._gv = vmap(grad_and_value(loss_fn), in_dims=(0, 0, None, None), randomness="different")
         self._logits = vmap(logits, in_dims=(0, 0, None), randomness="different")
+        # torch.compile (inductor) of the whole step, for full batches only: one shape, one compilation
+        self.batch_size = cfg["batch_size"]
+        self._compiled = torch.compile(self._step, dynamic=False) if compiled else None
 
     def _finite_per_model(self, tensors) -> torch.Tensor:
         ok = torch.ones_like(self.alive)
@@ -271,7 +277,13 @@ class Stacked:
 
     def step(self, x, y) -> torch.Tensor:
         """One vectorised AdaDelta step on (x, y); returns the losses, float32 (G,) on the device (NaN for a
-        diverged model). Nothing is read back to the host, so a CUDA graph can hold the whole step."""
+        diverged model). Nothing is read back to the host, so a CUDA graph can hold the whole step.
+        With ``compiled``, a full batch runs the compiled step (an epoch's short last batch, eagerly)."""
+        if self._compiled is not None and len(y) == self.batch_size:
+            return self._compiled(x, y)
+        return self._step(x, y)
+
+    def _step(self, x, y) -> torch.Tensor:
         grads, loss = self._gv(self.params, self.buffers, x, y)
         self.alive &= torch.isfinite(loss) & self._finite_per_model(grads.values())
         keep = self.alive.float()
@@ -465,14 +477,75 @@ def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precis
     return calibrated(key + (("cuda_graphs",) if cuda_graphs_enabled(device) else ()), measure)
 
 
+COMPILE_WORTH_S = 30.0  # runs expected to take less than this eagerly are never compiled (compiling: 5-20 s)
+
+
+def compile_enabled(device: str) -> bool:
+    """torch.compile is tried on CPUs only (CUDA has its graphs), unless ``NLCORE_COMPILE=0``."""
+    return device == "cpu" and os.environ.get("NLCORE_COMPILE", "1") != "0"
+
+
+def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels_last: bool, eager: str,
+                    steps: int | None) -> bool:
+    """Whether to train the lr grid stacked with its step compiled (``torch.compile``), instead of the
+    ``eager`` engine: measured on this machine (:func:`calibrated`), and only where it pays for itself.
+
+    Two measurements, each once per machine and model: the eager engine's seconds per step; then, only for
+    a run long enough that compiling could pay (``steps`` times that above :data:`COMPILE_WORTH_S`), the
+    compiled stacked step's seconds per step and the seconds its compilation took. Compiled when
+    ``steps * (eager - compiled) > compilation`` (``steps=None``: a run of unbounded length, as the
+    benchmark times). A compilation that fails (no C++ compiler, say) is stored and never tried again.
+    """
+    if (not compile_enabled(device) or cfg["engine"] == "sequential" or models.has_batchnorm(net)
+            or len(cfg["lrs"]) == 1 or distributed()):
+        return False
+    x, y = _random_batch(cfg, shape, device)
+    base = ("model", cfg["model"], list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last, device)
+
+    def seconds_per_step(eng, steps=4, repeats=3):
+        for _ in range(2):
+            eng.step(x, y)
+        best = math.inf
+        for _ in range(repeats):
+            t = time.perf_counter()
+            for _ in range(steps):
+                eng.step(x, y)
+            best = min(best, (time.perf_counter() - t) / steps)
+        return best
+
+    cls = Stacked if eager == "stacked" else Sequential
+    eager_s = calibrated(("eager_step_s", 1, eager, *base),
+                         lambda: seconds_per_step(cls(net, cfg["lrs"], cfg, device, precision, channels_last)))
+    if steps is not None and steps * eager_s < COMPILE_WORTH_S:
+        return False
+
+    def measure():
+        try:
+            eng = Stacked(net, cfg["lrs"], cfg, device, precision, channels_last, compiled=True)
+            t = time.perf_counter()
+            eng.step(x, y)  # compiles
+            return dict(compile_s=time.perf_counter() - t, step_s=seconds_per_step(eng))
+        except Exception as e:  # noqa: BLE001 -- whatever stops a compilation, the eager engine trains
+            return dict(error=repr(e)[:500])
+
+    c = calibrated(("compiled", 1, *base), measure)
+    if "error" in c:
+        return False
+    if steps is None:
+        return c["step_s"] < eager_s
+    return steps * (eager_s - c["step_s"]) > c["compile_s"]
+
+
 # ----------------------------------------------------------------------------- the loop
 
 
-def make_engine(cfg: dict, d: dict, device: str):
+def make_engine(cfg: dict, d: dict, device: str, steps: int | None = None):
     """The model of ``cfg`` (initialised from its seed) and the engine that trains its lr grid, with the
     machine's choices: precision, memory format, stacked or sequential (under torchrun, rank 0's).
 
-    Returns ``(engine, info)``; info: ``engine``, ``precision``, ``channels_last``, ``world_size``, ``rank``.
+    ``steps``: the run's length, for :func:`choose_compiled` (None: unbounded).
+    Returns ``(engine, info)``; info: ``engine``, ``precision``, ``channels_last``, ``compiled``,
+    ``world_size``, ``rank``.
     """
     torch.manual_seed(cfg["seed"])
     shape = tuple(d["x"].shape[1:])
@@ -488,9 +561,14 @@ def make_engine(cfg: dict, d: dict, device: str):
         if cfg["batch_size"] % world or noise.dilution_size(cfg["n_clean"], cfg["alpha"]) < world:
             raise ValueError(f"batch_size={cfg['batch_size']} must be a multiple of the {world} processes, "
                              f"and the diluted set at least {world} examples")
+    compiled = world == 1 and choose_compiled(cfg, net, device, shape, precision, cl, name, steps)
     torch.manual_seed(cfg["seed"])
-    eng = (Stacked if name == "stacked" else Sequential)(net, cfg["lrs"], cfg, device, precision, cl)
-    return eng, dict(engine=name, precision=precision, channels_last=cl, world_size=world, rank=rank)
+    if compiled:
+        name, eng = "stacked", Stacked(net, cfg["lrs"], cfg, device, precision, cl, compiled=True)
+    else:
+        eng = (Stacked if name == "stacked" else Sequential)(net, cfg["lrs"], cfg, device, precision, cl)
+    return eng, dict(engine=name, precision=precision, channels_last=cl, compiled=compiled, world_size=world,
+                     rank=rank)
 
 
 class Steps:
@@ -514,14 +592,22 @@ class Steps:
         self.d, self.cfg, self.eng = d, cfg, eng
         self.graphable = isinstance(eng, Stacked) and cuda_graphs_enabled(device)
         self.graph, self.calls, self.graph_error, self.side = None, 0, None, None
+        # with a compiled engine, the data path of a full batch is compiled too (fused gather and labels)
+        self._data = torch.compile(self.data, dynamic=False) \
+            if isinstance(eng, Stacked) and eng._compiled is not None else None
 
     @property
     def cuda_graph(self) -> bool:
         return self.graph is not None
 
-    def eager(self, slots: torch.Tensor) -> torch.Tensor:
+    def data(self, slots: torch.Tensor):
+        """The batch of ``slots``: normalised images and their drawn labels."""
         d, cfg = self.d, self.cfg
-        return self.eng.step(*batch(d, cfg, slots, noise.slot_labels(slots, d["y"], d["thr"], cfg["seed"])))
+        return batch(d, cfg, slots, noise.slot_labels(slots, d["y"], d["thr"], cfg["seed"]))
+
+    def eager(self, slots: torch.Tensor) -> torch.Tensor:
+        full = self._data is not None and len(slots) == self.cfg["batch_size"]
+        return self.eng.step(*(self._data if full else self.data)(slots))
 
     def __call__(self, slots: torch.Tensor) -> torch.Tensor:
         if not self.graphable or len(slots) != self.cfg["batch_size"]:
@@ -588,7 +674,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
     ``val_acc``, ``test_acc``; ``diverged``), ``best`` (the lr chosen on
     ``cfg['lr_select']`` and its accuracies), ``steps``, ``slots``, ``engine``,
     ``precision``, ``channels_last``, ``device``, ``world_size``, ``cuda_graph`` (steps replayed as a
-    CUDA graph), ``confusion`` (the chosen lr's (m, m) test
+    CUDA graph), ``compiled`` (the stacked step compiled by torch.compile), ``confusion`` (the chosen lr's (m, m) test
     confusion counts, ``[c][k]`` = test images of class c predicted as k; None if all diverged).
     Accuracies are fractions in [0, 1].
     """
@@ -599,7 +685,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
 
     device = device or default_device()
     d = prepare(cfg, device)
-    eng, info = make_engine(cfg, d, device)
+    eng, info = make_engine(cfg, d, device, num_steps(cfg))
     world, rank = info["world_size"], info["rank"]
     if world > 1:
         torch.manual_seed(cfg["seed"] * 1000 + rank)  # own dropout masks on each shard
@@ -658,7 +744,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
         cm = confusion_matrix(test_pred[cfg["lrs"].index(best["lr"]), :, 0], d["ytest"], d["m"])
     return dict(per_lr=per_lr, best=best, steps=steps, slots=slots_total, confusion=cm,
                 engine=info["engine"], precision=info["precision"], channels_last=info["channels_last"],
-                device=device, world_size=world, cuda_graph=steps_of.cuda_graph)
+                compiled=info["compiled"], device=device, world_size=world, cuda_graph=steps_of.cuda_graph)
 
 
 def select_lr(per_lr: list[dict], on: str) -> dict:

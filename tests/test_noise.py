@@ -16,6 +16,7 @@ def test_hash_matches_reference_bit_for_bit():
     xs = [0, 1, 2, 12345, 2**31 - 1, 2**31, 2**32 - 1, 987654321]
     got = noise.hash32(torch.tensor(xs, dtype=torch.int64)).tolist()
     assert got == [lowbias32(x) for x in xs]
+    assert [noise.hash32_int(x) for x in xs] == got  # the scalar version that keys slot_hash
 
 
 @pytest.mark.parametrize("alpha", [0.5, 1, 5, 20, 100])

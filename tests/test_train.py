@@ -224,3 +224,61 @@ def test_precision_is_measured_for_models_without_convolutions_too():
     assert prec in ("fp32", "bf16") and cl is False
     keys = [json.loads(k) for k in json.loads(train.calibration_file().read_text())]
     assert any("precision" in k and "mlp1" in k for k in keys)
+
+
+# ----------------------------------------------------------------------------- torch.compile (CPU)
+
+
+def test_compiled_stacked_step_matches_eager_and_short_batches_stay_eager():
+    lrs = [0.05, 0.5, 1.0]
+    cfg = config.make_config("smoke", model="perceptron", lrs=lrs, precision="fp32")
+    net = models.build("perceptron", 1, 28, 10)
+    eager = train.Stacked(net, lrs, cfg, "cpu", "fp32")
+    comp = train.Stacked(net, lrs, cfg, "cpu", "fp32", compiled=True)
+    g = torch.Generator().manual_seed(1)
+    for b in (128, 128, 128, 40):  # 40: an epoch's short last batch, run eagerly (no second compilation)
+        x, y = torch.randn(b, 1, 28, 28, generator=g), torch.randint(0, 10, (b,), generator=g)
+        torch.testing.assert_close(comp.step(x, y), eager.step(x, y), rtol=1e-5, atol=1e-6)
+    for k in eager.params:
+        torch.testing.assert_close(comp.params[k], eager.params[k], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(comp.v[k], eager.v[k], rtol=1e-5, atol=1e-9)
+
+
+def test_compiling_is_chosen_only_where_it_pays(monkeypatch):
+    """steps * (eager - compiled) > compile seconds; short runs never measure a compilation; failures stick."""
+    cfg = config.make_config("smoke", model="mlp1", lrs=[0.1, 1.0])
+    net = models.build("mlp1", 1, 28, 10)
+    asked = []
+
+    def fake(answers):
+        def calibrated(key, measure):
+            asked.append(key[0])
+            return answers[key[0]]
+        return calibrated
+
+    monkeypatch.setattr(train, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(compile_s=20.0,
+                                                                                          step_s=0.006)}))
+    choose = lambda steps, **kw: train.choose_compiled(dict(cfg, **kw), net, "cpu", (1, 28, 28), "bf16",  # noqa
+                                                        False, "sequential", steps)
+    assert not choose(100) and asked == ["eager_step_s"]  # 1 s of eager work: compiling is not even measured
+    assert not choose(4000)  # saves 16 s, costs 20 s
+    assert choose(6000)  # saves 24 s
+    assert choose(None)  # unbounded (the benchmark): faster is enough
+    assert not choose(10**6, engine="sequential") and not choose(10**6, lrs=[0.1])
+    monkeypatch.setattr(train, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(error="no compiler")}))
+    assert not choose(10**6)
+    monkeypatch.setenv("NLCORE_COMPILE", "0")
+    monkeypatch.setattr(train, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(compile_s=0, step_s=0)}))
+    assert not choose(10**6)
+    assert not train.choose_compiled(cfg, net, "cuda", (1, 28, 28), "bf16", False, "stacked", None)
+
+
+def test_a_compiled_run_records_it_and_trains_like_the_eager_one(monkeypatch):
+    cfg = config.make_config("smoke", model="perceptron", alpha=2, precision="fp32", engine="stacked")
+    eager = train.train(cfg, progress=False)
+    monkeypatch.setattr(train, "choose_compiled", lambda *a, **k: True)
+    comp = train.train(cfg, progress=False)
+    assert comp["compiled"] and not eager["compiled"] and comp["engine"] == "stacked"
+    for a, b in zip(comp["per_lr"], eager["per_lr"]):  # float rounding apart, the same training
+        assert a["curve"][-1]["train_loss"] == pytest.approx(b["curve"][-1]["train_loss"], rel=1e-4)
+        assert a["test_acc"] == pytest.approx(b["test_acc"], abs=0.005)
