@@ -13,8 +13,9 @@ byte-drawn dropout masks; MLP-2: forced stacked and compiled, as the benchmark's
 the vectorised AdaDelta, compiled by torch.compile). The two sides draw different noisy labels and
 batch orders, so they agree only up to seed noise. Seeds are paired (one clean subset and initialisation
 per seed on both sides): reported are the mean difference engine - baseline, its standard error from the
-spread of the per-seed differences, and the interval of two standard errors. Parity holds when that interval contains 0; the interval's
-half-width is the smallest systematic difference this many seeds can show.
+spread of the per-seed differences, and the interval of two standard errors. Parity holds when that
+interval contains 0; the interval's half-width is the smallest systematic difference this many seeds
+can show.
 The last line is JSON; results go to benchmarks/results/parity-<machine>.json by hand.
 """
 
