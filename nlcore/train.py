@@ -264,6 +264,9 @@ class Stacked:
         # torch.compile (inductor) of the whole step, for full batches only: one shape, one compilation
         self.batch_size = cfg["batch_size"]
         self._compiled = torch.compile(self._step, dynamic=False) if compiled else None
+        if compiled:  # engines of one model, precision and loss share a compilation; each other kind adds
+            # one to the step's cache, which torch caps at 8 (then runs eagerly): room for a process's sweeps
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, COMPILE_CACHE)
 
     def _finite_per_model(self, tensors) -> torch.Tensor:
         ok = torch.ones_like(self.alive)
@@ -477,6 +480,7 @@ def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precis
     return calibrated(key + (("cuda_graphs",) if cuda_graphs_enabled(device) else ()), measure)
 
 
+COMPILE_CACHE = 64  # compiled variants (model, precision, loss, ...) kept per process
 COMPILE_WORTH_S = 30.0  # runs expected to take less than this eagerly are never compiled (compiling: 5-20 s)
 
 

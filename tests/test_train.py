@@ -282,3 +282,10 @@ def test_a_compiled_run_records_it_and_trains_like_the_eager_one(monkeypatch):
     for a, b in zip(comp["per_lr"], eager["per_lr"]):  # float rounding apart, the same training
         assert a["curve"][-1]["train_loss"] == pytest.approx(b["curve"][-1]["train_loss"], rel=1e-4)
         assert a["test_acc"] == pytest.approx(b["test_acc"], abs=0.005)
+
+
+def test_compiled_engines_of_many_kinds_in_one_process_stay_compiled():
+    """torch caps a function's compiled variants at 8 and then runs it eagerly: a sweep has more kinds."""
+    cfg = config.make_config("smoke", model="perceptron", lrs=[0.1, 1.0], precision="fp32")
+    train.Stacked(models.build("perceptron", 1, 28, 10), cfg["lrs"], cfg, "cpu", "fp32", compiled=True)
+    assert torch._dynamo.config.recompile_limit >= train.COMPILE_CACHE
