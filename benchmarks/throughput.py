@@ -189,10 +189,25 @@ def memory(kind: str, alpha: float = 100.0, n: int = 60000) -> float:
     ``kind``: "engine", "baseline" (copies share the images) or "materialised" (each copy has its own)."""
     call = {"engine": "t.engine(", "baseline": "t.baseline(", "materialised": "t.baseline(materialise=True, "}[kind]
     code = (f"import sys; sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r}); "
-            f"import throughput as t, resource; {call}model='mlp1', alpha={alpha}, steps=3, n={n}, lrs=[0.1]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            f"import throughput as t; {call}model='mlp1', alpha={alpha}, steps=3, n={n}, lrs=[0.1]); "
+            "print(t.peak_rss_kib())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[-1]) / 2**20  # ru_maxrss is in KiB on Linux
+    return int(out.stdout.split()[-1]) / 2**20
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident memory in KiB: VmHWM of /proc/self/status on Linux. (``ru_maxrss`` is
+    not used: Linux carries a parent's peak across fork and exec into it, so a child of a large process
+    reads at least the parent's size.)"""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _cpu_name() -> str:
