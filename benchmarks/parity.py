@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nlcore import config, models, train  # noqa: E402
+from nlcore import config, models, results, train  # noqa: E402
 
 REF = dict(dataset="mnist", n_clean=5000, n_val=0, alpha=10.0, lrs=[0.1], epochs=1.0, min_steps=0, evals=1,
            lr_select="test")
@@ -115,6 +115,7 @@ def main(argv=None) -> dict:
     cases = [("mlp2", "compiled")] if args.quick else [("convnet4", "auto"), ("mlp2", "compiled")]
     seeds = [0, 1] if args.quick else [0, 1, 2, 3, 4, 5]
     out = dict(reference={**REF, "batch_size": 128, "noise": "uniform"}, torch=torch.__version__,
+               code_version=results.code_version(),
                threads=torch.get_num_threads(), by_model={m: compare(m, seeds, e) for m, e in cases})
     print(json.dumps(out))
     return out
