@@ -113,6 +113,33 @@ Regenerate: `python benchmarks/cost.py > book/cost.md`.
 | stored (where, their wall time) |
 |---|---|---|---|---|---|---|""")
     print("\n".join(rows))
+    print(engine_note(cpu[0]))
+
+
+def engine_note(stored: dict) -> str:
+    """The stored CPU runs' speed beside the latest CPU benchmark's engine (the engine may be newer)."""
+    notes = []
+    for p in sorted((REPO / "benchmarks" / "results").glob("throughput-cpu*.json")):
+        b = json.loads(p.read_text())
+        for m, v in b["by_model"].items():
+            how = f"{v['engine']}{', compiled' if v.get('compiled') else ''}, {v['precision']}"
+            old = stored.get((m, "mnist"))
+            notes.append(f"| {m} | {old:,.0f} |" if old else f"| {m} | – |")
+            notes[-1] += f" {v['engine_img_s']:,.0f} ({how}) | {v['baseline_img_s']:,.0f} |"
+        version = b.get("code_version", "?")[:7]
+    if not notes:
+        return ""
+    return (f"""
+## Stored runs and today's engine
+
+The CPU predictions above use the speed of the stored runs, which were trained by the engine of their
+own code version. The latest CPU benchmark (`benchmarks/results/`, code {version}) times the engine of
+today on the same machine (training steps only, MNIST, alpha = 10, 5 learning rates; images per second
+counting every model's), beside plain PyTorch:
+
+| model | stored MNIST runs (median, evaluation included) | engine today (training steps) | plain PyTorch |
+|---|---|---|---|
+""" + "\n".join(notes))
 
 
 if __name__ == "__main__":

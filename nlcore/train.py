@@ -647,13 +647,21 @@ def num_steps(cfg: dict) -> int:
     return max(math.ceil(cfg["epochs"] * slots / cfg["batch_size"]), cfg["min_steps"])
 
 
-def predictions(engine, x, mean, std, k: int = 1, chunk: int = 2000) -> torch.Tensor:
+def eval_chunk(device) -> int:
+    """Images per forward pass when evaluating: 2000 on a GPU; 128 on a CPU, where a ConvNet-4 chunk's
+    activations then stay in cache (the test set took 5.8 s for 5 models in chunks of 128, 9-10 s in
+    chunks of 256 to 2000, on a 2-core EPYC)."""
+    return 2000 if torch.device(device).type == "cuda" else 128
+
+
+def predictions(engine, x, mean, std, k: int = 1, chunk: int | None = None) -> torch.Tensor:
     """(G, N, k) the k most likely classes of every model of the engine for uint8 images x (N, C, H, W)."""
+    chunk = chunk or eval_chunk(x.device)
     return torch.cat([engine.predict((x[i:i + chunk].float().div_(255) - mean) / std, k)
                       for i in range(0, len(x), chunk)], dim=1)
 
 
-def accuracy(engine, x, y, mean, std, chunk: int = 2000, k: int = 1) -> list[float]:
+def accuracy(engine, x, y, mean, std, chunk: int | None = None, k: int = 1) -> list[float]:
     """Top-k accuracy of every model of the engine on (x, y): a list of G fractions (NaN when y is empty)."""
     if len(y) == 0:
         return [math.nan] * len(engine.alive)

@@ -273,8 +273,10 @@ def test_compiling_is_chosen_only_where_it_pays(monkeypatch):
     assert not train.choose_compiled(cfg, net, "cuda", (1, 28, 28), "bf16", False, "stacked", None)
 
 
-def test_a_compiled_run_records_it_and_trains_like_the_eager_one(monkeypatch):
-    cfg = config.make_config("smoke", model="perceptron", alpha=2, precision="fp32", engine="stacked")
+@pytest.mark.parametrize("noise_source", ["same", "white"])
+def test_a_compiled_run_records_it_and_trains_like_the_eager_one(monkeypatch, noise_source):
+    cfg = config.make_config("smoke", model="perceptron", alpha=2, precision="fp32", engine="stacked",
+                             noise_source=noise_source, repeat=noise_source == "same")
     eager = train.train(cfg, progress=False)
     monkeypatch.setattr(train, "choose_compiled", lambda *a, **k: True)
     comp = train.train(cfg, progress=False)
