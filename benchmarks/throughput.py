@@ -20,8 +20,12 @@ Per model also: ``baseline_peak_fraction`` and ``ratio_ceiling_fp32`` (the fp32 
 the most any fp32 engine could gain over it on this device; bf16 can go past it where the device has bf16
 units: ``ratio_ceiling_bf16``, from the bf16 peak measured the same way), ``engine_peak_fraction_own_precision``
 (against the peak of the precision the engine chose), ``compiled`` (the stacked step compiled by
-torch.compile: chosen by measuring, ``nlcore.train.choose_compiled``) and ``engine_setup_s`` (data, machine
-choices and warm-up steps, compiling included: the one-off cost a run pays before its first timed step).
+torch.compile: chosen by measuring, ``nlcore.train.choose_compiled``; the benchmark's run is unbounded, so
+it compiles whenever the compiled step is faster), ``engine_uncompiled_img_s`` and ``ratio_uncompiled``
+(compiling off: what a run too short to pay for compiling trains with), ``compiled_in_fig1_cpu_at_alpha``
+(which Figure 1 runs at the cpu profile compile, given their length) and ``engine_setup_s`` (data,
+machine choices and warm-up steps of the first repeat, with torch's on-disk compile cache and the
+calibration already warm: a cold first compilation takes 2-20 s here).
 Throughputs are the median of 3 interleaved repeats (1 with --quick). The last line is JSON.
 """
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -39,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader, TensorDataset
 
-from nlcore import config, data, models, results, train
+from nlcore import config, data, models, results, sweep, train
 
 LRS = [0.01, 0.05, 0.1, 0.5, 1.0]
 
@@ -133,6 +138,30 @@ def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = 
     return dict(img_s=steps * 128 * len(lrs) / dt, seconds=dt, engine=info["engine"], precision=info["precision"],
                 channels_last=info["channels_last"], compiled=info["compiled"], cuda_graph=run.cuda_graph,
                 graph_error=run.graph_error, setup_s=setup_s)
+
+
+def uncompiled(model: str, alpha: float, steps: int, n: int) -> dict:
+    """The CPU engine with compiling off (``NLCORE_COMPILE=0``): what runs too short to pay for it use."""
+    old = os.environ.get("NLCORE_COMPILE")
+    os.environ["NLCORE_COMPILE"] = "0"
+    try:
+        return engine(model, alpha, steps, n)
+    finally:
+        if old is None:
+            del os.environ["NLCORE_COMPILE"]
+        else:
+            os.environ["NLCORE_COMPILE"] = old
+
+
+def compiled_at_cpu_profile(model: str) -> list[float]:
+    """The alphas of Figure 1 at the cpu profile whose runs of ``model`` compile (``train.choose_compiled``
+    with this machine's stored measurements and each run's length)."""
+    out = []
+    for cfg in sweep.figure_configs("fig1", "cpu", models=[model]):
+        d = dict(x=torch.zeros(1, 1, 28, 28, dtype=torch.uint8), m=10)
+        if train.make_engine(cfg, d, "cpu", train.num_steps(cfg))[1]["compiled"] and cfg["alpha"] not in out:
+            out.append(cfg["alpha"])
+    return out
 
 
 def _packed(k: int) -> list[float]:
@@ -243,13 +272,18 @@ def main(argv=None) -> dict:
         runs = [(baseline(m, args.alpha, steps, args.n, device=args.device),
                  engine(m, args.alpha, steps, args.n, device=args.device),
                  engine(m, args.alpha, steps, args.n, device=args.device, precision="fp32"),
-                 engine(m, args.alpha, steps, args.n, device=args.device, graphs=False) if cuda else None)
+                 engine(m, args.alpha, steps, args.n, device=args.device, graphs=False) if cuda else None,
+                 uncompiled(m, args.alpha, steps, args.n) if not cuda else None)
                 for _ in range(reps)]
         b = statistics.median(r[0]["img_s"] for r in runs)
         e_info = runs[0][1]
         e = statistics.median(r[1]["img_s"] for r in runs)
         e32 = statistics.median(r[2]["img_s"] for r in runs)
         extra = {}
+        if not cuda:  # what a run too short to pay for compiling trains with, and which runs compile
+            extra["engine_uncompiled_img_s"] = round(statistics.median(r[4]["img_s"] for r in runs))
+            extra["ratio_uncompiled"] = round(extra["engine_uncompiled_img_s"] / b, 2)
+            extra["compiled_in_fig1_cpu_at_alpha"] = compiled_at_cpu_profile(m)
         if cuda:  # the graph's share, and how far packing more models per step fills the device
             extra["engine_no_graph_img_s"] = round(statistics.median(r[3]["img_s"] for r in runs))
             extra["cuda_graph"], extra["graph_error"] = e_info["cuda_graph"], e_info["graph_error"]

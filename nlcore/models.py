@@ -118,7 +118,7 @@ class ByteDropout(nn.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.p * 256
         dense = x.is_contiguous() or (x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last))
-        if not self.training or self.p == 0 or t != int(t) or not dense:
+        if not self.training or self.p == 0 or self.p >= 1 or t != int(t) or not dense:
             return super().forward(x)
         n = x.numel()
         # all 64 bits random (plain random_() leaves the sign bit 0: every 8th byte would be below 128)
@@ -165,10 +165,14 @@ def for_cpu(net: nn.Module, channels_last: bool) -> nn.Module:
             channels = m.out_channels
         elif type(m) is nn.Dropout:
             layers[i] = ByteDropout(m.p)
-        elif isinstance(m, nn.Flatten) and channels_last and channels is not None:
-            lin = next(j for j in range(i + 1, len(layers)) if isinstance(layers[j], nn.Linear))
+        elif (isinstance(m, nn.Flatten) and (m.start_dim, m.end_dim) == (1, -1) and channels_last
+              and channels is not None and i + 1 < len(layers) and isinstance(layers[i + 1], nn.Linear)):
+            lin = i + 1  # a Flatten of a (square) conv feature map straight into a Linear: every paper ConvNet
             w = layers[lin].weight
             side = math.isqrt(w.shape[1] // channels)
+            if channels * side * side != w.shape[1]:
+                raise ValueError(f"for_cpu: a square (C, H, W) feature map before Flatten, got {w.shape[1]} "
+                                 f"features for {channels} channels")
             layers[lin].weight = nn.Parameter(w.view(w.shape[0], channels, side, side).permute(0, 2, 3, 1)
                                               .reshape(w.shape[0], -1).contiguous())
             layers[i], channels = FlattenNHWC(), None

@@ -262,11 +262,8 @@ class Stacked:
         self._gv = vmap(grad_and_value(loss_fn), in_dims=(0, 0, None, None), randomness="different")
         self._logits = vmap(logits, in_dims=(0, 0, None), randomness="different")
         # torch.compile (inductor) of the whole step, for full batches only: one shape, one compilation
-        self.batch_size = cfg["batch_size"]
-        self._compiled = torch.compile(self._step, dynamic=False) if compiled else None
-        if compiled:  # engines of one model, precision and loss share a compilation; each other kind adds
-            # one to the step's cache, which torch caps at 8 (then runs eagerly): room for a process's sweeps
-            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, COMPILE_CACHE)
+        self.batch_size, self.compile_error = cfg["batch_size"], None
+        self._compiled = compile_strict(self._step) if compiled else None
 
     def _finite_per_model(self, tensors) -> torch.Tensor:
         ok = torch.ones_like(self.alive)
@@ -283,8 +280,16 @@ class Stacked:
         diverged model). Nothing is read back to the host, so a CUDA graph can hold the whole step.
         With ``compiled``, a full batch runs the compiled step (an epoch's short last batch, eagerly)."""
         if self._compiled is not None and len(y) == self.batch_size:
-            return self._compiled(x, y)
+            try:
+                return self._compiled(x, y)
+            except Exception as e:  # noqa: BLE001 -- raised while compiling, before any state changed
+                self._compiled, self.compile_error = None, repr(e)[:500]
         return self._step(x, y)
+
+    @property
+    def compiled(self) -> bool:
+        """True while full batches run the compiled step (False again after a compilation failed)."""
+        return self._compiled is not None
 
     def _step(self, x, y) -> torch.Tensor:
         grads, loss = self._gv(self.params, self.buffers, x, y)
@@ -484,6 +489,16 @@ COMPILE_CACHE = 64  # compiled variants (model, precision, loss, ...) kept per p
 COMPILE_WORTH_S = 30.0  # runs expected to take less than this eagerly are never compiled (compiling: 5-20 s)
 
 
+def compile_strict(fn):
+    """``torch.compile(fn)`` that raises instead of quietly running eagerly: a graph break
+    (``fullgraph``) or a function's compiled variants past torch's cap (raised to :data:`COMPILE_CACHE`:
+    engines of one model, precision and loss share one variant; a sweep process holds a few kinds). The
+    callers catch the error, train eagerly and record that they did."""
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, COMPILE_CACHE)
+    torch._dynamo.config.fail_on_recompile_limit_hit = True
+    return torch.compile(fn, dynamic=False, fullgraph=True)
+
+
 def compile_enabled(device: str) -> bool:
     """torch.compile is tried on CPUs only (CUDA has its graphs), unless ``NLCORE_COMPILE=0``."""
     return device == "cpu" and os.environ.get("NLCORE_COMPILE", "1") != "0"
@@ -528,11 +543,13 @@ def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels
             eng = Stacked(net, cfg["lrs"], cfg, device, precision, channels_last, compiled=True)
             t = time.perf_counter()
             eng.step(x, y)  # compiles
+            if not eng.compiled:  # the compilation failed and the step ran eagerly: no timing of that
+                return dict(error=eng.compile_error)
             return dict(compile_s=time.perf_counter() - t, step_s=seconds_per_step(eng))
         except Exception as e:  # noqa: BLE001 -- whatever stops a compilation, the eager engine trains
             return dict(error=repr(e)[:500])
 
-    c = calibrated(("compiled", 1, *base), measure)
+    c = calibrated(("compiled", 2, *base), measure)
     if "error" in c:
         return False
     if steps is None:
@@ -597,8 +614,7 @@ class Steps:
         self.graphable = isinstance(eng, Stacked) and cuda_graphs_enabled(device)
         self.graph, self.calls, self.graph_error, self.side = None, 0, None, None
         # with a compiled engine, the data path of a full batch is compiled too (fused gather and labels)
-        self._data = torch.compile(self.data, dynamic=False) \
-            if isinstance(eng, Stacked) and eng._compiled is not None else None
+        self._data = compile_strict(self.data) if isinstance(eng, Stacked) and eng.compiled else None
 
     @property
     def cuda_graph(self) -> bool:
@@ -610,8 +626,13 @@ class Steps:
         return batch(d, cfg, slots, noise.slot_labels(slots, d["y"], d["thr"], cfg["seed"]))
 
     def eager(self, slots: torch.Tensor) -> torch.Tensor:
-        full = self._data is not None and len(slots) == self.cfg["batch_size"]
-        return self.eng.step(*(self._data if full else self.data)(slots))
+        xy = None
+        if self._data is not None and len(slots) == self.cfg["batch_size"]:
+            try:
+                xy = self._data(slots)
+            except Exception:  # noqa: BLE001 -- the data path failed to compile: eager from now on
+                self._data = None
+        return self.eng.step(*(xy if xy is not None else self.data(slots)))
 
     def __call__(self, slots: torch.Tensor) -> torch.Tensor:
         if not self.graphable or len(slots) != self.cfg["batch_size"]:
@@ -686,7 +707,8 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
     ``val_acc``, ``test_acc``; ``diverged``), ``best`` (the lr chosen on
     ``cfg['lr_select']`` and its accuracies), ``steps``, ``slots``, ``engine``,
     ``precision``, ``channels_last``, ``device``, ``world_size``, ``cuda_graph`` (steps replayed as a
-    CUDA graph), ``compiled`` (the stacked step compiled by torch.compile), ``confusion`` (the chosen lr's (m, m) test
+    CUDA graph), ``compiled`` (full batches ran the stacked step compiled by torch.compile, to the end of
+    the run), ``confusion`` (the chosen lr's (m, m) test
     confusion counts, ``[c][k]`` = test images of class c predicted as k; None if all diverged).
     Accuracies are fractions in [0, 1].
     """
@@ -756,7 +778,8 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
         cm = confusion_matrix(test_pred[cfg["lrs"].index(best["lr"]), :, 0], d["ytest"], d["m"])
     return dict(per_lr=per_lr, best=best, steps=steps, slots=slots_total, confusion=cm,
                 engine=info["engine"], precision=info["precision"], channels_last=info["channels_last"],
-                compiled=info["compiled"], device=device, world_size=world, cuda_graph=steps_of.cuda_graph)
+                compiled=bool(getattr(eng, "compiled", False)), device=device, world_size=world,
+                cuda_graph=steps_of.cuda_graph)
 
 
 def select_lr(per_lr: list[dict], on: str) -> dict:

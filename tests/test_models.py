@@ -55,7 +55,8 @@ def test_for_cpu_computes_the_same_function(name, channels, side, channels_last)
     first, first_fast = next(net.parameters()), next(fast.parameters())
     torch.testing.assert_close(first_fast.grad, first.grad, rtol=1e-4, atol=1e-5)
     assert not any(type(m) is torch.nn.Dropout for m in fast.modules())  # every dropout is a ByteDropout
-    assert models.for_cpu(models.build("resnet18", 3, 32, 10), True).__class__.__name__ == "ResNet"
+    resnet = models.build("resnet18", 3, 32, 10)
+    assert models.for_cpu(resnet, True) is resnet  # not a Sequential of the paper's layers: unchanged
 
 
 @pytest.mark.parametrize("p", [0.25, 0.5])
@@ -88,6 +89,7 @@ def test_byte_dropout_is_seeded_and_falls_back_where_bytes_cannot_say_p():
     torch.manual_seed(3)
     assert torch.equal(drop(x), a)  # a draw of torch's generator: reproducible from the seed
     assert torch.equal(drop.eval()(x), x)
+    assert torch.equal(models.ByteDropout(1.0).train()(x), torch.zeros_like(x))  # p = 1: nn.Dropout's zeros
     odd = models.ByteDropout(0.3).train()  # 256 * 0.3 is not an integer: nn.Dropout's own mask
     torch.manual_seed(5)
     b = odd(x)

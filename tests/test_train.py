@@ -236,9 +236,14 @@ def test_compiled_stacked_step_matches_eager_and_short_batches_stay_eager():
     eager = train.Stacked(net, lrs, cfg, "cpu", "fp32")
     comp = train.Stacked(net, lrs, cfg, "cpu", "fp32", compiled=True)
     g = torch.Generator().manual_seed(1)
+    from torch._dynamo.utils import counters
     for b in (128, 128, 128, 40):  # 40: an epoch's short last batch, run eagerly (no second compilation)
         x, y = torch.randn(b, 1, 28, 28, generator=g), torch.randint(0, 10, (b,), generator=g)
+        graphs = counters["stats"]["unique_graphs"]
         torch.testing.assert_close(comp.step(x, y), eager.step(x, y), rtol=1e-5, atol=1e-6)
+        if b == 40:
+            assert counters["stats"]["unique_graphs"] == graphs
+    assert comp.compiled and comp.compile_error is None
     for k in eager.params:
         torch.testing.assert_close(comp.params[k], eager.params[k], rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(comp.v[k], eager.v[k], rtol=1e-5, atol=1e-9)
@@ -286,8 +291,16 @@ def test_a_compiled_run_records_it_and_trains_like_the_eager_one(monkeypatch, no
         assert a["test_acc"] == pytest.approx(b["test_acc"], abs=0.005)
 
 
-def test_compiled_engines_of_many_kinds_in_one_process_stay_compiled():
-    """torch caps a function's compiled variants at 8 and then runs it eagerly: a sweep has more kinds."""
-    cfg = config.make_config("smoke", model="perceptron", lrs=[0.1, 1.0], precision="fp32")
-    train.Stacked(models.build("perceptron", 1, 28, 10), cfg["lrs"], cfg, "cpu", "fp32", compiled=True)
-    assert torch._dynamo.config.recompile_limit >= train.COMPILE_CACHE
+def test_a_compilation_that_cannot_happen_falls_back_to_eager_and_says_so(monkeypatch):
+    """Past torch's cap on compiled variants the step would quietly run eagerly: here it raises, the engine
+    trains eagerly and ``compiled`` turns False (what a run records)."""
+    cfg = config.make_config("smoke", model="mlp1", lrs=[0.1, 1.0], precision="fp32")
+    net = models.build("mlp1", 1, 28, 10, width=24)
+    comp = train.Stacked(net, cfg["lrs"], cfg, "cpu", "fp32", compiled=True)
+    assert torch._dynamo.config.recompile_limit >= train.COMPILE_CACHE  # room for a sweep's kinds
+    eager = train.Stacked(net, cfg["lrs"], cfg, "cpu", "fp32")
+    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 0)  # no room for this kind
+    x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
+    torch.testing.assert_close(comp.step(x, y), eager.step(x, y))
+    assert not comp.compiled and comp.compile_error
+    torch.testing.assert_close(comp.step(x, y), eager.step(x, y))  # and stays eager
