@@ -486,7 +486,7 @@ def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precis
 
 
 COMPILE_CACHE = 64  # compiled variants (model, precision, loss, ...) kept per process
-COMPILE_WORTH_S = 30.0  # runs expected to take less than this eagerly are never compiled (compiling: 5-20 s)
+COMPILE_WORTH_S = 30.0  # runs expected to take less than this eagerly are never compiled (compiling: 2-20 s)
 
 
 def compile_strict(fn):
