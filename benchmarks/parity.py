@@ -27,7 +27,9 @@ import math
 import statistics
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
@@ -67,13 +69,8 @@ def baseline(cfg: dict) -> float:
 def engine(cfg: dict, compiled: bool = False) -> tuple[float, dict]:
     """The engine's test accuracy and choices; ``compiled``: the stacked step compiled, whatever the
     machine's choice (this short run would not compile on its own: ``train.choose_compiled``)."""
-    choose = train.choose_compiled
-    if compiled:
-        train.choose_compiled = lambda *a, **k: True
-    try:
+    with mock.patch.object(train, "choose_compiled", lambda *a, **k: True) if compiled else nullcontext():
         out = train.train(cfg, "cpu", progress=False)
-    finally:
-        train.choose_compiled = choose
     return out["best"]["test_acc"], {k: out[k] for k in ("engine", "precision", "channels_last", "compiled", "steps")}
 
 

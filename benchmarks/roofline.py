@@ -5,17 +5,17 @@
 For the 5-model learning-rate grid (MNIST shapes, batch 128, bf16 autocast, the step compiled as
 ``nlcore.train`` compiles it), times: the whole step; the AdaDelta update alone (the engine's own
 update code, compiled, on the same parameters); the matrix products alone (bf16, the shapes of the
-forward and of the weight gradients, which the step computes). Each is the best of 3 interleaved rounds.
+forward and of the weight gradients, which the step computes). Each is the best of 3 interleaved rounds
+(``nlcore.train.best_times``).
 ``ratio_bound`` = the baseline's rate from ``throughput.py``'s stored JSON over the rate of a step that
-did nothing but the matrix products and the update: what an engine that keeps fp32 AdaDelta state could
-reach at most against that baseline here.
+did nothing but the matrix products and the update: with these kernels (not a hardware bound), what an
+engine that keeps fp32 AdaDelta state could reach against that baseline here.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -27,36 +27,14 @@ from nlcore import config, models, results, train  # noqa: E402
 LRS = [0.01, 0.05, 0.1, 0.5, 1.0]
 
 
-def best(fns: dict, steps: int = 20, rounds: int = 3) -> dict:
-    for f in fns.values():
-        for _ in range(3):
-            f()
-    out = {k: float("inf") for k in fns}
-    for _ in range(rounds):
-        for k, f in fns.items():
-            t = time.perf_counter()
-            for _ in range(steps):
-                f()
-            out[k] = min(out[k], (time.perf_counter() - t) / steps)
-    return out
-
-
 def measure(name: str) -> dict:
     cfg = config.make_config("smoke", model=name, lrs=LRS)
     eng = train.Stacked(models.build(name, 1, 28, 10), LRS, cfg, "cpu", "bf16", compiled=True)
     x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
     grads = {k: torch.randn_like(p) * 1e-3 for k, p in eng.params.items()}
 
-    def update():  # the engine's update (Stacked._step after its gradients), alone
-        keep = eng.alive.float()
-        with torch.no_grad():
-            for k, p in eng.params.items():
-                g = torch.nan_to_num(grads[k]) * keep.view(-1, *[1] * (p.dim() - 1))
-                v, a = eng.v[k], eng.a[k]
-                v.mul_(eng.rho).addcmul_(g, g, value=1 - eng.rho)
-                u = (a + eng.eps).sqrt_().div_((v + eng.eps).sqrt_()).mul_(g)
-                a.mul_(eng.rho).addcmul_(u, u, value=1 - eng.rho)
-                p.sub_(u * eng.lr.view(-1, *[1] * (p.dim() - 1)))
+    def update():  # the engine's own AdaDelta update, alone
+        eng.update(grads)
 
     weights = [p for k, p in eng.params.items() if k.endswith("weight")]  # (G, out, in) each
     acts = [torch.randn(len(LRS), 128, w.shape[2], dtype=torch.bfloat16) for w in weights]
@@ -70,7 +48,8 @@ def measure(name: str) -> dict:
             if i:
                 torch.bmm(o, w)
 
-    t = best({"step": lambda: eng.step(x, y), "update": torch.compile(update), "products": products})
+    t = train.best_times({"step": lambda: eng.step(x, y), "update": torch.compile(update), "products": products},
+                         steps=20, warmup=3)
     n = sum(p.numel() for p in eng.params.values())
     return dict(parameters_all_models=n, step_ms=round(t["step"] * 1e3, 2), update_ms=round(t["update"] * 1e3, 2),
                 products_ms=round(t["products"] * 1e3, 2),

@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
@@ -142,15 +143,8 @@ def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = 
 
 def uncompiled(model: str, alpha: float, steps: int, n: int) -> dict:
     """The CPU engine with compiling off (``NLCORE_COMPILE=0``): what runs too short to pay for it use."""
-    old = os.environ.get("NLCORE_COMPILE")
-    os.environ["NLCORE_COMPILE"] = "0"
-    try:
+    with mock.patch.dict(os.environ, NLCORE_COMPILE="0"):
         return engine(model, alpha, steps, n)
-    finally:
-        if old is None:
-            del os.environ["NLCORE_COMPILE"]
-        else:
-            os.environ["NLCORE_COMPILE"] = old
 
 
 def compiled_at_cpu_profile(model: str) -> list[float]:

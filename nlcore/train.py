@@ -294,16 +294,20 @@ class Stacked:
     def _step(self, x, y) -> torch.Tensor:
         grads, loss = self._gv(self.params, self.buffers, x, y)
         self.alive &= torch.isfinite(loss) & self._finite_per_model(grads.values())
-        keep = self.alive.float()
-        with torch.no_grad():
-            for k, p in self.params.items():
-                g = torch.nan_to_num(grads[k]) * keep.view(-1, *[1] * (p.dim() - 1))
-                v, a = self.v[k], self.a[k]
-                v.mul_(self.rho).addcmul_(g, g, value=1 - self.rho)
-                u = (a + self.eps).sqrt_().div_((v + self.eps).sqrt_()).mul_(g)
-                a.mul_(self.rho).addcmul_(u, u, value=1 - self.rho)
-                p.sub_(u * self.lr.view(-1, *[1] * (p.dim() - 1)))
+        self.update(grads)
         return torch.where(self.alive, loss.detach().float(), math.nan)
+
+    @torch.no_grad()
+    def update(self, grads: dict) -> None:
+        """The vectorised AdaDelta update of every live model from ``grads`` (name -> (G, ...) tensor)."""
+        keep = self.alive.float()
+        for k, p in self.params.items():
+            g = torch.nan_to_num(grads[k]) * keep.view(-1, *[1] * (p.dim() - 1))
+            v, a = self.v[k], self.a[k]
+            v.mul_(self.rho).addcmul_(g, g, value=1 - self.rho)
+            u = (a + self.eps).sqrt_().div_((v + self.eps).sqrt_()).mul_(g)
+            a.mul_(self.rho).addcmul_(u, u, value=1 - self.rho)
+            p.sub_(u * self.lr.view(-1, *[1] * (p.dim() - 1)))
 
     @torch.no_grad()
     def predict(self, x, k: int = 1) -> torch.Tensor:
@@ -423,28 +427,31 @@ def fixed_step(eng, x, y, device: str):
     return _replayable(step) if isinstance(eng, Stacked) and cuda_graphs_enabled(device) else step
 
 
-def fastest(engines: dict, x, y, device: str, repeats: int = 3, steps: int = 4):
-    """The key of the fastest engine in ``engines`` (name -> engine) on the batch (x, y).
-
-    Each engine takes 2 warm-up steps, then ``repeats`` rounds of ``steps`` timed steps, the engines taking
-    turns round by round; each keeps its best round. Taking turns and keeping the best make the choice
-    robust to a burst of other work on the machine (a single timing once picked a 1.7x slower engine).
-    On CUDA the stacked engine's steps are graph replays, as :class:`Steps` runs them."""
-    calls = {}
-    for name, eng in engines.items():
-        step = fixed_step(eng, x, y, device)
-        for _ in range(2):
-            step()
-        calls[name] = step
-    best = {name: math.inf for name in engines}
+def best_times(calls: dict, device: str = "cpu", repeats: int = 3, steps: int = 4, warmup: int = 2) -> dict:
+    """Seconds per call of each no-argument callable in ``calls`` (name -> callable): ``warmup`` untimed
+    calls each, then ``repeats`` rounds of ``steps`` timed calls, the callables taking turns round by round;
+    each keeps its best round. Taking turns and keeping the best make a comparison robust to a burst of
+    other work on the machine (a single timing once picked a 1.7x slower engine)."""
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    best = {name: math.inf for name in calls}
     for _ in range(repeats):
-        for name, step in calls.items():
+        for name, call in calls.items():
             _sync(device)
             t = time.perf_counter()
             for _ in range(steps):
-                step()
+                call()
             _sync(device)
-            best[name] = min(best[name], time.perf_counter() - t)
+            best[name] = min(best[name], (time.perf_counter() - t) / steps)
+    return best
+
+
+def fastest(engines: dict, x, y, device: str, repeats: int = 3, steps: int = 4):
+    """The key of the fastest engine in ``engines`` (name -> engine) on the batch (x, y), timed by
+    :func:`best_times`. On CUDA the stacked engine's steps are graph replays, as :class:`Steps` runs them."""
+    best = best_times({name: fixed_step(eng, x, y, device) for name, eng in engines.items()}, device,
+                      repeats, steps)
     return min(best, key=best.get)
 
 
@@ -521,16 +528,8 @@ def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels
     x, y = _random_batch(cfg, shape, device)
     base = ("model", cfg["model"], list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last, device)
 
-    def seconds_per_step(eng, steps=4, repeats=3):
-        for _ in range(2):
-            eng.step(x, y)
-        best = math.inf
-        for _ in range(repeats):
-            t = time.perf_counter()
-            for _ in range(steps):
-                eng.step(x, y)
-            best = min(best, (time.perf_counter() - t) / steps)
-        return best
+    def seconds_per_step(eng):
+        return best_times({"step": lambda: eng.step(x, y)}, device)["step"]
 
     cls = Stacked if eager == "stacked" else Sequential
     eager_s = calibrated(("eager_step_s", 1, eager, *base),
