@@ -19,7 +19,8 @@ run long enough to pay for it the stacked step may be compiled with ``torch.comp
 with channels_last, the perceptron and MLPs stacked and compiled; on an H200 every model stacked, its
 whole step one CUDA graph (benchmarks/results/).
 
-A model whose loss turns NaN/inf is marked diverged and frozen; the others go on.
+A model whose loss turns NaN/inf (or whose weights do, checked before every evaluation) is marked diverged
+and reported without accuracies; the others go on, untouched by it.
 """
 
 from __future__ import annotations
@@ -293,17 +294,21 @@ class Stacked:
 
     def _step(self, x, y) -> torch.Tensor:
         grads, loss = self._gv(self.params, self.buffers, x, y)
-        self.alive &= torch.isfinite(loss) & self._finite_per_model(grads.values())
+        self.alive &= torch.isfinite(loss)
         self.update(grads)
         return torch.where(self.alive, loss.detach().float(), math.nan)
 
     @torch.no_grad()
     def update(self, grads: dict) -> None:
-        """The vectorised AdaDelta update of every live model from ``grads`` (name -> (G, ...) tensor)."""
-        keep = self.alive.float()
+        """The vectorised AdaDelta update of every model from ``grads`` (name -> (G, ...) tensor).
+
+        Diverged models are updated too, unmasked: models are independent, so their non-finite numbers stay
+        theirs, and the step is one pass over the state (masking them cost a second pass and, compiled,
+        doubled the update's time). A model whose gradients overflow gets non-finite weights, hence a
+        non-finite loss at the next step, which marks it diverged; :meth:`check_weights` runs before every
+        evaluation, so a model diverging at the last step is caught too."""
         for k, p in self.params.items():
-            g = torch.nan_to_num(grads[k]) * keep.view(-1, *[1] * (p.dim() - 1))
-            v, a = self.v[k], self.a[k]
+            g, v, a = grads[k], self.v[k], self.a[k]
             v.mul_(self.rho).addcmul_(g, g, value=1 - self.rho)
             u = (a + self.eps).sqrt_().div_((v + self.eps).sqrt_()).mul_(g)
             a.mul_(self.rho).addcmul_(u, u, value=1 - self.rho)

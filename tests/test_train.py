@@ -51,6 +51,27 @@ def test_divergence_is_recorded_and_others_go_on(engine):
     assert m["best"]["lr"] == 0.5
 
 
+def test_a_diverged_model_leaves_the_others_untouched():
+    """Stacked updates diverged models too (unmasked): their non-finite numbers must stay their own."""
+    cfg = config.make_config("smoke", model="mlp2", precision="fp32")
+    torch.manual_seed(0)
+    net = models.build("mlp2", 1, 28, 10, width=32)
+    both = train.Stacked(net, [0.1, 1e30], cfg, "cpu", "fp32")
+    alone = train.Stacked(net, [0.1], cfg, "cpu", "fp32")
+    g = torch.Generator().manual_seed(1)
+    for _ in range(5):
+        x, y = torch.randn(32, 1, 28, 28, generator=g), torch.randint(0, 10, (32,), generator=g)
+        lb, la = both.step(x, y), alone.step(x, y)
+        assert lb[0].item() == pytest.approx(la[0].item(), rel=1e-5)
+    assert both.alive.tolist() == [True, False] and math.isnan(lb[1].item())
+    assert not all(torch.isfinite(p[1]).all() for p in both.params.values())  # it did go non-finite
+    for k, p in both.params.items():
+        torch.testing.assert_close(p[0], alone.params[k][0], rtol=1e-5, atol=1e-6)
+    both.check_weights()
+    assert both.alive.tolist() == [True, False]
+    assert torch.equal(both.predict(x)[0], alone.predict(x)[0])
+
+
 def test_smoke_run_metrics_and_determinism():
     cfg = config.make_config("smoke", model="mlp1", alpha=2)
     a = train.train(cfg, progress=False)
