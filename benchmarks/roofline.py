@@ -59,6 +59,7 @@ def measure(name: str) -> dict:
 
 def main() -> dict:
     torch.set_num_threads(torch.get_num_threads())
+    train.keep_freed_memory()  # as make_engine does on a CPU
     stored = sorted((REPO / "benchmarks" / "results").glob("throughput-cpu*.json"))
     base = json.loads(stored[-1].read_text())["by_model"] if stored else {}
     out = {}

@@ -26,6 +26,9 @@ it compiles whenever the compiled step is faster), ``engine_uncompiled_img_s`` a
 (which Figure 1 runs at the cpu profile compile, given their length) and ``engine_setup_s`` (data,
 machine choices and warm-up steps of the first repeat, with torch's on-disk compile cache and the
 calibration already warm: a cold first compilation takes 2-20 s here).
+Both sides run with the malloc setting the engine makes on a CPU (``nlcore.train.keep_freed_memory``:
+freed blocks reused instead of page-faulted in again), set once for the whole process, and so does each
+memory process.
 Throughputs are the median of 3 interleaved repeats (1 with --quick). The last line is JSON.
 """
 
@@ -212,7 +215,8 @@ def memory(kind: str, alpha: float = 100.0, n: int = 60000) -> float:
     ``kind``: "engine", "baseline" (copies share the images) or "materialised" (each copy has its own)."""
     call = {"engine": "t.engine(", "baseline": "t.baseline(", "materialised": "t.baseline(materialise=True, "}[kind]
     code = (f"import sys; sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r}); "
-            f"import throughput as t; {call}model='mlp1', alpha={alpha}, steps=3, n={n}, lrs=[0.1]); "
+            f"import throughput as t; t.train.keep_freed_memory(); "
+            f"{call}model='mlp1', alpha={alpha}, steps=3, n={n}, lrs=[0.1]); "
             "print(t.peak_rss_kib())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1]) / 2**20
@@ -255,6 +259,7 @@ def main(argv=None) -> dict:
                     help="on CUDA: also time the lr grid repeated k times in one stacked engine (k * 5 models)")
     args = ap.parse_args(argv)
     torch.set_num_threads(torch.get_num_threads())
+    train.keep_freed_memory()  # the engine sets it on a CPU; the baseline, timed in this process, gets it too
     by_model = {}
     for m in args.models:
         conv = m.startswith("convnet")
