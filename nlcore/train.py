@@ -523,7 +523,7 @@ def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precis
         return fastest({name: cls(net, cfg["lrs"], cfg, device, precision, channels_last)
                         for name, cls in (("stacked", Stacked), ("sequential", Sequential))}, x, y, device)
 
-    key = ("engine", 3, cfg["model"], list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last,
+    key = ("engine", 4, cfg["model"], list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last,
            device)
     return calibrated(key + (("cuda_graphs",) if cuda_graphs_enabled(device) else ()), measure)
 
@@ -568,7 +568,7 @@ def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels
         return best_times({"step": lambda: eng.step(x, y)}, device)["step"]
 
     cls = Stacked if eager == "stacked" else Sequential
-    eager_s = calibrated(("eager_step_s", 1, eager, *base),
+    eager_s = calibrated(("eager_step_s", 2, eager, *base),
                          lambda: seconds_per_step(cls(net, cfg["lrs"], cfg, device, precision, channels_last)))
     if steps is not None and steps * eager_s < COMPILE_WORTH_S:
         return False
@@ -584,7 +584,7 @@ def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels
         except Exception as e:  # noqa: BLE001 -- whatever stops a compilation, the eager engine trains
             return dict(error=repr(e)[:500])
 
-    c = calibrated(("compiled", 2, *base), measure)
+    c = calibrated(("compiled", 3, *base), measure)
     if "error" in c:
         return False
     if steps is None:
