@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import ctypes
-import ctypes.util
 import json
 import math
 import os
@@ -334,26 +333,29 @@ _MALLOC_KEPT: list = []  # set once per process by keep_freed_memory
 
 def keep_freed_memory() -> bool:
     """Have glibc's malloc keep the blocks a training step frees, for the next step to reuse (Linux with
-    glibc; elsewhere nothing happens). Returns whether it applies. Called by :func:`make_engine` on a CPU;
-    the setting is the whole process's, so a benchmark's baseline in the same process gets it too.
+    glibc; elsewhere, or with ``NLCORE_MALLOC=0``, nothing happens). Returns whether it applies. Called by
+    :func:`make_engine` on a CPU; the setting is the whole process's, so a benchmark's baseline in the
+    same process gets it too.
 
     torch takes CPU tensors from malloc. glibc serves blocks above 128 KiB (a threshold it raises as such
     blocks are freed, up to 32 MiB) with fresh pages from ``mmap`` and returns them to the OS when they
     are freed, so a step whose temporaries are a few MiB (a compiled MLP step's buffers, a ConvNet's
-    activations) faulted its pages in again at every step: about 2,100 page faults per compiled MLP-4
-    step on a 2-core EPYC, 15% of its time. Here blocks up to 32 MiB come from the heap, and the heap is
-    trimmed only when more than 1 GiB of it is free. What is freed is reused, not added to: peak resident
-    memory stays that of the live tensors (checked in ``benchmarks/throughput.py``'s memory figures).
+    activations) faulted its pages in again at every step: in a scratch A/B on a 2-core EPYC, 250
+    compiled MLP-4 steps took 690k-970k page faults and 21-25 ms a step by default, 167k and 18.5-20.5 ms
+    with this. Here blocks up to 32 MiB come from the heap, and each arena's heap is trimmed only when more
+    than 1 GiB of it is free: memory freed after a peak may stay with the process; the peak itself is
+    that of the live tensors (``benchmarks/throughput.py``'s memory figure, 0.82 GiB, did not change).
     """
     if not _MALLOC_KEPT:
         ok = False
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h>
-            ok = platform.system() == "Linux" and hasattr(libc, "gnu_get_libc_version") and \
-                libc.mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1 and libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1
-        except (OSError, AttributeError):
-            pass
+        if platform.system() == "Linux" and os.environ.get("NLCORE_MALLOC", "1") != "0":
+            try:
+                libc = ctypes.CDLL(None)  # this process's own C library
+                M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h>
+                ok = hasattr(libc, "gnu_get_libc_version") and libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 \
+                    and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1
+            except (OSError, AttributeError):
+                pass
         _MALLOC_KEPT.append(ok)
     return _MALLOC_KEPT[0]
 
@@ -505,7 +507,7 @@ def choose_precision(cfg: dict, net, device: str, shape) -> tuple[str, bool]:
         engines = {o: Sequential(net, [0.1], cfg, device, *o) for o in (("fp32", False), ("bf16", conv))}
         return list(fastest(engines, x, y, device))
 
-    return tuple(calibrated(("precision", 3, cfg["model"], list(shape), cfg["batch_size"], device), measure))
+    return tuple(calibrated(("precision", 4, cfg["model"], list(shape), cfg["batch_size"], device), measure))
 
 
 def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precision: str = "fp32",
