@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import functools
 import json
 import math
 import os
@@ -328,9 +329,7 @@ class Stacked:
 # ----------------------------------------------------------------------------- machine choices
 
 
-_MALLOC_KEPT: list = []  # set once per process by keep_freed_memory
-
-
+@functools.cache  # once per process
 def keep_freed_memory() -> bool:
     """Have glibc's malloc keep the blocks a training step frees, for the next step to reuse (Linux with
     glibc; elsewhere, or with ``NLCORE_MALLOC=0``, nothing happens). Returns whether it applies. Called by
@@ -346,18 +345,15 @@ def keep_freed_memory() -> bool:
     than 1 GiB of it is free: memory freed after a peak may stay with the process; the peak itself is
     that of the live tensors (``benchmarks/throughput.py``'s memory figure, 0.82 GiB, did not change).
     """
-    if not _MALLOC_KEPT:
-        ok = False
-        if platform.system() == "Linux" and os.environ.get("NLCORE_MALLOC", "1") != "0":
-            try:
-                libc = ctypes.CDLL(None)  # this process's own C library
-                M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h>
-                ok = hasattr(libc, "gnu_get_libc_version") and libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 \
-                    and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1
-            except (OSError, AttributeError):
-                pass
-        _MALLOC_KEPT.append(ok)
-    return _MALLOC_KEPT[0]
+    if platform.system() != "Linux" or os.environ.get("NLCORE_MALLOC", "1") == "0":
+        return False
+    try:
+        libc = ctypes.CDLL(None)  # this process's own C library
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h>
+        return hasattr(libc, "gnu_get_libc_version") and libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 \
+            and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1
+    except (OSError, AttributeError):
+        return False
 
 
 def distributed() -> bool:
