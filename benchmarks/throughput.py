@@ -29,6 +29,10 @@ calibration already warm: a cold first compilation takes 2-20 s here).
 Both sides run with the malloc setting the engine makes on a CPU (``nlcore.train.keep_freed_memory``:
 freed blocks reused instead of page-faulted in again), set once for the whole process, and so does each
 memory process.
+On CUDA also: ``engine_img_s_by_engine`` (stacked and sequential, each a graph per step; ``engine="auto"``
+picks between them by measuring), ``engine_no_graph_img_s``, ``packed_img_s`` (the lr grid repeated k
+times in one stacked step) and, for ConvNets, ``engine_no_cudnn_benchmark_img_s`` (cuDNN's heuristic
+algorithms instead of timed ones).
 Throughputs are the median of 3 interleaved repeats (1 with --quick). The last line is JSON.
 """
 
@@ -69,7 +73,11 @@ def baseline(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str 
     ``device`` as a user would, pinned memory on a GPU). The relabelled copies share the clean images;
     ``materialise=True`` gives each copy its own uint8 images (converted per batch), as a dataset of
     noisy examples written to disk and read back would have. Timed: the training steps after one
-    warm-up step per model (building models and optimisers is not timed, as for the engine)."""
+    warm-up step per model (building models and optimisers is not timed, as for the engine). On a GPU
+    cuDNN times its convolution algorithms (``cudnn.benchmark``), a competent user's one line, as the
+    engine does."""
+    if device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True
     x, y = _mnist(n)
     mean, std = data.pixel_stats(x)
     mean, std = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
@@ -289,6 +297,13 @@ def main(argv=None) -> dict:
             extra["packed_img_s"] = {str(len(LRS) * k): round(engine(m, args.alpha, steps, args.n, _packed(k),
                                                                      device=args.device, engine="stacked")["img_s"])
                                      for k in args.pack}
+            # both engines, each its steps a graph (one repeat each): what engine="auto" chose between
+            extra["engine_img_s_by_engine"] = {k: round(engine(m, args.alpha, steps, args.n, device=args.device,
+                                                               engine=k)["img_s"]) for k in ("stacked", "sequential")}
+            if conv:  # cuDNN's algorithms by its heuristics instead of timed (train.make_engine times them)
+                with mock.patch.dict(os.environ, NLCORE_CUDNN_BENCHMARK="0"):
+                    extra["engine_no_cudnn_benchmark_img_s"] = round(engine(m, args.alpha, steps, args.n,
+                                                                            device=args.device)["img_s"])
         bd = statistics.median(bound(m, steps, device=args.device) for _ in range(reps))
         by_model[m] = dict(baseline_img_s=round(b), engine_img_s=round(e), ratio=round(e / b, 2),
                            engine_fp32_img_s=round(e32), ratio_fp32=round(e32 / b, 2),

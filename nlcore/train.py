@@ -16,8 +16,9 @@ fp32 against bf16 autocast. On a CPU two more choices: the sequential models are
 :func:`nlcore.models.for_cpu`'s rearrangement (the same function, cheaper dropout and pooling), and for a
 run long enough to pay for it the stacked step may be compiled with ``torch.compile``
 (:func:`choose_compiled`). On a 2-core EPYC with avx512_bf16 the ConvNets ran fastest sequential in bf16
-with channels_last, the perceptron and MLPs stacked and compiled; on an H200 every model stacked, its
-whole step one CUDA graph (benchmarks/results/).
+with channels_last, the perceptron and MLPs stacked and compiled; on an H200 (measured before the
+sequential engine could be captured too) every model stacked, its whole step one CUDA graph
+(benchmarks/results/). On CUDA either engine's step of the whole grid is one CUDA graph.
 
 A model whose loss turns NaN/inf (or whose weights do, checked before every evaluation) is marked diverged
 and reported without accuracies; the others go on, untouched by it.
@@ -157,9 +158,15 @@ class Sequential:
     gradients are averaged, so the step equals the single-process one on the whole batch.
     Batch norm is synchronised across ranks on GPUs; on CPUs (where torch has no
     SyncBatchNorm) each rank normalises its own shard, a small departure for ResNets.
+
+    ``on_device`` (default: on CUDA, one process): a step reads nothing back to the host, so
+    :class:`Steps` can capture the whole grid's step as one CUDA graph, as for :class:`Stacked`; the
+    optimisers are then ``capturable``, and a diverged model is stepped on like the others (its NaNs stay
+    its own) and marked by its loss on the device. Otherwise each loss is read at its step and a
+    diverged model is skipped from then on.
     """
 
-    def __init__(self, net, lrs, cfg, device, precision, channels_last):
+    def __init__(self, net, lrs, cfg, device, precision, channels_last, on_device: bool | None = None):
         self.cl = channels_last
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         if device == "cpu":  # the same function, rearranged for a CPU (cheaper dropout masks, pooling first)
@@ -174,25 +181,42 @@ class Sequential:
             if cuda:  # batch-norm statistics over the whole batch, as one process has them (GPU only in torch)
                 self.nets = [torch.nn.SyncBatchNorm.convert_sync_batchnorm(n) for n in self.nets]
             self.nets = [DistributedDataParallel(n, device_ids=ids) for n in self.nets]
-        self.opts = [torch.optim.Adadelta(n.parameters(), lr=lr, rho=cfg["rho"], eps=cfg["eps"])
+        cuda = device.startswith("cuda")
+        self.on_device = (cuda and not self.ddp) if on_device is None else on_device
+        self.opts = [torch.optim.Adadelta(n.parameters(), lr=lr, rho=cfg["rho"], eps=cfg["eps"],
+                                          capturable=cuda and self.on_device)
                      for n, lr in zip(self.nets, lrs)]
         self.bf16, self.device = precision == "bf16", device
         self.smoothing = label_smoothing(cfg)
-        self.alive = [True] * len(lrs)
+        self.alive = torch.ones(len(lrs), dtype=torch.bool, device=device) if self.on_device else [True] * len(lrs)
+
+    @property
+    def graphable(self) -> bool:
+        """Whether a step can be captured as a CUDA graph (nothing read back to the host)."""
+        return self.on_device
+
+    def _loss(self, net, x, y) -> torch.Tensor:
+        # autocast's weight cache off: a CUDA graph cannot capture it
+        with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16,
+                            cache_enabled=not self.on_device):
+            return F.cross_entropy(net(x).float(), y, label_smoothing=self.smoothing)
 
     def _fmt(self, x):
         return x.contiguous(memory_format=torch.channels_last) if self.cl else x
 
     def step(self, x, y) -> torch.Tensor:
-        """One AdaDelta step of every live model on (x, y); returns their losses, float64 (G,) on the CPU
-        (NaN for a diverged model: its loss is read per step, so a NaN is caught before backward)."""
-        x, losses = self._fmt(x), []
+        """One AdaDelta step of every live model on (x, y); returns their losses (G,), NaN for a diverged
+        model: float64 on the CPU (each loss read at its step, so a NaN is caught before backward), or
+        with ``on_device`` float32 on the device (nothing read back)."""
+        x = self._fmt(x)
+        if self.on_device:
+            return self._step_on_device(x, y)
+        losses = []
         for i, (net, opt) in enumerate(zip(self.nets, self.opts)):
             if not self.alive[i]:
                 losses.append(math.nan)
                 continue
-            with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
-                loss = F.cross_entropy(net(x).float(), y, label_smoothing=self.smoothing)
+            loss = self._loss(net, x, y)
             mean = self._mean(loss)
             if not math.isfinite(mean):
                 self.alive[i] = False
@@ -204,11 +228,25 @@ class Sequential:
             losses.append(mean)
         return torch.tensor(losses, dtype=torch.float64)
 
+    def _step_on_device(self, x, y) -> torch.Tensor:
+        losses = []
+        for net, opt in zip(self.nets, self.opts):
+            loss = self._loss(net, x, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.detach())
+        loss = torch.stack(losses)
+        self.alive &= torch.isfinite(loss)
+        return torch.where(self.alive, loss, math.nan)
+
     def check_weights(self) -> None:
         """Mark diverged every model whose weights are no longer finite (checked before each evaluation)."""
-        for i, net in enumerate(self.nets):
-            if self.alive[i] and not all(bool(torch.isfinite(p).all()) for p in net.parameters()):
-                self.alive[i] = False
+        ok = [bool(all(torch.isfinite(p).all() for p in net.parameters())) for net in self.nets]
+        if self.on_device:
+            self.alive &= torch.tensor(ok, device=self.alive.device)
+        else:
+            self.alive = [a and o for a, o in zip(self.alive, ok)]
 
     def _mean(self, loss) -> float:
         """The loss averaged over the ranks (the whole batch's); NaN/inf on any rank makes it non-finite,
@@ -288,6 +326,8 @@ class Stacked:
             except Exception as e:  # noqa: BLE001 -- raised while compiling, before any state changed
                 self._compiled, self.compile_error = None, repr(e)[:500]
         return self._step(x, y)
+
+    graphable = True  # a step reads nothing back to the host: Steps can capture it as a CUDA graph
 
     @property
     def compiled(self) -> bool:
@@ -409,20 +449,22 @@ def _random_batch(cfg: dict, shape, device: str):
     return x.to(device), torch.randint(0, 10, (cfg["batch_size"],), generator=g).to(device)
 
 
-GRAPH_FAILURES: list = []  # this process's CUDA-graph capture failures: after one, every step stays eager
+# this process's CUDA-graph capture failures, engine kind -> error: after one, that kind's steps stay eager
+GRAPH_FAILURES: dict = {}
 
 
-def cuda_graphs_enabled(device: str) -> bool:
-    """CUDA graphs for the stacked engine's steps: on CUDA unless ``NLCORE_CUDA_GRAPHS=0`` or a capture
-    failed earlier in this process."""
-    return device.startswith("cuda") and os.environ.get("NLCORE_CUDA_GRAPHS", "1") != "0" and not GRAPH_FAILURES
+def cuda_graphs_enabled(device: str, kind: str = "Stacked") -> bool:
+    """CUDA graphs for the steps of an engine of class ``kind``: on CUDA unless ``NLCORE_CUDA_GRAPHS=0``
+    or a capture of that kind failed earlier in this process."""
+    return device.startswith("cuda") and os.environ.get("NLCORE_CUDA_GRAPHS", "1") != "0" and kind not in GRAPH_FAILURES
 
 
-def capture(fn):
+def capture(fn, kind: str = "Stacked"):
     """``(graph, out)``: fn() recorded as a CUDA graph (recorded, not run: ``graph.replay()`` runs it;
     ``out`` is the graph's static output, overwritten by every replay). On failure ``(None, None)``:
     the caller's stream is restored (torch's context manager does not on an error), the error is kept in
-    :data:`GRAPH_FAILURES` and no later capture is tried in this process."""
+    :data:`GRAPH_FAILURES` under ``kind`` (the engine's class name) and no later capture of that kind is
+    tried in this process."""
     stream = torch.cuda.current_stream()
     try:
         graph = torch.cuda.CUDAGraph()
@@ -432,11 +474,11 @@ def capture(fn):
     except Exception as e:  # noqa: BLE001 -- whatever stops a capture, training goes on eagerly
         torch.cuda.set_stream(stream)
         torch.cuda.synchronize()
-        GRAPH_FAILURES.append(repr(e)[:500])
+        GRAPH_FAILURES[kind] = repr(e)[:500]
         return None, None
 
 
-def _replayable(fn, warmup: int = 3):
+def _replayable(fn, kind: str, warmup: int = 3):
     """fn (no arguments) captured as a CUDA graph after ``warmup`` side-stream calls: returns the graph's
     replay, or fn itself if the capture fails."""
     side = torch.cuda.Stream()
@@ -445,7 +487,7 @@ def _replayable(fn, warmup: int = 3):
         for _ in range(warmup):
             fn()
     torch.cuda.current_stream().wait_stream(side)
-    graph, _ = capture(fn)
+    graph, _ = capture(fn, kind)
     return fn if graph is None else graph.replay
 
 
@@ -455,10 +497,11 @@ def _sync(device: str) -> None:
 
 
 def fixed_step(eng, x, y, device: str):
-    """A no-argument step of ``eng`` on the fixed batch (x, y), as :class:`Steps` would run it (on CUDA the
-    stacked engine's step as a graph replay): for timing an engine without its data path."""
+    """A no-argument step of ``eng`` on the fixed batch (x, y), as :class:`Steps` would run it (on CUDA a
+    graph replay, where the engine allows one): for timing an engine without its data path."""
     step = lambda: eng.step(x, y)  # noqa: E731
-    return _replayable(step) if isinstance(eng, Stacked) and cuda_graphs_enabled(device) else step
+    kind = type(eng).__name__
+    return _replayable(step, kind) if eng.graphable and cuda_graphs_enabled(device, kind) else step
 
 
 def best_times(calls: dict, device: str = "cpu", repeats: int = 3, steps: int = 4, warmup: int = 2) -> dict:
@@ -483,7 +526,7 @@ def best_times(calls: dict, device: str = "cpu", repeats: int = 3, steps: int = 
 
 def fastest(engines: dict, x, y, device: str, repeats: int = 3, steps: int = 4):
     """The key of the fastest engine in ``engines`` (name -> engine) on the batch (x, y), timed by
-    :func:`best_times`. On CUDA the stacked engine's steps are graph replays, as :class:`Steps` runs them."""
+    :func:`best_times`. On CUDA the steps are graph replays, as :class:`Steps` runs them."""
     best = best_times({name: fixed_step(eng, x, y, device) for name, eng in engines.items()}, device,
                       repeats, steps)
     return min(best, key=best.get)
@@ -523,7 +566,8 @@ def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precis
 
     key = ("engine", 4, cfg["model"], list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last,
            device)
-    return calibrated(key + (("cuda_graphs",) if cuda_graphs_enabled(device) else ()), measure)
+    # on CUDA both engines' steps are graph replays (the sequential one's since key 2)
+    return calibrated(key + (("cuda_graphs", 2) if cuda_graphs_enabled(device) else ()), measure)
 
 
 COMPILE_CACHE = 64  # compiled variants (model, precision, loss, ...) kept per process
@@ -603,6 +647,8 @@ def make_engine(cfg: dict, d: dict, device: str, steps: int | None = None):
     """
     if torch.device(device).type == "cpu":
         keep_freed_memory()
+    else:  # full batches share one shape: cuDNN times its convolution algorithms once and keeps the fastest
+        torch.backends.cudnn.benchmark = os.environ.get("NLCORE_CUDNN_BENCHMARK", "1") != "0"
     torch.manual_seed(cfg["seed"])
     shape = tuple(d["x"].shape[1:])
     net = models.build(cfg["model"], shape[0], shape[1], d["m"], cfg["width"])
@@ -634,8 +680,8 @@ class Steps:
     on CUDA that tensor is the graph's static output, overwritten by the next step: use it (or copy it)
     before then. Labels are drawn per batch (a pure function of the slot): no O(n * alpha) temporaries.
 
-    On CUDA with the stacked engine the whole step of a full batch (gather, labels, forward, backward,
-    AdaDelta) is captured once as a CUDA graph, after :attr:`WARMUP` eager steps on a side stream, and
+    On CUDA (one process, either engine) the whole step of a full batch (gather, labels, forward, backward,
+    AdaDelta of every model) is captured once as a CUDA graph, after :attr:`WARMUP` eager steps on a side stream, and
     replayed for every later full batch (an epoch's last, smaller batch runs eagerly): one launch instead
     of hundreds of kernels. A replay launches the kernels the eager step would, with dropout drawing
     fresh numbers each replay. ``NLCORE_CUDA_GRAPHS=0`` turns it off; a capture that fails falls back to
@@ -646,7 +692,8 @@ class Steps:
 
     def __init__(self, d: dict, cfg: dict, eng, device: str):
         self.d, self.cfg, self.eng = d, cfg, eng
-        self.graphable = isinstance(eng, Stacked) and cuda_graphs_enabled(device)
+        self.kind = type(eng).__name__
+        self.graphable = eng.graphable and cuda_graphs_enabled(device, self.kind)
         self.graph, self.calls, self.graph_error, self.side = None, 0, None, None
         # with a compiled engine, the data path of a full batch is compiled too (fused gather and labels)
         self._data = compile_strict(self.data) if isinstance(eng, Stacked) and eng.compiled else None
@@ -685,9 +732,9 @@ class Steps:
             torch.cuda.current_stream().wait_stream(self.side)
             return out
         self.static = slots.clone()
-        self.graph, self.out = capture(lambda: self.eager(self.static))
+        self.graph, self.out = capture(lambda: self.eager(self.static), self.kind)
         if self.graph is None:
-            self.graphable, self.graph_error = False, GRAPH_FAILURES[-1]
+            self.graphable, self.graph_error = False, GRAPH_FAILURES[self.kind]
             return self.eager(slots)
         self.graph.replay()  # capturing recorded the step without running it
         return self.out

@@ -12,9 +12,15 @@ from nlcore import config, train
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
 
 
-def _run(model, graphs, n_steps=12, precision="fp32"):
-    """Losses (n_steps, G) and final stacked params of n_steps on the same slot batches."""
-    cfg = config.make_config("smoke", model=model, alpha=10, engine="stacked", precision=precision)
+def _params(eng):
+    if isinstance(eng, train.Stacked):
+        return {k: v.cpu() for k, v in eng.params.items()}
+    return {f"{i}.{k}": v.detach().cpu() for i, net in enumerate(eng.nets) for k, v in net.named_parameters()}
+
+
+def _run(model, graphs, n_steps=12, precision="fp32", engine="stacked"):
+    """Losses (n_steps, G) and final params of n_steps on the same slot batches."""
+    cfg = config.make_config("smoke", model=model, alpha=10, engine=engine, precision=precision)
     d = train.prepare(cfg, "cuda")
     eng, info = train.make_engine(cfg, d, "cuda")
     steps = train.Steps(d, cfg, eng, "cuda")
@@ -24,14 +30,16 @@ def _run(model, graphs, n_steps=12, precision="fp32"):
     losses = [steps(torch.randint(0, slots, (cfg["batch_size"],), generator=g).cuda()).clone()
               for _ in range(n_steps)]
     torch.cuda.synchronize()
-    return torch.stack(losses).cpu(), {k: v.cpu() for k, v in eng.params.items()}, steps
+    return torch.stack(losses).cpu(), _params(eng), steps
 
 
-@pytest.mark.parametrize("model", ["perceptron", "mlp2"])
-def test_cuda_graph_step_equals_eager_step(model):
-    """No dropout in these models: graph replays and eager steps must agree step for step."""
-    le, pe, se = _run(model, graphs=False)
-    lg, pg, sg = _run(model, graphs=True)
+@pytest.mark.parametrize("model,engine", [("perceptron", "stacked"), ("mlp2", "stacked"), ("mlp2", "sequential"),
+                                          ("convnet2", "sequential")])
+def test_cuda_graph_step_equals_eager_step(model, engine):
+    """No dropout in these models: graph replays and eager steps must agree step for step (the sequential
+    engine's graph holds every model's forward, backward and capturable torch.optim.Adadelta step)."""
+    le, pe, se = _run(model, graphs=False, engine=engine)
+    lg, pg, sg = _run(model, graphs=True, engine=engine)
     assert not se.cuda_graph
     assert sg.cuda_graph, f"capture failed: {sg.graph_error}"
     assert sg.calls == train.Steps.WARMUP + 1  # later steps were replays
@@ -40,27 +48,28 @@ def test_cuda_graph_step_equals_eager_step(model):
         torch.testing.assert_close(pg[k], pe[k], rtol=1e-5, atol=1e-6)
 
 
-def test_cuda_graph_trains_a_convnet_with_dropout_in_bf16():
+@pytest.mark.parametrize("engine", ["stacked", "sequential"])
+def test_cuda_graph_trains_a_convnet_with_dropout_in_bf16(engine):
     """ConvNet-4 (dropout, bf16 autocast): captured, and the loss falls as it does eagerly."""
-    lg, _, sg = _run("convnet4", graphs=True, n_steps=40, precision="bf16")
-    le, _, _ = _run("convnet4", graphs=False, n_steps=40, precision="bf16")
+    lg, _, sg = _run("convnet4", graphs=True, n_steps=40, precision="bf16", engine=engine)
+    le, _, _ = _run("convnet4", graphs=False, n_steps=40, precision="bf16", engine=engine)
     assert sg.cuda_graph, f"capture failed: {sg.graph_error}"
     assert torch.isfinite(lg).all()
     assert lg[-10:].mean() < lg[:5].mean()
     torch.testing.assert_close(lg[-10:].mean(), le[-10:].mean(), rtol=0.15, atol=0.05)
 
 
-def test_train_on_cuda_uses_the_graph_and_matches_eager(monkeypatch):
+@pytest.mark.parametrize("engine", ["stacked", "sequential"])
+def test_train_on_cuda_uses_the_graph_and_matches_eager(monkeypatch, engine):
     # 30 steps over a 3,000-slot diluted set: 24 steps an epoch, so an epoch's short last batch runs
-    # eagerly between graph replays
-    cfg = config.make_config("smoke", model="mlp2", alpha=5, engine="stacked", precision="fp32", min_steps=30)
+    # eagerly between graph replays (for the sequential engine: with its own .grad tensors, then the graph's)
+    cfg = config.make_config("smoke", model="mlp2", alpha=5, engine=engine, precision="fp32", min_steps=30)
     got = train.train(cfg, "cuda", progress=False)
     monkeypatch.setenv("NLCORE_CUDA_GRAPHS", "0")
     eager = train.train(cfg, "cuda", progress=False)
-    assert got["cuda_graph"] and not eager["cuda_graph"]
+    assert got["cuda_graph"] and not eager["cuda_graph"] and got["engine"] == engine
     for a, b in zip(got["per_lr"], eager["per_lr"]):
         assert a["test_acc"] == pytest.approx(b["test_acc"], abs=2e-3)
-
 
 
 def test_dropout_draws_fresh_numbers_at_every_replay():
@@ -76,7 +85,7 @@ def test_dropout_draws_fresh_numbers_at_every_replay():
 
 def test_a_failed_capture_trains_on_eagerly(monkeypatch):
     """A step that reads a value back to the host cannot be captured: the run must go on, eagerly."""
-    monkeypatch.setattr(train, "GRAPH_FAILURES", [])
+    monkeypatch.setattr(train, "GRAPH_FAILURES", {})
     real = train.Stacked.step
 
     def host_sync(self, x, y):
@@ -87,7 +96,7 @@ def test_a_failed_capture_trains_on_eagerly(monkeypatch):
     monkeypatch.setattr(train.Stacked, "step", host_sync)
     le, pe, se = _run("mlp2", graphs=True)
     assert not se.cuda_graph and se.graph_error and train.GRAPH_FAILURES
-    monkeypatch.setattr(train, "GRAPH_FAILURES", [])
+    monkeypatch.setattr(train, "GRAPH_FAILURES", {})
     monkeypatch.setattr(train.Stacked, "step", real)
     lr, pr, _ = _run("mlp2", graphs=False)
     torch.testing.assert_close(le, lr, rtol=1e-5, atol=1e-6)

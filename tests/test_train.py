@@ -84,6 +84,36 @@ def test_a_diverged_model_leaves_the_others_untouched(name, compiled):
     assert torch.equal(both.predict(x)[0], sane.predict(x)[0])
 
 
+@pytest.mark.parametrize("name", ["mlp2", "convnet2"])
+def test_sequential_on_device_steps_like_the_one_that_reads_each_loss(name):
+    """``on_device`` (CUDA's default, so that a step can be a CUDA graph) reads nothing back: the same
+    models, losses and weights as the host-reading step, and a diverged model is marked by its loss on the
+    device, stepped on without touching the others, and kept diverged by check_weights."""
+    cfg = config.make_config("smoke", model=name, precision="fp32")
+    torch.manual_seed(0)
+    net = models.build(name, 1, 28, 10, width=32)
+    host = train.Sequential(copy.deepcopy(net), [0.1, 0.05], cfg, "cpu", "fp32", False)
+    dev = train.Sequential(copy.deepcopy(net), [0.1, 0.05], cfg, "cpu", "fp32", False, on_device=True)
+    bad = train.Sequential(copy.deepcopy(net), [0.1, 1e30], cfg, "cpu", "fp32", False, on_device=True)
+    assert dev.graphable and not host.graphable
+    g = torch.Generator().manual_seed(1)
+    for _ in range(5):
+        x, y = torch.randn(32, 1, 28, 28, generator=g), torch.randint(0, 10, (32,), generator=g)
+        lh, ld, lb = host.step(x, y), dev.step(x, y), bad.step(x, y)
+        assert ld.dtype == torch.float32 and lh.dtype == torch.float64
+        assert ld.tolist() == pytest.approx(lh.tolist(), rel=1e-6)
+        assert lb[0].item() == ld[0].item()
+    assert dev.alive.tolist() == [True, True] and bad.alive.tolist() == [True, False]
+    assert math.isnan(lb[1].item())
+    assert not all(torch.isfinite(p).all() for p in bad.nets[1].parameters())  # it did go non-finite
+    for a, b, c in zip(host.nets[0].parameters(), dev.nets[0].parameters(), bad.nets[0].parameters()):
+        assert torch.equal(a, b) and torch.equal(b, c)
+    bad.check_weights()
+    dev.check_weights()
+    assert bad.alive.tolist() == [True, False] and dev.alive.tolist() == [True, True]
+    assert torch.equal(bad.predict(x)[0], host.predict(x)[0])
+
+
 def test_smoke_run_metrics_and_determinism():
     cfg = config.make_config("smoke", model="mlp1", alpha=2)
     a = train.train(cfg, progress=False)
@@ -239,6 +269,8 @@ def test_fastest_takes_turns_and_keeps_each_engines_best_round():
     import time
 
     class Fake:
+        graphable = False
+
         def __init__(self, seconds, stall_at=None):
             self.seconds, self.stall_at, self.calls = seconds, stall_at, 0
 
