@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The prepared GPU check, for a lent GPU machine (a few minutes; every step has its own time limit and a
-# failing step does not stop the next):
-#   1. tests/test_gpu.py: the captured CUDA graph of a training step equals the eager step;
+# The prepared GPU check, for a lent GPU machine (one device call of under 10 minutes: every step has its
+# own time limit, 120 + 300 + 150 s, and a failing step does not stop the next):
+#   1. tests/test_gpu.py: the captured CUDA graph of a training step equals the eager step (both engines);
 #   2. benchmarks/throughput.py --device cuda: engine vs plain PyTorch on the same GPU, with and without
-#      the graph, and the lr grid packed 1, 4, 16 times per step;
+#      the graph, stacked and sequential, ConvNets with cuDNN's heuristic algorithms too, and the lr grid
+#      packed 1, 4, 16 times per step;
 #   3. paper-profile runs of Figure 1 (and others named in GPU_RUNS), most telling first, until
 #      GPU_RUNS_S seconds are spent: stored as usual, then packed into $OUT/gpu-runs.tgz.
 # Usage there (python3 with torch already installed; no pip, no git):
@@ -21,17 +22,17 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee 
 $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" 2>&1 | tee -a "$OUT/gpu.log"
 
 # (the torch.compile tests are CPU-only and slow to compile: not this machine's business)
-timeout "${GPU_TEST_S:-150}" $PY -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_train.py -k "not compil" 2>&1 \
+timeout "${GPU_TEST_S:-120}" $PY -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_train.py -k "not compil" 2>&1 \
   | tail -n 30 | tee -a "$OUT/gpu.log"
 
-timeout "${GPU_BENCH_S:-200}" $PY benchmarks/throughput.py --device cuda --no-memory \
+timeout "${GPU_BENCH_S:-300}" $PY benchmarks/throughput.py --device cuda --no-memory \
   --models ${GPU_BENCH_MODELS:-convnet4 perceptron mlp2} --pack 1 4 16 2>&1 | tee "$OUT/throughput-gpu.log"
 tail -n 1 "$OUT/throughput-gpu.log" > "$OUT/throughput-gpu.json"
 
 # "figure model alpha seed" per run, most telling first (Fig 1's headline: ConvNet-4 and the perceptron at
 # alpha = 100, the paper's 91% and 40%)
 RUNS=${GPU_RUNS:-"fig1 perceptron 100 0;fig1 convnet4 100 0;fig1 convnet4 50 0;fig1 convnet4 0 0;fig1 mlp1 100 0"}
-DEADLINE=$(( $(date +%s) + ${GPU_RUNS_S:-240} ))
+DEADLINE=$(( $(date +%s) + ${GPU_RUNS_S:-150} ))
 IFS=';' read -ra LIST <<< "$RUNS"
 for run in "${LIST[@]}"; do
   read -r fig model alpha seed <<< "$run"

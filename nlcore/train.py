@@ -18,7 +18,7 @@ run long enough to pay for it the stacked step may be compiled with ``torch.comp
 (:func:`choose_compiled`). On a 2-core EPYC with avx512_bf16 the ConvNets ran fastest sequential in bf16
 with channels_last, the perceptron and MLPs stacked and compiled; on an H200 (measured before the
 sequential engine could be captured too) every model stacked, its whole step one CUDA graph
-(benchmarks/results/). On CUDA either engine's step of the whole grid is one CUDA graph.
+(benchmarks/results/). On CUDA (one process) either engine's step of the whole grid is one CUDA graph.
 
 A model whose loss turns NaN/inf (or whose weights do, checked before every evaluation) is marked diverged
 and reported without accuracies; the others go on, untouched by it.
@@ -160,10 +160,10 @@ class Sequential:
     SyncBatchNorm) each rank normalises its own shard, a small departure for ResNets.
 
     ``on_device`` (default: on CUDA, one process): a step reads nothing back to the host, so
-    :class:`Steps` can capture the whole grid's step as one CUDA graph, as for :class:`Stacked`; the
-    optimisers are then ``capturable``, and a diverged model is stepped on like the others (its NaNs stay
-    its own) and marked by its loss on the device. Otherwise each loss is read at its step and a
-    diverged model is skipped from then on.
+    :class:`Steps` can capture the whole grid's step as one CUDA graph, as for :class:`Stacked` (the
+    optimisers are then ``capturable``, unless graphs are off); a diverged model is stepped on like the
+    others (its NaNs stay its own) and marked by its loss on the device. Otherwise each loss is read at
+    its step and a diverged model is skipped from then on.
     """
 
     def __init__(self, net, lrs, cfg, device, precision, channels_last, on_device: bool | None = None):
@@ -183,8 +183,9 @@ class Sequential:
             self.nets = [DistributedDataParallel(n, device_ids=ids) for n in self.nets]
         cuda = device.startswith("cuda")
         self.on_device = (cuda and not self.ddp) if on_device is None else on_device
-        self.opts = [torch.optim.Adadelta(n.parameters(), lr=lr, rho=cfg["rho"], eps=cfg["eps"],
-                                          capturable=cuda and self.on_device)
+        # capturable only where a graph will hold the step (eagerly it is slower, and torch warns)
+        capturable = cuda and self.on_device and cuda_graphs_enabled(device, "Sequential")
+        self.opts = [torch.optim.Adadelta(n.parameters(), lr=lr, rho=cfg["rho"], eps=cfg["eps"], capturable=capturable)
                      for n, lr in zip(self.nets, lrs)]
         self.bf16, self.device = precision == "bf16", device
         self.smoothing = label_smoothing(cfg)
@@ -205,9 +206,9 @@ class Sequential:
         return x.contiguous(memory_format=torch.channels_last) if self.cl else x
 
     def step(self, x, y) -> torch.Tensor:
-        """One AdaDelta step of every live model on (x, y); returns their losses (G,), NaN for a diverged
-        model: float64 on the CPU (each loss read at its step, so a NaN is caught before backward), or
-        with ``on_device`` float32 on the device (nothing read back)."""
+        """One AdaDelta step on (x, y) of every live model (of every model with ``on_device``); returns
+        their losses (G,), NaN for a diverged model: float64 on the CPU (each loss read at its step, so a
+        NaN is caught before backward), or with ``on_device`` float32 on the device (nothing read back)."""
         x = self._fmt(x)
         if self.on_device:
             return self._step_on_device(x, y)
@@ -453,13 +454,13 @@ def _random_batch(cfg: dict, shape, device: str):
 GRAPH_FAILURES: dict = {}
 
 
-def cuda_graphs_enabled(device: str, kind: str = "Stacked") -> bool:
+def cuda_graphs_enabled(device: str, kind: str) -> bool:
     """CUDA graphs for the steps of an engine of class ``kind``: on CUDA unless ``NLCORE_CUDA_GRAPHS=0``
     or a capture of that kind failed earlier in this process."""
     return device.startswith("cuda") and os.environ.get("NLCORE_CUDA_GRAPHS", "1") != "0" and kind not in GRAPH_FAILURES
 
 
-def capture(fn, kind: str = "Stacked"):
+def capture(fn, kind: str):
     """``(graph, out)``: fn() recorded as a CUDA graph (recorded, not run: ``graph.replay()`` runs it;
     ``out`` is the graph's static output, overwritten by every replay). On failure ``(None, None)``:
     the caller's stream is restored (torch's context manager does not on an error), the error is kept in
@@ -566,8 +567,9 @@ def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precis
 
     key = ("engine", 4, cfg["model"], list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last,
            device)
-    # on CUDA both engines' steps are graph replays (the sequential one's since key 2)
-    return calibrated(key + (("cuda_graphs", 2) if cuda_graphs_enabled(device) else ()), measure)
+    # on CUDA the steps of each engine whose captures have not failed are graph replays (both since "2")
+    graphed = [k for k in ("Stacked", "Sequential") if cuda_graphs_enabled(device, k)]
+    return calibrated(key + (("cuda_graphs", 2, *graphed) if graphed else ()), measure)
 
 
 COMPILE_CACHE = 64  # compiled variants (model, precision, loss, ...) kept per process
@@ -694,7 +696,8 @@ class Steps:
         self.d, self.cfg, self.eng = d, cfg, eng
         self.kind = type(eng).__name__
         self.graphable = eng.graphable and cuda_graphs_enabled(device, self.kind)
-        self.graph, self.calls, self.graph_error, self.side = None, 0, None, None
+        self.graph, self.calls, self.side = None, 0, None
+        self.graph_error = GRAPH_FAILURES.get(self.kind)  # a capture of this kind failed earlier in the process
         # with a compiled engine, the data path of a full batch is compiled too (fused gather and labels)
         self._data = compile_strict(self.data) if isinstance(eng, Stacked) and eng.compiled else None
 

@@ -35,9 +35,12 @@ def _run(model, graphs, n_steps=12, precision="fp32", engine="stacked"):
 
 @pytest.mark.parametrize("model,engine", [("perceptron", "stacked"), ("mlp2", "stacked"), ("mlp2", "sequential"),
                                           ("convnet2", "sequential")])
-def test_cuda_graph_step_equals_eager_step(model, engine):
+def test_cuda_graph_step_equals_eager_step(model, engine, monkeypatch):
     """No dropout in these models: graph replays and eager steps must agree step for step (the sequential
-    engine's graph holds every model's forward, backward and capturable torch.optim.Adadelta step)."""
+    engine's graph holds every model's forward, backward and capturable torch.optim.Adadelta step).
+    cuDNN's deterministic algorithms, not timed ones, so that both runs use the same convolutions."""
+    monkeypatch.setenv("NLCORE_CUDNN_BENCHMARK", "0")
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
     le, pe, se = _run(model, graphs=False, engine=engine)
     lg, pg, sg = _run(model, graphs=True, engine=engine)
     assert not se.cuda_graph
@@ -72,9 +75,10 @@ def test_train_on_cuda_uses_the_graph_and_matches_eager(monkeypatch, engine):
         assert a["test_acc"] == pytest.approx(b["test_acc"], abs=2e-3)
 
 
-def test_dropout_draws_fresh_numbers_at_every_replay():
+@pytest.mark.parametrize("engine", ["stacked", "sequential"])
+def test_dropout_draws_fresh_numbers_at_every_replay(engine):
     """The graph must advance the CUDA generator at each replay (or every replay would reuse one mask)."""
-    _, _, steps = _run("convnet4", graphs=True, n_steps=train.Steps.WARMUP + 2, precision="bf16")
+    _, _, steps = _run("convnet4", graphs=True, n_steps=train.Steps.WARMUP + 2, precision="bf16", engine=engine)
     assert steps.cuda_graph
     gen = torch.cuda.default_generators[0]
     before = gen.get_offset()

@@ -114,6 +114,25 @@ def test_sequential_on_device_steps_like_the_one_that_reads_each_loss(name):
     assert torch.equal(bad.predict(x)[0], host.predict(x)[0])
 
 
+def test_a_failed_capture_turns_graphs_off_for_that_engine_kind_only(monkeypatch):
+    """A CUDA-graph capture failure is kept per engine class: the other engine's steps are still captured
+    (checked without a GPU: which steps would be graphed, and what Steps reports)."""
+    monkeypatch.delenv("NLCORE_CUDA_GRAPHS", raising=False)
+    monkeypatch.setattr(train, "GRAPH_FAILURES", {"Stacked": "RuntimeError('capture')"})
+    assert train.cuda_graphs_enabled("cuda", "Sequential") and not train.cuda_graphs_enabled("cuda", "Stacked")
+    assert not train.cuda_graphs_enabled("cpu", "Sequential")
+    cfg = config.make_config("smoke", model="mlp1", lrs=[0.1, 0.5])
+    net = models.build("mlp1", 1, 28, 10, width=32)
+    seq = train.Sequential(copy.deepcopy(net), cfg["lrs"], cfg, "cpu", "fp32", False, on_device=True)
+    st = train.Stacked(copy.deepcopy(net), cfg["lrs"], cfg, "cpu", "fp32")
+    d = dict(y=torch.zeros(10, dtype=torch.long))
+    s_seq, s_st = train.Steps(d, cfg, seq, "cuda"), train.Steps(d, cfg, st, "cuda")
+    assert s_seq.graphable and s_seq.graph_error is None
+    assert not s_st.graphable and s_st.graph_error == "RuntimeError('capture')"
+    monkeypatch.setenv("NLCORE_CUDA_GRAPHS", "0")
+    assert not train.cuda_graphs_enabled("cuda", "Sequential")
+
+
 def test_smoke_run_metrics_and_determinism():
     cfg = config.make_config("smoke", model="mlp1", alpha=2)
     a = train.train(cfg, progress=False)
