@@ -33,7 +33,8 @@ On CUDA also: ``engine_img_s_by_engine`` (stacked and sequential, each a graph p
 picks between them by measuring), ``engine_no_graph_img_s``, ``packed_img_s`` (the lr grid repeated k
 times in one stacked step) and, for ConvNets, ``engine_no_cudnn_benchmark_img_s`` (cuDNN's heuristic
 algorithms instead of timed ones).
-Throughputs are the median of 3 interleaved repeats (1 with --quick). The last line is JSON.
+Throughputs are the median of 3 interleaved repeats (1 with --quick); ``ratio_repeats`` is each repeat's
+engine over the baseline timed just before it. The last line is JSON.
 """
 
 from __future__ import annotations
@@ -305,7 +306,10 @@ def main(argv=None) -> dict:
                     extra["engine_no_cudnn_benchmark_img_s"] = round(engine(m, args.alpha, steps, args.n,
                                                                             device=args.device)["img_s"])
         bd = statistics.median(bound(m, steps, device=args.device) for _ in range(reps))
+        # each repeat's engine over the baseline timed just before it: the spread the median hides
+        ratio_repeats = [round(r[1]["img_s"] / r[0]["img_s"], 2) for r in runs]
         by_model[m] = dict(baseline_img_s=round(b), engine_img_s=round(e), ratio=round(e / b, 2),
+                           ratio_repeats=ratio_repeats,
                            engine_fp32_img_s=round(e32), ratio_fp32=round(e32 / b, 2),
                            bound_img_s=round(bd), bound_ratio=round(e / bd, 2), engine=e_info["engine"],
                            precision=e_info["precision"], channels_last=e_info["channels_last"],
@@ -313,7 +317,8 @@ def main(argv=None) -> dict:
                            steps_per_lr=steps, repeats=reps, **extra)
         how = f"{e_info['engine']}{', compiled' if e_info['compiled'] else ''}, {e_info['precision']}"
         print(f"{m}: baseline {b:,.0f} img/s, engine {e:,.0f} img/s ({how}) "
-              f"= {e / b:.2f}x; engine at fp32 {e32:,.0f} ({e32 / b:.2f}x); bare step {bd:,.0f} img/s {extra}",
+              f"= {e / b:.2f}x (repeats {ratio_repeats}); engine at fp32 {e32:,.0f} ({e32 / b:.2f}x); "
+              f"bare step {bd:,.0f} img/s {extra}",
               flush=True)
     peak = mm_peak(1.0 if args.quick else 3.0, args.device)
     peak16 = mm_peak(1.0 if args.quick else 3.0, args.device, torch.bfloat16)
