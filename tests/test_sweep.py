@@ -91,7 +91,7 @@ def test_status_cli_json(results_root):
                          env=dict(os.environ), check=True).stdout
     st = json.loads(out)
     assert st["fig1"]["smoke"]["stored"] == 1 and st["fig1"]["smoke"]["total"] == 10
-    assert st["fig1"]["cpu"]["total"] == 54 and st["all_stored_runs"] == 1
+    assert st["fig1"]["cpu"]["total"] == 60 and st["all_stored_runs"] == 1
 
 
 def test_sweep_cli_rejects_bad_profile():
