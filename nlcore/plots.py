@@ -32,14 +32,6 @@ def show(fig: go.Figure) -> None:
         fig.show()
 
 
-def _hover(s: dict) -> str:
-    lrs = ", ".join(f"{lr:g}" for lr in s["lrs"])
-    return (f"{NAMES.get(s['model'], s['model'])}<br>alpha={s['alpha']:g}<br>test accuracy {s['mean']:.1%}"
-            f" ± {s['std']:.1%} (seeds {s['seeds']})<br>lr chosen on {'/'.join(s['selected_on'])}: {lrs}"
-            f"<br>profile {'/'.join(s['profile'])}"
-            + (f"<br>seeds where every lr diverged (left out): {s['diverged']}" if s["diverged"] else ""))
-
-
 def accuracy_vs_alpha(summary: list[dict], figure: str, title: str) -> go.Figure:
     """Test accuracy (mean over seeds, min-max band as error bars) against alpha, one line per model,
     with the paper's stated points as open diamonds."""
@@ -52,7 +44,7 @@ def accuracy_vs_alpha(summary: list[dict], figure: str, title: str) -> go.Figure
             line=dict(color=COLORS.get(m)),
             error_y=dict(type="data", symmetric=False, array=[s["max"] - s["mean"] for s in rows],
                          arrayminus=[s["mean"] - s["min"] for s in rows], thickness=1),
-            hovertext=[_hover(s) for s in rows], hoverinfo="text"))
+            hovertext=[hover(s, ("model", "alpha")) for s in rows], hoverinfo="text"))
     for p in paper.points(figure):
         fig.add_trace(go.Scatter(
             x=[p["alpha"]], y=[p["accuracy"]], mode="markers", name=f"paper: {NAMES.get(p['model'], p['model'])}",
@@ -77,7 +69,8 @@ def bars_with_alpha_slider(summary: list[dict], figure: str, title: str) -> go.F
     def ys(a):
         ours = [by[(m, a)]["mean"] if (m, a) in by else None for m in models]
         err = [by[(m, a)]["std"] if (m, a) in by else None for m in models]
-        hov = [_hover(by[(m, a)]) if (m, a) in by and by[(m, a)]["mean"] is not None else "not run" for m in models]
+        hov = [hover(by[(m, a)], ("model", "alpha")) if (m, a) in by and by[(m, a)]["mean"] is not None else "not run"
+               for m in models]
         theirs = [stated.get((m, a)) for m in models]
         return ours, err, hov, theirs
 
@@ -153,7 +146,9 @@ def hover(s: dict, fields) -> str:
                      f"{FIELD_NAMES.get(f, f)}={s[f]:g}" if isinstance(s[f], (int, float)) else f"{f}={s[f]}"
                      for f in fields)
     lrs = ", ".join(f"{lr:g}" for lr in s["lrs"])
-    return (f"{head}<br>test accuracy {s['mean']:.1%} ± {s['std']:.1%} (seeds {s['seeds']})"
+    # the mean, with the std (the bar charts' error bars) and the min to max (the line plots' error bars)
+    spread = f"std {s['std']:.1%}, min {s['min']:.1%} to max {s['max']:.1%}" if len(s["seeds"]) > 1 else "one seed"
+    return (f"{head}<br>test accuracy {s['mean']:.1%} (mean over seeds {s['seeds']}: {spread})"
             f"<br>lr chosen on {'/'.join(s['selected_on'])}: {lrs}<br>profile {'/'.join(s['profile'])}"
             + (f"<br>seeds where every lr diverged (left out): {s['diverged']}" if s["diverged"] else ""))
 
@@ -197,7 +192,9 @@ def bars_with_slider(summary: list[dict], slider: str, x: str, by: str | None, t
         return go.Figure(layout=dict(title=f"{title}: no stored runs yet", template="plotly_white", height=200))
     fields = [f for f in summary[0] if f in FIELD_NAMES]
     steps_at = sorted({s[slider] for s in summary})
-    xs = sorted({s[x] for s in summary}, key=lambda v: (isinstance(v, str), v))
+    vals = list(dict.fromkeys(s[x] for s in summary))
+    # numbers in order; labels (batch 32, ..., H_α) in the order the caller sorted the summary
+    xs = sorted(vals) if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals) else vals
     groups = list(dict.fromkeys(s[by] for s in summary)) if by else [None]
     by_key = {(s[slider], s[x], s[by] if by else None): s for s in summary if s["mean"] is not None}
 

@@ -1,10 +1,11 @@
 """Figure 9's arithmetic on summaries whose answer is known."""
 
 import math
+from pathlib import Path
 
 import pytest
 
-from nlcore import analysis
+from nlcore import analysis, paper
 
 
 def _rows(alpha, accs):
@@ -43,3 +44,21 @@ def test_best_lr_by_alpha_counts_diverged_rates_as_zero():
     rows = [dict(alpha=0.0, lr=1.0, acc=0.9), dict(alpha=0.0, lr=0.1, acc=0.8),
             dict(alpha=10.0, lr=1.0, acc=None), dict(alpha=10.0, lr=0.1, acc=0.5)]
     assert analysis.best_lr_by_alpha(rows) == {0.0: 1.0, 10.0: 0.1}
+
+
+PAPER = sorted((Path(__file__).resolve().parents[2] / "shared" / "paper").glob("*.md"))
+
+
+@pytest.mark.skipif(not PAPER, reason="the paper's text (../shared/paper) is not beside this checkout")
+def test_every_quote_of_the_paper_is_in_its_text_and_states_its_number():
+    """nlcore.paper's quotes are verbatim (up to how alpha is written), and each contains its number."""
+    def norm(s):
+        s = " ".join(s.replace("$", "").replace("\\alpha", "alpha").replace("α", "alpha").split())
+        return s.replace(" )", ")").replace(" ,", ",")
+
+    text = norm(PAPER[0].read_text())
+    for (figure, model, alpha), (acc, quote) in paper.ACCURACY.items():
+        assert norm(quote) in text and str(alpha) in quote, (figure, model, quote)
+        assert f"{acc:.0%}" in quote or f"{acc * 100:.0f} percent" in quote, (figure, quote)
+    for n, quote in paper.CRITICAL_N_CLEAN_90.values():
+        assert norm(quote) in text and f"{n:,}" in quote
