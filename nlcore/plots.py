@@ -147,8 +147,9 @@ def hover(s: dict, fields) -> str:
                      for f in fields)
     lrs = ", ".join(f"{lr:g}" for lr in s["lrs"])
     # the mean, with the std (the bar charts' error bars) and the min to max (the line plots' error bars)
-    spread = f"std {s['std']:.1%}, min {s['min']:.1%} to max {s['max']:.1%}" if len(s["seeds"]) > 1 else "one seed"
-    return (f"{head}<br>test accuracy {s['mean']:.1%} (mean over seeds {s['seeds']}: {spread})"
+    acc = (f"{s['mean']:.1%} (mean over seeds {s['seeds']}: std {s['std']:.1%}, min {s['min']:.1%} to max "
+           f"{s['max']:.1%})" if len(s["seeds"]) > 1 else f"{s['mean']:.1%} (seed {s['seeds'][0]} only)")
+    return (f"{head}<br>test accuracy {acc}"
             f"<br>lr chosen on {'/'.join(s['selected_on'])}: {lrs}<br>profile {'/'.join(s['profile'])}"
             + (f"<br>seeds where every lr diverged (left out): {s['diverged']}" if s["diverged"] else ""))
 
