@@ -30,7 +30,7 @@ Both sides run with the malloc setting the engine makes on a CPU (``nlcore.train
 freed blocks reused instead of page-faulted in again), set once for the whole process, and so does each
 memory process.
 On CUDA also: ``engine_img_s_by_engine`` (stacked and sequential, each a graph per step; ``engine="auto"``
-picks between them by measuring), ``engine_no_graph_img_s``, ``packed_img_s`` (the lr grid repeated k
+picks between them by measuring; the chosen one's rate is ``engine_img_s``, the other is timed once), ``engine_no_graph_img_s``, ``packed_img_s`` (the lr grid repeated k
 times in one stacked step) and, for ConvNets, ``engine_no_cudnn_benchmark_img_s`` (cuDNN's heuristic
 algorithms instead of timed ones).
 Throughputs are the median of 3 interleaved repeats (1 with --quick); ``ratio_repeats`` is each repeat's
@@ -298,9 +298,11 @@ def main(argv=None) -> dict:
             extra["packed_img_s"] = {str(len(LRS) * k): round(engine(m, args.alpha, steps, args.n, _packed(k),
                                                                      device=args.device, engine="stacked")["img_s"])
                                      for k in args.pack}
-            # both engines, each its steps a graph (one repeat each): what engine="auto" chose between
-            extra["engine_img_s_by_engine"] = {k: round(engine(m, args.alpha, steps, args.n, device=args.device,
-                                                               engine=k)["img_s"]) for k in ("stacked", "sequential")}
+            # both engines, each its steps a graph: the one engine="auto" chose is timed above (median of the
+            # repeats), the other once here
+            other = "sequential" if e_info["engine"] == "stacked" else "stacked"
+            extra["engine_img_s_by_engine"] = {e_info["engine"]: round(e), other: round(
+                engine(m, args.alpha, steps, args.n, device=args.device, engine=other)["img_s"])}
             if conv:  # cuDNN's algorithms by its heuristics instead of timed (train.make_engine times them)
                 with mock.patch.dict(os.environ, NLCORE_CUDNN_BENCHMARK="0"):
                     extra["engine_no_cudnn_benchmark_img_s"] = round(engine(m, args.alpha, steps, args.n,

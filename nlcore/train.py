@@ -172,16 +172,14 @@ class Sequential:
         if device == "cpu":  # the same function, rearranged for a CPU (cheaper dropout masks, pooling first)
             net = models.for_cpu(net, channels_last)
         self.nets = [copy.deepcopy(net).to(device, memory_format=fmt) for _ in lrs]
-        self.ddp = distributed()
+        self.ddp, cuda = distributed(), device.startswith("cuda")
         if self.ddp:
             from torch.nn.parallel import DistributedDataParallel
 
-            cuda = device.startswith("cuda")
             ids = [torch.device(device).index] if cuda else None
             if cuda:  # batch-norm statistics over the whole batch, as one process has them (GPU only in torch)
                 self.nets = [torch.nn.SyncBatchNorm.convert_sync_batchnorm(n) for n in self.nets]
             self.nets = [DistributedDataParallel(n, device_ids=ids) for n in self.nets]
-        cuda = device.startswith("cuda")
         self.on_device = (cuda and not self.ddp) if on_device is None else on_device
         # capturable only where a graph will hold the step (eagerly it is slower, and torch warns)
         capturable = cuda and self.on_device and cuda_graphs_enabled(device, "Sequential")
