@@ -1,7 +1,8 @@
 """The paper's architectures. The paper gives no widths; ours, all config fields:
 
 - ``perceptron``: one linear layer (softmax regression), input pixels -> classes.
-- ``mlp1``, ``mlp2``, ``mlp4``: 1, 2 or 4 hidden ReLU layers of ``width`` units (512).
+- ``mlp1``, ``mlp2``, ``mlp4``: 1, 2 or 4 hidden ReLU layers of ``width`` units (512), each followed by
+  dropout ``mlp_dropout`` (Keras ``mnist_mlp.py``: 0.2; 0 = none).
 - ``convnet2``: Conv 32 3x3, max-pool 2, Dense classes (Sec 5's "simple 2-layer ConvNet").
 - ``convnet4``: Keras ``mnist_cnn.py``: Conv 32 3x3, Conv 64 3x3, max-pool, dropout 0.25,
   Dense 128, dropout 0.5, Dense classes (our reading of "4-layer ConvNet").
@@ -12,6 +13,12 @@
 
 Every model takes float images (B, C, H, W), already normalised, and returns
 logits (B, classes).
+
+Initialisation (``init``): ``"keras"`` is Keras 2's default for Dense and Conv2D layers, the lineage of
+the paper's models: Glorot-uniform weights, U(-b, b) with b = sqrt(6 / (fan_in + fan_out)) (fan counts
+multiplied by the kernel's area for a convolution), and zero biases. ``"torch"`` is torch's own
+(Kaiming-uniform with a = sqrt(5), biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))). Batch norm layers keep
+torch's (weight 1, bias 0) either way.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import math
 import torch
 from torch import nn
 
+INITS = ("keras", "torch")
 MODELS = ("perceptron", "mlp1", "mlp2", "mlp4", "convnet2", "convnet4", "convnet6", "resnet18", "resnet101")
 
 
@@ -29,11 +37,11 @@ def _conv_out(side: int, k: int = 3) -> int:
     return side - k + 1
 
 
-def _mlp(in_dim: int, classes: int, hidden: int, width: int) -> nn.Sequential:
+def _mlp(in_dim: int, classes: int, hidden: int, width: int, dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Flatten()]
     d = in_dim
     for _ in range(hidden):
-        layers += [nn.Linear(d, width), nn.ReLU()]
+        layers += [nn.Linear(d, width), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout else [])
         d = width
     return nn.Sequential(*layers, nn.Linear(d, classes))
 
@@ -50,19 +58,41 @@ def _resnet(depth: int, channels: int, side: int, classes: int) -> nn.Module:
     return net
 
 
-def build(name: str, channels: int, side: int, classes: int, width: int = 512) -> nn.Module:
+def build(name: str, channels: int, side: int, classes: int, width: int = 512, *, init: str = "torch",
+          mlp_dropout: float = 0.0) -> nn.Module:
     """A fresh model (random init from torch's global RNG; seed it first).
 
     Parameters: ``channels``, ``side`` of the square input images; ``classes``;
-    ``width`` of the MLP hidden layers.
+    ``width`` of the MLP hidden layers; ``init`` one of :data:`INITS`; ``mlp_dropout`` the dropout
+    probability after each hidden layer of the MLPs, in [0, 1).
     """
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    net = _build(name, channels, side, classes, width, mlp_dropout)
+    if init == "keras":
+        keras_init(net)
+    return net
+
+
+@torch.no_grad()
+def keras_init(net: nn.Module) -> nn.Module:
+    """Keras 2's defaults, in place: Glorot-uniform weights and zero biases for every Linear and Conv2d."""
+    for m in net.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                m.bias.zero_()
+    return net
+
+
+def _build(name: str, channels: int, side: int, classes: int, width: int, mlp_dropout: float) -> nn.Module:
     d = channels * side * side
     if name == "perceptron":
-        return _mlp(d, classes, 0, width)
+        return _mlp(d, classes, 0, width, 0.0)
     if name.startswith("mlp"):
-        return _mlp(d, classes, int(name[3:]), width)
+        return _mlp(d, classes, int(name[3:]), width, mlp_dropout)
     if name == "convnet2":
         s = _conv_out(side) // 2
         return nn.Sequential(nn.Conv2d(channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),

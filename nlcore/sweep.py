@@ -12,8 +12,8 @@ import itertools
 import os
 import time
 
-from . import data, noise, results, train
-from .config import config_key, make_config
+from . import checkpoint, data, noise, results, train
+from .config import PROFILES, config_key, make_config
 
 # A figure: the models, fields fixed for all its runs, and per profile a grid (an explicit product of
 # config values, big_vision style; an axis whose values are dicts sets several fields at once), the
@@ -31,8 +31,24 @@ FIGURES = {
         title="Figure 1: MNIST, uniform noise", experiment="exp1", fixed=dict(dataset="mnist"),
         models=["perceptron", "mlp1", "mlp2", "mlp4", "convnet4"],
         grid={"smoke": dict(alpha=[0, 20]), "cpu": dict(alpha=[0, 5, 10, 20, 50, 100]),
+              "full": dict(alpha=[0, 5, 10, 20, 50, 100]),
               "paper": dict(alpha=[0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100])},
-        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "full": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+    ),
+    # Sec 3.1's inputs and optimiser where the paper is silent: the Keras examples' x / 255 against
+    # standardised pixels, Keras' rho = 0.95 against torch's 0.9, at the paper's scale and alpha = 100
+    "ablation": dict(
+        title="Inputs and AdaDelta's rho under heavy noise (alpha = 100)", experiment="exp1",
+        fixed=dict(dataset="mnist", alpha=100), models=["perceptron", "mlp1"],
+        grid={p: dict(inputs=["unit", "standardized"], rho=[0.95, 0.9]) for p in ("smoke", "full")},
+        seeds={"smoke": {"*": [0]}, "full": {"*": [0, 1]}},
+    ),
+    # the rest of the Keras lineage, one choice at a time against the lineage run (inputs x / 255, rho 0.95)
+    "lineage": dict(
+        title="Keras initialisation and the MLP's dropout (alpha = 100)", experiment="exp1",
+        fixed=dict(dataset="mnist", alpha=100), models=["perceptron", "mlp1"],
+        grid={p: dict(choice=[dict(), dict(init="torch"), dict(mlp_dropout=0.0)]) for p in ("smoke", "full")},
+        seeds={"smoke": {"*": [0]}, "full": {"*": [0]}},
     ),
     "fig2": dict(
         title="Figure 2: CIFAR-10, uniform noise", experiment="exp1", fixed=dict(dataset="cifar10"),
@@ -46,7 +62,7 @@ FIGURES = {
         fixed=dict(dataset="mnist", alpha=0), models=["convnet4"], grid={p: {} for p in ("smoke", "cpu", "paper")},
         seeds={"smoke": {"*": [0, 1]}, "cpu": {"*": [0, 1, 2, 3, 4]}, "paper": {"*": list(range(10))}},
         overrides={"cpu": dict(n_clean=1000, lrs=[1.0], epochs=0.0, min_steps=300, evals=1),
-                   "paper": dict(n_clean=1000, epochs=0.0, min_steps=1000, evals=1)},
+                   "paper": dict(n_clean=1000, epochs=0.0, min_steps=1000, evals=1, mean_last=1)},
     ),
     "fig5": dict(
         title="Figure 5: MNIST, structured noise (alpha = 20)", experiment="exp2",
@@ -126,6 +142,8 @@ def figure_configs(figure: str, profile: str = "cpu", alphas=None, seeds=None, m
         raise ValueError(f"figure must be one of {sorted(FIGURES)}, got {figure!r}")
     spec = FIGURES[figure]
     make_config(profile)  # validates the profile name before anything else
+    if profile not in spec["grid"]:
+        raise ValueError(f"{figure} is not defined at profile {profile!r}; it is at {sorted(spec['grid'])}")
     models = list(models or spec["models"])
     bad = [m for m in models if m not in spec["models"]]
     if bad:
@@ -185,6 +203,8 @@ def run(configs: list[dict], device: str | None = None, progress: bool = True, r
 
     Safe to run in several processes on one store: each run is trained by whichever process takes its
     lock first; the others go on to the next run and, at the end, wait for the runs held elsewhere.
+    A run in flight is checkpointed every few minutes (:mod:`nlcore.checkpoint`): after a crash or a
+    kill, the next ``run`` continues it from there.
     """
     results.check_writable(root)
     results.remove_orphans(root)
@@ -204,9 +224,11 @@ def run(configs: list[dict], device: str | None = None, progress: bool = True, r
                 stored[i] = results.load(cfg, root)  # another process may have finished it meanwhile
                 if stored[i] is None:
                     t0 = time.time()
+                    where = checkpoint.path(cfg, root)
                     with results.Heartbeat(cfg, root):
-                        metrics = train.train(cfg, device=device, progress=progress)
+                        metrics = train.train(cfg, device=device, progress=progress, checkpoint=where)
                     stored[i] = results.save(cfg, metrics, time.time() - t0, root)
+                    where.unlink(missing_ok=True)
                     done += 1
                     if log:
                         b = metrics["best"]
@@ -288,7 +310,9 @@ def status(root=None) -> dict:
     out = {}
     for fig in FIGURES:
         out[fig] = {}
-        for profile in ("smoke", "cpu", "paper"):
+        for profile in PROFILES:
+            if profile not in FIGURES[fig]["grid"]:
+                continue
             try:
                 cfgs = figure_configs(fig, profile, root=root)
             except (ValueError, data.DataError) as e:  # Fig 5 before its confusion matrix; ImageNet absent

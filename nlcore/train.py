@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
+from . import checkpoint as ckpt
 from . import data, models, noise
 
 VAL_SEED = 20171  # the held-out validation split is the same for every run of a dataset
@@ -66,7 +67,9 @@ def prepare(cfg: dict, device: str) -> dict:
     rest = order[: len(x) - cfg["n_val"]]
     rest = rest[torch.randperm(len(rest), generator=torch.Generator().manual_seed(cfg["seed"]))]
     clean_idx, pool_idx = rest[: cfg["n_clean"]], rest[cfg["n_clean"]:]
-    mean, std = data.pixel_stats(x[clean_idx])
+    pix_mean, pix_std = data.pixel_stats(x[clean_idx])  # white noise matches them (Exp 3)
+    # what the model sees is (x / 255 - mean) / std: x / 255 itself for "unit" inputs
+    mean, std = (pix_mean, pix_std) if cfg["inputs"] == "standardized" else (pix_mean * 0, pix_std * 0 + 1)
     ranks = None
     if cfg["delta"] > 0:  # confusing/reverse: measured ranks stored in the config; random: drawn from the seed
         ranks = noise.class_order("random", m, seed=cfg["seed"]) if cfg["ranks"] is None else np.array(cfg["ranks"])
@@ -75,6 +78,7 @@ def prepare(cfg: dict, device: str) -> dict:
         x=x[clean_idx].to(device), y=y[clean_idx].to(device), m=m,
         xval=x[val_idx].to(device), yval=y[val_idx].to(device), xtest=xt.to(device), ytest=yt.to(device),
         mean=mean.view(1, -1, 1, 1).to(device), std=std.view(1, -1, 1, 1).to(device),
+        pix_mean=pix_mean.to(device), pix_std=pix_std.to(device),
         thr=noise.thresholds(T).to(device), T=T, pool=None,
     )
     if not cfg["repeat"]:
@@ -109,7 +113,8 @@ def batch(d: dict, cfg: dict, slots: torch.Tensor, labels: torch.Tensor):
         xb = d["x"][slots % n].float().div_(255)
         if slots.numel() and noise.dilution_size(n, cfg["alpha"]) > n:  # every slot's noise, clean ones' unused
             noisy = (slots >= n).view(-1, 1, 1, 1)
-            xb = torch.where(noisy, white_noise(slots, xb.shape[1:], d["mean"][0], d["std"][0], cfg["seed"]), xb)
+            pix = d["pix_mean"].view(-1, 1, 1), d["pix_std"].view(-1, 1, 1)
+            xb = torch.where(noisy, white_noise(slots, xb.shape[1:], *pix, cfg["seed"]), xb)
     else:
         from_pool, idx = noise.noisy_image_index(slots, n, cfg["repeat"], 0 if d["pool"] is None else len(d["pool"]))
         xb = d["x"][idx.clamp(max=n - 1)]
@@ -651,7 +656,8 @@ def make_engine(cfg: dict, d: dict, device: str, steps: int | None = None):
         torch.backends.cudnn.benchmark = os.environ.get("NLCORE_CUDNN_BENCHMARK", "1") != "0"
     torch.manual_seed(cfg["seed"])
     shape = tuple(d["x"].shape[1:])
-    net = models.build(cfg["model"], shape[0], shape[1], d["m"], cfg["width"])
+    net = models.build(cfg["model"], shape[0], shape[1], d["m"], cfg["width"], init=cfg["init"],
+                       mlp_dropout=cfg["mlp_dropout"])
     precision, cl = choose_precision(cfg, net, device, shape)
     name = choose_engine(cfg, net, device, shape, precision, cl)
     world, rank = 1, 0
@@ -782,18 +788,23 @@ def confusion_matrix(pred: torch.Tensor, y: torch.Tensor, m: int) -> list[list[i
     return torch.bincount(y * m + pred, minlength=m * m).view(m, m).tolist()
 
 
-def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
+def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoint: Path | None = None) -> dict:
     """Train every lr of ``cfg['lrs']``; return the metrics (see ``nlcore.results`` for the record).
 
     Returns a dict: ``per_lr`` (one entry per lr: ``curve`` of evaluations with
-    ``step``, ``epoch``, ``train_loss``, ``val_acc``, ``test_acc``; final
-    ``val_acc``, ``test_acc``; ``diverged``), ``best`` (the lr chosen on
+    ``step``, ``epoch``, ``train_loss``, ``val_acc``, ``test_acc`` and, for the perceptron and MLPs,
+    ``dark_drift`` / ``lit_drift`` (:func:`input_drift`); ``val_acc``, ``test_acc``: the mean of the
+    last ``cfg['mean_last']`` evaluations; ``diverged``), ``best`` (the lr chosen on
     ``cfg['lr_select']`` and its accuracies), ``steps``, ``slots``, ``engine``,
     ``precision``, ``channels_last``, ``device``, ``world_size``, ``cuda_graph`` (steps replayed as a
     CUDA graph), ``compiled`` (full batches ran the stacked step compiled by torch.compile, to the end of
-    the run), ``confusion`` (the chosen lr's (m, m) test
-    confusion counts, ``[c][k]`` = test images of class c predicted as k; None if all diverged).
+    the run), ``confusion`` (the chosen lr's (m, m) test confusion counts at the last evaluation,
+    ``[c][k]`` = test images of class c predicted as k; None if all diverged), ``resumed_at`` (the steps
+    at which the run continued from a checkpoint; empty for a run trained in one process).
     Accuracies are fractions in [0, 1].
+
+    ``checkpoint``: a file (:mod:`nlcore.checkpoint`) the loop saves its state to every few minutes and,
+    when it exists, continues from; None: no checkpoints (always None under torchrun).
     """
     if os.environ.get("NLCORE_BOOK") == "1":  # plain text bar: widget state would pull a CDN into the book
         from tqdm import tqdm
@@ -807,6 +818,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
     if world > 1:
         torch.manual_seed(cfg["seed"] * 1000 + rank)  # own dropout masks on each shard
     steps_of = Steps(d, cfg, eng, device)
+    drift = InputDrift(eng, d, cfg)
 
     slots_total = num_slots(cfg, len(d["y"]))
     steps = num_steps(cfg)
@@ -815,11 +827,25 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
     curves = [[] for _ in cfg["lrs"]]
     # summed on the device: the loss is read back only at an evaluation, not at every step
     loss_sum, loss_n, step = torch.zeros(len(cfg["lrs"]), dtype=torch.float64, device=device), 0, 0
-    bar = tqdm(total=steps, disable=not progress, desc=f"{cfg['model']} alpha={cfg['alpha']:g}", leave=False)
+    perm, pos, resumed_at = None, 0, []
+    ck = ckpt.Checkpointer(checkpoint if world == 1 else None, info)
+    state = ck.load()
+    if state is not None:  # continue where a stopped process left off
+        ckpt.load_engine_state(eng, state["engine_state"])
+        drift.w0 = state["drift_w0"]
+        step, pos, loss_n, curves = state["step"], state["pos"], state["loss_n"], state["curves"]
+        perm = None if state["perm"] is None else state["perm"].to(device)
+        loss_sum.copy_(state["loss_sum"])
+        gen.set_state(state["gen"])
+        ckpt.set_rng_state(state["rng"])
+        resumed_at = state["resumed_at"] + [step]
+    bar = tqdm(total=steps, initial=step, disable=not progress, desc=f"{cfg['model']} alpha={cfg['alpha']:g}",
+               leave=False)
     B = cfg["batch_size"]
     while step < steps:
-        perm = torch.randperm(slots_total, generator=gen).to(device)
-        for i in range(0, slots_total, B):
+        if perm is None:
+            perm, pos = torch.randperm(slots_total, generator=gen).to(device), 0
+        for i in range(pos, slots_total, B):
             if step >= steps:
                 break
             sl = perm[i:i + B]
@@ -839,6 +865,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
                 test_pred = predictions(eng, d["xtest"], d["mean"], d["std"], k=5 if d["m"] > 10 else 1)
                 test = hits(test_pred, d["ytest"])
                 top5 = hits(test_pred, d["ytest"], 5) if d["m"] > 10 else None
+                drifts = drift()
                 for g, alive in enumerate(eng.alive):
                     ok = bool(alive)
                     curves[g].append(dict(step=step, epoch=step * B / slots_total,
@@ -847,12 +874,19 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
                                           test_acc=test[g] if ok else None))
                     if top5 is not None:  # ImageNet's measure in the paper (Fig 3); more than 10 classes only
                         curves[g][-1]["test_top5"] = top5[g] if ok else None
+                    if drifts is not None:
+                        curves[g][-1].update(dark_drift=drifts[0][g] if ok else None,
+                                             lit_drift=drifts[1][g] if ok else None)
                 loss_sum.zero_()
                 loss_n = 0
                 bar.set_postfix(test=f"{max((t for t, a in zip(test, eng.alive) if a), default=0):.3f}")
+            if ck.due() and step < steps:
+                ck.save(dict(engine_state=ckpt.engine_state(eng), drift_w0=drift.w0, step=step, pos=i + B,
+                             perm=perm.cpu(), loss_n=loss_n, loss_sum=loss_sum.cpu(), curves=curves,
+                             gen=gen.get_state(), rng=ckpt.rng_state(), resumed_at=resumed_at))
+        perm = None
     bar.close()
-    per_lr = [dict(lr=lr, diverged=not bool(alive), curve=c, val_acc=c[-1]["val_acc"], test_acc=c[-1]["test_acc"],
-                   **({"test_top5": c[-1]["test_top5"]} if "test_top5" in c[-1] else {}))
+    per_lr = [dict(lr=lr, diverged=not bool(alive), curve=c, **final(c, cfg["mean_last"]))
               for lr, alive, c in zip(cfg["lrs"], eng.alive, curves)]
     best = select_lr(per_lr, cfg["lr_select"])
     cm = None
@@ -862,7 +896,50 @@ def train(cfg: dict, device: str | None = None, progress: bool = True) -> dict:
     return dict(per_lr=per_lr, best=best, steps=steps, slots=slots_total, confusion=cm,
                 engine=info["engine"], precision=info["precision"], channels_last=info["channels_last"],
                 compiled=bool(getattr(eng, "compiled", False)), device=device, world_size=world,
-                cuda_graph=steps_of.cuda_graph)
+                cuda_graph=steps_of.cuda_graph, resumed_at=resumed_at)
+
+
+def final(curve: list[dict], mean_last: int) -> dict:
+    """The reported accuracies of one lr: the mean of its last ``mean_last`` evaluations (None if any is)."""
+    out = {}
+    for key in ("val_acc", "test_acc", "test_top5"):
+        if key not in curve[-1]:
+            continue
+        vals = [e[key] for e in curve[-mean_last:]]
+        out[key] = None if any(v is None for v in vals) else sum(vals) / len(vals)
+    return out
+
+
+class InputDrift:
+    """How far the first layer's weights of the perceptron and MLPs moved from their initial values, per model.
+
+    ``drift()`` returns two lists of G numbers, the RMS change of the weights on always-dark input pixels
+    (0 in every clean training image) and on the others, or None for a model whose first layer is not a
+    dense layer on the pixels. With ``inputs="unit"`` a dark pixel's input is 0, so its weights get no
+    gradient and stay where they started; standardised, every pixel carries an input, and under label
+    noise what reaches those weights is the noise alone.
+    """
+
+    def __init__(self, eng, d: dict, cfg: dict):
+        self.eng, self.w0 = eng, None
+        if not (cfg["model"] == "perceptron" or cfg["model"].startswith("mlp")):
+            return
+        self.dark = (d["x"].flatten(1).amax(0) == 0)
+        self.w0 = self.weights().clone()
+
+    def weights(self) -> torch.Tensor:
+        """(G, out, in) the first dense layer's weights of every model."""
+        if hasattr(self.eng, "nets"):
+            return torch.stack([getattr(n, "module", n)[1].weight.detach() for n in self.eng.nets])
+        return self.eng.params["1.weight"]
+
+    @torch.no_grad()
+    def __call__(self):
+        if self.w0 is None:
+            return None
+        dw = (self.weights().float() - self.w0.float()).pow(2)
+        rms = lambda cols: dw[:, :, cols].mean((1, 2)).sqrt().tolist() if bool(cols.any()) else [0.0] * len(dw)  # noqa: E731
+        return rms(self.dark), rms(~self.dark)
 
 
 def select_lr(per_lr: list[dict], on: str) -> dict:

@@ -1,0 +1,138 @@
+"""Mid-run checkpoints: a run that outlives its process continues where it stopped, to the same metrics.
+
+An edit here changes robustness, never results: a run resumed from a checkpoint ends with the metrics
+of the same run trained without a stop (on a CPU, identical; tested by killing a run with SIGKILL).
+
+A checkpoint holds everything the training loop carries from one step to the next:
+
+- every learning rate's model and optimiser state (the engine's :func:`engine_state`);
+- the step, the epoch's permutation of the slots and the position in it, the partial loss sums;
+- the evaluations made so far (the curves);
+- the random states: the epoch-order generator, torch's global generator (dropout masks), CUDA's;
+- the engine the run was started with (engine, precision, memory format, compiled): a checkpoint made
+  by another engine is not resumed (its numbers could differ in the last bits), the run starts over.
+
+Checkpoints live in ``<results>/checkpoints/<key>.pt``, outside the committed ``runs/`` (git-ignored),
+are written atomically (temporary file, fsync, ``os.replace``) every ``NLCORE_CHECKPOINT_S`` seconds
+(300 by default; 0: after every step, for tests) and removed once the run is stored.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from . import results
+from .config import config_key
+
+INTERVAL_S = 300.0
+
+
+def path(cfg: dict, root=None) -> Path:
+    return results.results_dir(root) / "checkpoints" / f"{config_key(cfg)}.pt"
+
+
+def interval_s() -> float:
+    v = os.environ.get("NLCORE_CHECKPOINT_S", "")
+    try:
+        return float(v) if v else INTERVAL_S
+    except ValueError:
+        raise ValueError(f"NLCORE_CHECKPOINT_S must be a number of seconds >= 0, got {v!r}") from None
+
+
+def engine_state(eng) -> dict:
+    """Every model's weights and optimiser state, and which models are alive (copies, on the CPU)."""
+    cpu = lambda t: t.detach().to("cpu", copy=True)  # noqa: E731
+    alive = eng.alive.cpu().clone() if torch.is_tensor(eng.alive) else list(eng.alive)
+    if hasattr(eng, "nets"):  # Sequential
+        return dict(kind="Sequential", alive=alive,
+                    nets=[{k: cpu(v) for k, v in n.state_dict().items()} for n in eng.nets],
+                    opts=[_to_cpu(o.state_dict()) for o in eng.opts])
+    return dict(kind="Stacked", alive=alive, **{name: {k: cpu(v) for k, v in getattr(eng, name).items()}
+                                                for name in ("params", "buffers", "v", "a")})
+
+
+@torch.no_grad()
+def load_engine_state(eng, state: dict) -> None:
+    """Put ``state`` back into ``eng`` in place (tensors a compiled step or a CUDA graph holds stay its own)."""
+    if torch.is_tensor(eng.alive):
+        eng.alive.copy_(torch.as_tensor(state["alive"]))
+    else:
+        eng.alive = list(state["alive"])
+    if state["kind"] == "Sequential":
+        for n, sd in zip(eng.nets, state["nets"]):
+            n.load_state_dict(sd)
+        for o, sd in zip(eng.opts, state["opts"]):
+            o.load_state_dict(sd)
+        return
+    for name in ("params", "buffers", "v", "a"):
+        for k, t in getattr(eng, name).items():
+            t.copy_(state[name][k])
+
+
+def _to_cpu(obj):
+    if torch.is_tensor(obj):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    return obj
+
+
+class Checkpointer:
+    """Saves the loop's state every :func:`interval_s` seconds to ``where`` (None: never) and loads it back.
+
+    ``engine``: the run's engine choices (``make_engine``'s info); a checkpoint made with other choices is
+    set aside (not resumed).
+    """
+
+    def __init__(self, where: Path | None, engine: dict):
+        self.where, self.engine = where, {k: engine[k] for k in ("engine", "precision", "channels_last", "compiled")}
+        self.every, self.last = interval_s(), time.time()
+
+    def load(self) -> dict | None:
+        if self.where is None or not self.where.exists():
+            return None
+        try:
+            state = torch.load(self.where, map_location="cpu", weights_only=False)
+        except Exception as e:  # noqa: BLE001 -- a torn or foreign file: start over, never crash the sweep
+            warnings.warn(f"checkpoint {self.where} is unreadable ({e!r:.200}); the run starts over", stacklevel=2)
+            return None
+        if state.get("engine") != self.engine:
+            warnings.warn(f"checkpoint {self.where} was made with {state.get('engine')}, this process chose "
+                          f"{self.engine}; the run starts over", stacklevel=2)
+            return None
+        return state
+
+    def due(self) -> bool:
+        return self.where is not None and time.time() - self.last >= self.every
+
+    def save(self, state: dict) -> None:
+        self.where.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.where.with_name(f".{self.where.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            torch.save(dict(state, engine=self.engine), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.where)
+        self.last = time.time()
+
+    def remove(self) -> None:
+        if self.where is not None:
+            self.where.unlink(missing_ok=True)
+
+
+def rng_state() -> dict:
+    return dict(torch=torch.get_rng_state(),
+                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,0 +1,77 @@
+"""Mid-run checkpoints: a run killed with SIGKILL and started again ends with the uninterrupted run's metrics."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from nlcore import checkpoint, results, sweep
+from nlcore.config import make_config
+
+SCRIPT = """
+import json, sys
+from nlcore import sweep
+from nlcore.config import make_config
+cfg = make_config("smoke", **json.loads(sys.argv[1]))
+sweep.run([cfg], device="cpu", progress=False, log=None)
+"""
+
+
+def _metrics(rec):
+    m = dict(rec["metrics"])
+    m.pop("resumed_at")
+    return m
+
+
+@pytest.mark.parametrize("model, engine", [("mlp1", "stacked"), ("convnet4", "sequential")])
+def test_a_run_killed_mid_way_resumes_to_the_same_metrics(tmp_path, model, engine):
+    fields = dict(model=model, engine=engine, precision="fp32", alpha=10, min_steps=60, evals=6, mean_last=3)
+    cfg = make_config("smoke", **fields)
+    env = dict(os.environ, NLCORE_RESULTS=str(tmp_path / "killed"), NLCORE_CHECKPOINT_S="0")
+    where = checkpoint.path(cfg, tmp_path / "killed")
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, json.dumps(fields)], env=env)
+    t0, killed_at = time.time(), None
+    while time.time() - t0 < 300 and proc.poll() is None:  # kill it once it has checkpointed past step 25
+        try:
+            step = torch.load(where, weights_only=False)["step"]
+        except Exception:  # noqa: BLE001 -- not written yet
+            step = 0
+        if step >= 25:
+            proc.send_signal(signal.SIGKILL)
+            killed_at = step
+            break
+        time.sleep(0.05)
+    proc.wait()
+    assert killed_at is not None and proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert not results.run_path(cfg, tmp_path / "killed").exists() and where.exists()
+
+    resumed = sweep.run([cfg], device="cpu", progress=False, root=tmp_path / "killed", log=None)[0]
+    whole = sweep.run([cfg], device="cpu", progress=False, root=tmp_path / "whole", log=None)[0]
+    assert resumed["metrics"]["resumed_at"] and resumed["metrics"]["resumed_at"][0] >= killed_at
+    assert whole["metrics"]["resumed_at"] == []
+    assert _metrics(resumed) == _metrics(whole)  # every evaluation, loss and accuracy identical
+    assert not where.exists(), "the checkpoint is removed once the run is stored"
+
+
+def test_a_checkpoint_from_another_engine_or_a_torn_file_is_not_resumed(tmp_path):
+    cfg = make_config("smoke", model="perceptron", engine="sequential", precision="fp32", alpha=5)
+    where = checkpoint.path(cfg, tmp_path)
+    where.parent.mkdir(parents=True)
+    where.write_bytes(b"not a checkpoint")
+    info = dict(engine="sequential", precision="fp32", channels_last=False, compiled=False)
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert checkpoint.Checkpointer(where, info).load() is None
+    checkpoint.Checkpointer(where, dict(info, precision="bf16")).save(dict(step=3))
+    with pytest.warns(UserWarning, match="starts over"):
+        assert checkpoint.Checkpointer(where, info).load() is None
+
+
+def test_checkpoint_interval_is_validated(monkeypatch):
+    monkeypatch.setenv("NLCORE_CHECKPOINT_S", "soon")
+    with pytest.raises(ValueError, match="NLCORE_CHECKPOINT_S"):
+        checkpoint.interval_s()
