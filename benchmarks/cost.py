@@ -75,7 +75,9 @@ def main() -> None:
     cpu, gpu = (rates(), bench_rates()), (rates(gpu=True), bench_rates(gpu=True))
     rows = []
     for fig in sweep.FIGURES:
-        for profile in ("cpu", "paper"):
+        for profile in ("cpu", "full", "paper"):
+            if profile not in sweep.FIGURES[fig]["grid"]:
+                continue
             try:
                 try:
                     cfgs = sweep.figure_configs(fig, profile)

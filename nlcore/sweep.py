@@ -34,6 +34,9 @@ FIGURES = {
               "full": dict(alpha=[0, 5, 10, 20, 50, 100]),
               "paper": dict(alpha=[0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100])},
         seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "full": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        # a ConvNet-4 run at alpha = 100 on 55,000 clean images is 43,000 steps per learning rate (2.6 h on
+        # 2 cores): above alpha = 20 it trains two rates, chosen by the pilot rule of prune_lrs
+        pilot={"full": dict(model="convnet4", alpha=20, seed=0)},
     ),
     # Sec 3.1's inputs and optimiser where the paper is silent: the Keras examples' x / 255 against
     # standardised pixels, Keras' rho = 0.95 against torch's 0.9, at the paper's scale and alpha = 100
@@ -170,11 +173,32 @@ def figure_configs(figure: str, profile: str = "cpu", alphas=None, seeds=None, m
                 point["n_clean"] = data.train_size(point["dataset"]) - n_val
             for seed in model_seeds:
                 cfg = make_config(profile, **dict(point, model=model, seed=seed))
+                cfg = prune_lrs(spec.get("pilot", {}).get(profile), cfg, root)
                 key = config_key(cfg)
                 if key not in seen:
                     seen.add(key)
                     out.append(cfg)
     return out
+
+
+def prune_lrs(pilot: dict | None, cfg: dict, root=None) -> dict:
+    """The learning rates a costly run trains, by a rule measured on a stored pilot run.
+
+    ``pilot``: ``model``, ``alpha``, ``seed`` of a run trained on the whole grid. A run of that model at
+    a larger alpha trains two rates: the one the pilot chose (on its ``lr_select`` split) and the next
+    smaller rate of the grid, since the best rate falls as noise rises (Sec 3.4; Fig 12). Until the pilot
+    is stored, such runs keep the whole grid (start them after the pilot: ``scripts/sweep_bg.py`` runs a
+    figure's items in order). Any other config is returned as it is.
+    """
+    if pilot is None or cfg["model"] != pilot["model"] or cfg["alpha"] <= pilot["alpha"]:
+        return cfg
+    fields = {k: v for k, v in cfg.items() if k != "profile"}
+    rec = results.load(make_config(cfg["profile"], **dict(fields, alpha=pilot["alpha"], seed=pilot["seed"])), root)
+    if rec is None or rec["metrics"]["best"]["lr"] is None:
+        return cfg
+    grid = sorted(cfg["lrs"])
+    best = grid.index(rec["metrics"]["best"]["lr"])
+    return make_config(cfg["profile"], **dict(fields, lrs=grid[max(0, best - 1):best + 1]))
 
 
 def confusion_matrix(profile: str = "cpu", root=None, train_missing: bool = False, device=None):

@@ -21,7 +21,8 @@ def test_hash_is_stable_and_sensitive_to_every_field():
     other_value = dict(dataset="cifar10", model="mlp2", width=256, n_clean=999, n_val=7, alpha=11.0, delta=0.1,
                        order="random", noise_source="white", repeat=False, lrs=[0.1], lr_select="test", rho=0.95,
                        eps=1e-7, batch_size=64, epochs=2.0, min_steps=3, evals=2, seed=1, engine="sequential",
-                       precision="fp32", profile="paper", loss="h_alpha", ranks=[[1, 2]], n_test=10)
+                       precision="fp32", profile="paper", loss="h_alpha", ranks=[[1, 2]], n_test=10,
+                       inputs="unit", init="keras", mlp_dropout=0.5, mean_last=2)
     assert set(other_value) == set(cfg)  # every field of the config is tried
     keys = {config.config_key(dict(cfg, **{k: v})) for k, v in other_value.items()}
     assert key not in keys and len(keys) == len(other_value)
@@ -33,6 +34,22 @@ def test_fields_added_later_keep_old_keys():
     old = {k: v for k, v in cfg.items() if k not in config.ADDED_FIELDS}
     assert config.config_key(old) == config.config_key(cfg)
     assert config.config_key(dict(cfg, loss="h_alpha")) != config.config_key(cfg)
+
+
+def test_the_defaults_are_the_keras_lineage_and_the_cpu_profile_keeps_the_earlier_choices():
+    """New runs take Keras 2's AdaDelta, initialisation, inputs and the MLP's dropout; the stored cpu-profile
+    book was trained with torch's, and its runs keep their keys (the earlier values are not hashed)."""
+    full = config.make_config("full", model="mlp1", alpha=100)
+    assert (full["rho"], full["eps"], full["inputs"], full["init"], full["mlp_dropout"]) == (0.95, 1e-7, "unit", "keras", 0.2)
+    assert (full["n_clean"], full["n_val"], full["epochs"], full["min_steps"]) == (55000, 5000, 1.0, 0)
+    assert (full["evals"], full["mean_last"]) == (12, 3)
+    cpu = config.make_config("cpu", model="mlp1", alpha=100)
+    assert {k: cpu[k] for k in config.EARLIER} == config.EARLIER
+    assert config.config_key(cpu) == config.config_key({k: v for k, v in cpu.items() if k not in config.ADDED_FIELDS})
+    # the hidden-layer dropout is the MLPs' alone: other models' runs do not differ by it
+    key, mk = config.config_key, config.make_config
+    assert key(mk("full", model="convnet4", mlp_dropout=0.0)) == key(mk("full", model="convnet4"))
+    assert key(mk("full", model="mlp2", mlp_dropout=0.0)) != key(mk("full", model="mlp2"))
 
 
 def test_runs_that_cannot_differ_share_one_key():
@@ -84,6 +101,12 @@ BAD = [
     (dict(loss="l2"), "loss must be one of"),
     (dict(alpha=20, delta=0.5, order="random", ranks=[[1]]), "ranks are used only"),
     (dict(alpha=20, delta=0.5, ranks=[[0, 1]]), "ranks must be a list of 10 lists"),
+    (dict(inputs="zscore"), "inputs must be one of \\['unit', 'standardized'\\]"),
+    (dict(init="he"), "init must be one of"),
+    (dict(model="mlp1", mlp_dropout=1.0), "mlp_dropout must be a number >= 0 and < 1"),
+    (dict(model="mlp1", mlp_dropout=-0.1), "mlp_dropout must be a number >= 0"),
+    (dict(mean_last=0), r"mean_last must be an integer in \[1, 4\]"),
+    (dict(mean_last=5), r"mean_last must be an integer in \[1, 4\]"),
 ]
 
 

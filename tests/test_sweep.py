@@ -108,3 +108,20 @@ def test_expand_shared_draws_the_one_zero_run_on_every_line():
     assert [(r["noise_source"], r["alpha"], r["mean"]) for r in rows] == [
         ("same", 0.0, 0.9), ("same", 5.0, 0.5), ("white", 0.0, 0.9), ("white", 5.0, 0.8)]
     assert s[0]["noise_source"] == "same"  # the input is not modified
+
+
+def test_costly_runs_train_the_pilots_rate_and_the_next_smaller_one(results_root):
+    """Fig 1 at the full profile: ConvNet-4 above alpha = 20 trains two rates, from the stored pilot run."""
+    def convnet(alpha):
+        (c,) = [c for c in sweep.figure_configs("fig1", "full", models=["convnet4"], seeds=[0]) if c["alpha"] == alpha]
+        return c
+
+    assert convnet(100)["lrs"] == [0.01, 0.05, 0.1, 0.5, 1.0]  # no pilot stored yet: the whole grid
+    pilot = convnet(20)
+    per_lr = [dict(lr=lr, diverged=False, val_acc=acc, test_acc=acc, curve=[])
+              for lr, acc in zip(pilot["lrs"], [0.5, 0.8, 0.9, 0.85, 0.2])]
+    results.save(pilot, dict(per_lr=per_lr, best=train.select_lr(per_lr, "val")), 1.0)
+    assert convnet(100)["lrs"] == [0.05, 0.1] and convnet(50)["lrs"] == [0.05, 0.1]
+    assert convnet(20)["lrs"] == pilot["lrs"] and convnet(10)["lrs"] == pilot["lrs"]
+    mlp = [c for c in sweep.figure_configs("fig1", "full", models=["mlp1"]) if c["alpha"] == 100]
+    assert all(c["lrs"] == pilot["lrs"] for c in mlp)  # other models keep the grid
