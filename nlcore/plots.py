@@ -122,6 +122,31 @@ def learning_curves(records: list[dict], title: str) -> go.Figure:
     return fig
 
 
+def chosen_curves(records: list[dict], fields: tuple[str, ...], title: str, y: str = "test_acc",
+                  ytitle: str = "test accuracy") -> go.Figure:
+    """Curve ``y`` of each run's chosen learning rate against passes over the diluted set, one line per run,
+    coloured by the values of ``fields`` (dotted: seeds after the first). ``y``: ``test_acc``, ``val_acc``,
+    ``train_loss``, ``dark_drift`` or ``lit_drift`` of the stored evaluations."""
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    groups = sorted({tuple(r["config"][f] for f in fields) for r in records}, key=str)
+    fig = go.Figure()
+    for r in sorted(records, key=lambda r: (str(tuple(r["config"][f] for f in fields)), r["seed"])):
+        best = r["metrics"]["best"]
+        if best["lr"] is None:
+            continue
+        (entry,) = [p for p in r["metrics"]["per_lr"] if p["lr"] == best["lr"]]
+        g = tuple(r["config"][f] for f in fields)
+        name = ", ".join(f"{f} {v}" for f, v in zip(fields, g))
+        fig.add_trace(go.Scatter(
+            x=[c["epoch"] for c in entry["curve"]], y=[c.get(y) for c in entry["curve"]], mode="lines+markers",
+            name=f"{name} (seed {r['seed']}, lr {best['lr']:g})",
+            line=dict(color=palette[groups.index(g) % len(palette)], dash="solid" if r["seed"] == 0 else "dot")))
+    pct = y.endswith("acc")
+    fig.update_layout(title=title, xaxis_title="passes over the diluted set", template="plotly_white", height=440,
+                      yaxis=dict(title=ytitle, tickformat=".0%" if pct else None, range=[0, 1] if pct else None))
+    return fig
+
+
 # ----------------------------------------------------------------------------- every other figure
 
 FIELD_NAMES = {"alpha": "α", "delta": "δ", "order": "order", "noise_source": "noise source", "repeat": "images",

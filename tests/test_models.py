@@ -1,5 +1,7 @@
 """Every architecture builds for its dataset's input and returns logits of the right shape."""
 
+import math
+
 import pytest
 import torch
 
@@ -95,3 +97,35 @@ def test_byte_dropout_is_seeded_and_falls_back_where_bytes_cannot_say_p():
     b = odd(x)
     torch.manual_seed(5)
     assert torch.equal(b, torch.nn.Dropout(0.3).train()(x))
+
+
+@pytest.mark.parametrize("name", ["perceptron", "mlp2", "convnet4", "convnet6"])
+def test_keras_initialisation_is_glorot_uniform_with_zero_biases(name):
+    """Keras 2's default: W ~ U(-b, b), b = sqrt(6 / (fan_in + fan_out)) (times the kernel area for a
+    convolution), every bias 0; torch's own init leaves biases non-zero."""
+    channels, side = (3, 32) if name == "convnet6" else (1, 28)
+    torch.manual_seed(0)
+    net = models.build(name, channels, side, 10, init="keras")
+    layers = [m for m in net.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    for m in layers:
+        area = m.weight[0, 0].numel()
+        fan_in, fan_out = m.weight.shape[1] * area, m.weight.shape[0] * area
+        b = math.sqrt(6 / (fan_in + fan_out))
+        w = m.weight.detach()
+        assert w.abs().max() <= b and w.abs().max() > 0.95 * b  # fills the interval, not beyond it
+        assert abs(w.std().item() - b / math.sqrt(3)) < 0.1 * b / math.sqrt(3)  # the uniform's std
+        assert (m.bias == 0).all()
+    torch.manual_seed(0)
+    assert any((m.bias != 0).any() for m in models.build(name, channels, side, 10, init="torch").modules()
+               if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)))
+    with pytest.raises(ValueError, match="init must be one of"):
+        models.build(name, channels, side, 10, init="he")
+
+
+def test_mlp_dropout_follows_each_hidden_layer_as_in_keras_mnist_mlp():
+    mlp2 = models.build("mlp2", 1, 28, 10, mlp_dropout=0.2)
+    kinds = [type(m).__name__ for m in mlp2]
+    assert kinds == ["Flatten", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"]
+    assert all(m.p == 0.2 for m in mlp2 if isinstance(m, torch.nn.Dropout))
+    assert not any(isinstance(m, torch.nn.Dropout) for m in models.build("mlp2", 1, 28, 10))
+    assert not any(isinstance(m, torch.nn.Dropout) for m in models.build("perceptron", 1, 28, 10, mlp_dropout=0.2))

@@ -430,3 +430,30 @@ def test_keep_freed_memory_reuses_a_freed_block_instead_of_faulting_it_in_again(
     assert faults("default") > 3000
     assert faults("kept") < 300
     assert train.keep_freed_memory() is True  # idempotent: set once per process
+
+
+@pytest.mark.parametrize("inputs", ["unit", "standardized"])
+def test_always_dark_pixels_get_no_gradient_from_unit_inputs_only(inputs):
+    """x / 255 leaves a pixel that is 0 in every clean image at 0, so its first-layer weights never move;
+    standardized, it carries -mean/std and under label noise its weights drift."""
+    cfg = config.make_config("smoke", model="perceptron", alpha=20, inputs=inputs, evals=2, mean_last=1)
+    d = train.prepare(cfg, "cpu")
+    assert int((d["x"].flatten(1).amax(0) == 0).sum()) > 0  # MNIST's border
+    if inputs == "unit":
+        assert float(d["mean"].abs().max()) == 0 and float((d["std"] - 1).abs().max()) == 0
+    r = train.train(cfg, progress=False)
+    for p in r["per_lr"]:
+        for e in p["curve"]:
+            assert e["lit_drift"] > 0
+            assert (e["dark_drift"] == 0) if inputs == "unit" else (e["dark_drift"] > 0)
+
+
+def test_the_reported_accuracy_is_the_mean_of_the_last_evaluations():
+    cfg = config.make_config("smoke", model="mlp1", alpha=2, evals=5, mean_last=3)
+    r = train.train(cfg, progress=False)
+    for p in r["per_lr"]:
+        assert len(p["curve"]) == 5
+        assert p["test_acc"] == pytest.approx(sum(e["test_acc"] for e in p["curve"][-3:]) / 3)
+        assert p["val_acc"] == pytest.approx(sum(e["val_acc"] for e in p["curve"][-3:]) / 3)
+    assert r["best"]["val_acc"] == max(p["val_acc"] for p in r["per_lr"])
+    assert r["resumed_at"] == []

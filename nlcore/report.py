@@ -1,0 +1,75 @@
+"""Tables and sentences the chapters show, computed from stored records (nothing here trains).
+
+Each function takes records (``nlcore.results``) or summary rows (``results.summarize``) and returns
+Markdown, so a chapter's prose says what the stored runs say and no number is typed by hand.
+Accuracies are fractions in [0, 1]; they are printed as percentages with one decimal.
+"""
+
+from __future__ import annotations
+
+from . import paper, results
+from .plots import NAMES
+
+
+def pct(x) -> str:
+    return "–" if x is None else f"{x:.1%}"
+
+
+def spread(s: dict) -> str:
+    """'mean (min–max, n seeds)' of one summary row, or the single seed's value."""
+    if s["mean"] is None:
+        return "all rates diverged"
+    if s["n_seeds"] == 1:
+        return f"{pct(s['mean'])} (seed {s['seeds'][0]} only)"
+    return f"{pct(s['mean'])} ({pct(s['min'])}–{pct(s['max'])}, {s['n_seeds']} seeds)"
+
+
+def chosen(record: dict) -> dict | None:
+    """The per-lr entry of the learning rate the run chose (None if every rate diverged)."""
+    lr = record["metrics"]["best"]["lr"]
+    return None if lr is None else next(p for p in record["metrics"]["per_lr"] if p["lr"] == lr)
+
+
+def end_drift(records: list[dict], field: str) -> float | None:
+    """Mean over records of ``field`` (``dark_drift`` / ``lit_drift``) at the chosen rate's last evaluation."""
+    vals = [e["curve"][-1].get(field) for e in map(chosen, records) if e is not None]
+    vals = [v for v in vals if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def ablation_table(records: list[dict], fields: tuple[str, ...]) -> str:
+    """One row per model and value of ``fields``: test accuracy of the chosen rate over seeds, the rates
+    chosen, and how far the first layer's weights on always-dark pixels moved (RMS, for dense models)."""
+    by = ("model", *fields)
+    head = "| model | " + " | ".join(fields) + " | test accuracy | lr chosen (per seed) | dark-pixel weight drift |"
+    rows = [head, "|" + "---|" * (len(by) + 3)]
+    for s in results.summarize(records, by=by):
+        rs = [r for r in records if r["key"] in s["keys"]]
+        drift = end_drift(rs, "dark_drift")
+        rows.append(f"| {NAMES.get(s['model'], s['model'])} | " + " | ".join(str(s[f]) for f in fields)
+                    + f" | {spread(s)} | {', '.join(f'{x:g}' for x in s['lrs'])} | "
+                    + ("–" if drift is None else f"{drift:.4f}") + " |")
+    return "\n".join(rows)
+
+
+def best_of(records: list[dict], fields: tuple[str, ...], model: str) -> dict | None:
+    """The summary row of ``model`` with the highest mean test accuracy over the values of ``fields``."""
+    rows = [s for s in results.summarize(records, by=("model", *fields)) if s["model"] == model and s["mean"]]
+    return max(rows, key=lambda s: s["mean"], default=None)
+
+
+def vs_paper(summary: list[dict], figure: str, models, alphas) -> str:
+    """Ours (mean, spread over seeds) at each model and alpha, with the paper's stated value where it has one."""
+    stated = {(p["model"], p["alpha"]): p["accuracy"] for p in paper.points(figure)}
+    by = {(s["model"], s["alpha"]): s for s in summary}
+    rows = ["| model | " + " | ".join(f"α = {a:g}" for a in alphas) + " |", "|---|" + "---|" * len(alphas)]
+    for m in models:
+        cells = []
+        for a in alphas:
+            s = by.get((m, float(a)))
+            cell = "not stored yet" if s is None else spread(s)
+            if (m, a) in stated:
+                cell += f"; paper: {stated[(m, a)]:.0%}"
+            cells.append(cell)
+        rows.append(f"| {NAMES.get(m, m)} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
