@@ -40,7 +40,8 @@ def test_the_defaults_are_the_keras_lineage_and_the_cpu_profile_keeps_the_earlie
     """New runs take Keras 2's AdaDelta, initialisation, inputs and the MLP's dropout; the stored cpu-profile
     book was trained with torch's, and its runs keep their keys (the earlier values are not hashed)."""
     full = config.make_config("full", model="mlp1", alpha=100)
-    assert (full["rho"], full["eps"], full["inputs"], full["init"], full["mlp_dropout"]) == (0.95, 1e-7, "unit", "keras", 0.2)
+    lineage = (full["rho"], full["eps"], full["inputs"], full["init"], full["mlp_dropout"])
+    assert lineage == (0.95, 1e-7, "unit", "keras", 0.2)
     assert (full["n_clean"], full["n_val"], full["epochs"], full["min_steps"]) == (55000, 5000, 1.0, 0)
     assert (full["evals"], full["mean_last"]) == (12, 3)
     cpu = config.make_config("cpu", model="mlp1", alpha=100)
