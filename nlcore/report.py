@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import paper, results
 from .plots import NAMES
+from .train import select_lr
 
 
 def pct(x) -> str:
@@ -73,3 +74,20 @@ def vs_paper(summary: list[dict], figure: str, models, alphas) -> str:
             cells.append(cell)
         rows.append(f"| {NAMES.get(m, m)} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def split_table(records: list[dict]) -> str:
+    """Held-out validation split against the test set as the chooser of the learning rate: per model and
+    split, the test accuracy of the chosen rate over seeds, the rates chosen, and, for runs that chose on
+    the validation split, the rates the test set would have chosen from the same runs."""
+    rows = ["| model | clean images | rate chosen on | test accuracy | lr chosen (per seed) | "
+            "the test set would choose |", "|---|---|---|---|---|---|"]
+    for s in results.summarize(records, by=("model", "n_clean", "lr_select")):
+        rs = sorted((r for r in records if r["key"] in s["keys"]), key=lambda r: r["seed"])
+        on_test = [select_lr(r["metrics"]["per_lr"], "test") for r in rs] if s["lr_select"] == "val" else None
+        rows.append(f"| {NAMES.get(s['model'], s['model'])} | {s['n_clean']:,} | {s['lr_select']} | {spread(s)} | "
+                    f"{', '.join(f'{x:g}' for x in s['lrs'])} | "
+                    + ("–" if on_test is None else ", ".join(f"{b['lr']:g} ({pct(b['test_acc'])})" for b in on_test))
+                    + " |")
+    return "\n".join(rows)
+

@@ -50,6 +50,15 @@ FIGURES = {
         seeds={"smoke": {"*": [0]}, "full": {"*": [0, 1]}},
         model_overrides={"full": {"mlp1": dict(lrs=MLP1_LRS)}},
     ),
+    # Figure 1's full profile holds 5,000 clean images out to choose the learning rate: against all 60,000
+    # clean images with the rate chosen on the test set (the paper's reading), at one alpha
+    "valsplit": dict(
+        title="55,000 clean images and a validation split against 60,000 and the test set (alpha = 10)",
+        experiment="exp1", fixed=dict(dataset="mnist", alpha=10), models=["perceptron", "mlp1"],
+        grid={p: dict(split=[dict(), dict(n_clean=n, n_val=0, lr_select="test")])
+              for p, n in (("smoke", 700), ("full", 60000))},
+        seeds={"smoke": {"*": [0]}, "full": {"*": [0, 1]}},
+    ),
     # the rest of the Keras lineage, one choice at a time against the lineage run (inputs x / 255, rho 0.95)
     "lineage": dict(
         title="Keras initialisation and the MLP's dropout (alpha = 100)", experiment="exp1",
