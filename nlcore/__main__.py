@@ -14,6 +14,7 @@ import json
 import sys
 
 from . import sweep
+from .config import PROFILES
 from .data import DataError
 from .results import ResultsError
 
@@ -25,7 +26,7 @@ def main(argv=None) -> int:
     st.add_argument("--json", action="store_true")
     sw = sub.add_parser("sweep", help="train the missing runs of a figure (resumable)")
     sw.add_argument("figure", choices=sorted(sweep.FIGURES))
-    sw.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "paper"])
+    sw.add_argument("--profile", default="cpu", choices=list(PROFILES))
     sw.add_argument("--models", nargs="+", default=None)
     sw.add_argument("--alphas", nargs="+", type=float, default=None)
     sw.add_argument("--seeds", nargs="+", type=int, default=None)
@@ -34,7 +35,7 @@ def main(argv=None) -> int:
     sw.add_argument("--dask", default=None, metavar="ADDRESS",
                     help="fan out over a Dask cluster: a scheduler address (tcp://host:8786) or local:N workers")
     tr = sub.add_parser("train", help="train one config (under torchrun: data-parallel over its processes)")
-    tr.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "paper"])
+    tr.add_argument("--profile", default="cpu", choices=list(PROFILES))
     tr.add_argument("--model", required=True)
     tr.add_argument("--alpha", type=float, default=0.0)
     tr.add_argument("--seed", type=int, default=0)
@@ -49,7 +50,7 @@ def main(argv=None) -> int:
             print(json.dumps(s, indent=1))
         else:
             for fig, per in s.items():
-                if fig == "all_stored_runs":
+                if fig in ("all_stored_runs", "unreadable"):
                     continue
                 if "derived_from" in per or "not_run" in per:
                     why = f"derived from {per['derived_from']}" if "derived_from" in per \
@@ -59,7 +60,9 @@ def main(argv=None) -> int:
                 print(fig, "  ".join(f"{p}: {v['stored']}/{'?' if v['total'] is None else v['total']}"
                                      for p, v in per.items()))
             print("stored runs:", s["all_stored_runs"])
-        return 0
+        for path, why in s["unreadable"].items():
+            print(f"unreadable: {path}: {why}", file=sys.stderr)
+        return 1 if s["unreadable"] else 0
     try:
         if sweep.FIGURES[args.figure].get("needs") == "confusion":  # Figure 5: measure the confusions first
             sweep.confusion_matrix(args.profile, train_missing=True, device=args.device)
@@ -81,7 +84,7 @@ def _train(args) -> int:
 
     import torch
 
-    from . import config, results, train
+    from . import checkpoint, config, results, train
 
     try:
         extra = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
@@ -107,9 +110,11 @@ def _train(args) -> int:
             print(f"already stored: {results.run_path(cfg)}")
             return 0
         t0 = time.time()
-        metrics = train.train(cfg, device=device, progress=not args.no_progress and rank == 0)
+        where = checkpoint.path(cfg)  # continued if a stopped process left one (one process only)
+        metrics = train.train(cfg, device=device, progress=not args.no_progress and rank == 0, checkpoint=where)
         if rank == 0:
             results.save(cfg, metrics, time.time() - t0)
+            where.unlink(missing_ok=True)
             print(f"stored {results.run_path(cfg)}: test {metrics['best']['test_acc']} (lr {metrics['best']['lr']})")
     except (DataError, ResultsError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -8,6 +8,7 @@ live Jupyter kernel otherwise.
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import plotly.graph_objects as go
@@ -26,7 +27,9 @@ def show(fig: go.Figure) -> None:
     if os.environ.get("NLCORE_BOOK") == "1":
         from IPython.display import HTML, display
 
-        display(HTML(fig.to_html(include_plotlyjs=False, include_mathjax=False, full_html=False,
+        # the div's id from the figure itself, not a random one: a rebuilt chapter changes only if its figures do
+        div_id = "fig-" + hashlib.sha256(fig.to_json().encode()).hexdigest()[:16]
+        display(HTML(fig.to_html(include_plotlyjs=False, include_mathjax=False, full_html=False, div_id=div_id,
                                  config={"displaylogo": False})))
     else:
         fig.show()

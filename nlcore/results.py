@@ -255,6 +255,18 @@ def load_all(root=None) -> list[dict]:
     return [read(p) for p in sorted(runs.glob("*.json"))] if runs.exists() else []
 
 
+def unreadable(root=None) -> dict[str, str]:
+    """Every stored file that :func:`read` refuses (torn, not JSON, or not the config its name promises):
+    ``{path: why}``."""
+    out = {}
+    for p in sorted((results_dir(root) / "runs").glob("*.json")):
+        try:
+            read(p)
+        except ResultsError as e:
+            out[str(p)] = str(e)
+    return out
+
+
 def expand_shared(summary: list[dict], where: dict, field: str, values) -> list[dict]:
     """Draw a point that several lines share as a point of every line.
 

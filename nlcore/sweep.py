@@ -345,7 +345,9 @@ def run_dask(configs: list[dict], scheduler, device: str | None = None, root=Non
 
 
 def status(root=None) -> dict:
-    """Per figure and profile: how many of its runs are stored."""
+    """Per figure and profile: how many of its runs are stored (readable); ``unreadable``: stored files that
+    cannot be read, ``{path: why}`` (not counted as stored)."""
+    bad = results.unreadable(root)
     out = {}
     for fig in FIGURES:
         out[fig] = {}
@@ -357,11 +359,13 @@ def status(root=None) -> dict:
             except (ValueError, data.DataError) as e:  # Fig 5 before its confusion matrix; ImageNet absent
                 out[fig][profile] = dict(stored=0, total=None, needs=str(e))
                 continue
-            done = sum(results.run_path(c, root).exists() for c in cfgs)
+            done = sum(results.run_path(c, root).exists() and str(results.run_path(c, root)) not in bad
+                       for c in cfgs)
             out[fig][profile] = dict(stored=done, total=len(cfgs))
     for fig, source in DERIVED.items():
         out[fig] = dict(derived_from=source)
     for fig, why in NOT_RUN.items():
         out[fig]["not_run"] = why
-    out["all_stored_runs"] = len(list((results.results_dir(root) / "runs").glob("*.json")))
+    out["all_stored_runs"] = len(list((results.results_dir(root) / "runs").glob("*.json"))) - len(bad)
+    out["unreadable"] = bad
     return out

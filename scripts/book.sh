@@ -9,10 +9,13 @@ bash scripts/setup.sh
 PROFILE=${PROFILE:-cpu}
 TRAIN_MISSING=${TRAIN_MISSING:-True}  # False: draw only what is stored (a sweep may be filling the store)
 mkdir -p book/chapters
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 for nb in notebooks/*.ipynb; do
   name=$(basename "$nb")
   echo "== papermill $nb (profile $PROFILE)"
-  NLCORE_BOOK=1 .venv/bin/papermill "$nb" "book/chapters/$name" -p profile "$PROFILE" -p train_missing "$TRAIN_MISSING" -k python3 --cwd . --log-output --no-progress-bar > /dev/null
+  NLCORE_BOOK=1 .venv/bin/papermill "$nb" "$tmp/$name" -p profile "$PROFILE" -p train_missing "$TRAIN_MISSING" -k python3 --cwd . --log-output --no-progress-bar > /dev/null
+  .venv/bin/python scripts/chapter.py "$tmp/$name" "book/chapters/$name"  # without papermill's timestamps
 done
 echo "== jupyter-book build book/"
 .venv/bin/jupyter-book build book/ -W -n --keep-going

@@ -51,7 +51,9 @@ def test_book_pages_draw_figures_from_local_plotly(built):
     # figures per chapter: exp1 Figs 1 (+ bars, learning curves) and 2 (+ bars); exp2 confusions, Fig 4, Fig 5
     # (+ bars); exp3 Figs 6 and 7 (+ bars each); exp4 Fig 8 (+ bars; Fig 9 has no point at the smoke profile,
     # whose runs reach no target accuracy, and says so in words); exp5 Fig 11 (+ bars) and Fig 12
-    expected = {"exp1": 5, "exp2": 4, "exp3": 4, "exp4": 2, "exp5": 3}
+    # exp1 also: Figure 1 at the paper-scale section's profile (+ learning curves), and the ablation's accuracy
+    # and dark-pixel drift curves for each of its two models
+    expected = {"exp1": 11, "exp2": 4, "exp3": 4, "exp4": 2, "exp5": 3}
     for name, n in expected.items():
         page = (html / "chapters" / f"{name}.html").read_text()
         assert page.count('class="plotly-graph-div"') == n, name
@@ -73,3 +75,24 @@ def test_built_html_requests_no_external_host(built):
         assert not bad, (page, bad[:3])
         for tag in re.findall(r"<link[^>]+>", text):
             assert not re.search(r"href=[\"'](https?:)?//", tag), (page, tag)
+
+
+def test_a_chapter_rebuilt_with_nothing_to_train_is_byte_identical(built, tmp_path):
+    """What scripts/book.sh does twice over the same stored runs leaves the committed chapter unchanged:
+    papermill's timestamps are dropped (scripts/chapter.py) and plotly's div ids come from the figure."""
+    import os
+    import subprocess
+    import sys
+
+    bin_ = Path(sys.executable).parent
+    env = dict(os.environ, NLCORE_BOOK="1", NLCORE_RESULTS=str(built["results"]))
+    out = []
+    for i in range(2):
+        raw, chapter = tmp_path / f"raw{i}.ipynb", tmp_path / f"chapter{i}.ipynb"
+        subprocess.run([bin_ / "papermill", REPO / "notebooks" / "exp1.ipynb", raw, "-p", "profile", "smoke",
+                        "-p", "train_missing", "False", "-p", "cifar10", "False", "-k", "python3", "--cwd", REPO,
+                        "--no-progress-bar"], env=env, check=True, capture_output=True)
+        subprocess.run([sys.executable, REPO / "scripts" / "chapter.py", raw, chapter], check=True)
+        out.append(chapter.read_bytes())
+    assert out[0] == out[1]
+    assert b"start_time" not in out[0] and b'"plotly-graph-div"' in out[0]

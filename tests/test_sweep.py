@@ -94,6 +94,21 @@ def test_status_cli_json(results_root):
     assert st["fig1"]["cpu"]["total"] == 60 and st["all_stored_runs"] == 1
 
 
+def test_status_names_unreadable_records_and_fails(results_root):
+    """A torn or foreign file is not counted as stored: status lists it by path and exits 1."""
+    (rec,) = sweep.run(_cfgs()[:1], progress=False, log=None)
+    path = results.run_path(rec["config"])
+    path.write_text(path.read_text()[:100])  # torn mid-write by something other than nlcore
+    r = subprocess.run([sys.executable, "-m", "nlcore", "status"], capture_output=True, text=True, env=dict(os.environ))
+    assert r.returncode == 1 and f"unreadable: {path}" in r.stderr and "not valid JSON" in r.stderr
+    assert "fig1 smoke: 0/10" in r.stdout and "stored runs: 0" in r.stdout
+    st = sweep.status()
+    assert st["fig1"]["smoke"]["stored"] == 0 and list(st["unreadable"]) == [str(path)]
+    path.unlink()
+    r = subprocess.run([sys.executable, "-m", "nlcore", "status"], capture_output=True, text=True, env=dict(os.environ))
+    assert r.returncode == 0 and "unreadable" not in r.stderr
+
+
 def test_sweep_cli_rejects_bad_profile():
     r = subprocess.run([sys.executable, "-m", "nlcore", "sweep", "fig1", "--profile", "huge"], capture_output=True,
                        text=True)

@@ -1,0 +1,30 @@
+"""Copy an executed notebook into book/chapters/ without what changes from one execution to the next.
+
+    python scripts/chapter.py EXECUTED.ipynb book/chapters/NAME.ipynb
+
+Papermill stamps every execution with times and durations (the notebook's and each cell's metadata);
+they are dropped, so a chapter whose content did not change is written byte for byte as it was and
+`git status` stays clean after `scripts/book.sh` with nothing to train. The parameters papermill
+injected are kept (they say how the chapter was made).
+"""
+import sys
+
+import nbformat
+
+VOLATILE = ("duration", "start_time", "end_time", "input_path", "output_path", "environment_variables")
+
+src, dst = sys.argv[1], sys.argv[2]
+nb = nbformat.read(src, as_version=4)
+for k in VOLATILE:
+    nb.metadata.get("papermill", {}).pop(k, None)
+for cell in nb.cells:
+    cell.metadata.pop("execution", None)
+    cell.metadata.pop("papermill", None)
+text = nbformat.writes(nb) + "\n"
+try:
+    old = open(dst, encoding="utf-8").read()
+except FileNotFoundError:
+    old = None
+if text != old:
+    with open(dst, "w", encoding="utf-8") as f:
+        f.write(text)
