@@ -52,7 +52,9 @@ def engine_state(eng) -> dict:
         return dict(kind="Sequential", alive=alive,
                     nets=[{k: cpu(v) for k, v in n.state_dict().items()} for n in eng.nets],
                     opts=[_to_cpu(o.state_dict()) for o in eng.opts])
-    return dict(kind="Stacked", alive=alive, **{name: {k: cpu(v) for k, v in getattr(eng, name).items()}
+    # dropout masks (buffers ending in ".mask") are drawn afresh at every step: not state
+    return dict(kind="Stacked", alive=alive, **{name: {k: cpu(v) for k, v in getattr(eng, name).items()
+                                                       if not k.endswith(".mask")}
                                                 for name in ("params", "buffers", "v", "a")})
 
 
@@ -71,7 +73,8 @@ def load_engine_state(eng, state: dict) -> None:
         return
     for name in ("params", "buffers", "v", "a"):
         for k, t in getattr(eng, name).items():
-            t.copy_(state[name][k])
+            if not k.endswith(".mask"):
+                t.copy_(state[name][k])
 
 
 def _to_cpu(obj):

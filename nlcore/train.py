@@ -274,6 +274,19 @@ class Sequential:
         return torch.stack(outs)
 
 
+def _dropout_inputs(net, x_shape) -> list[tuple]:
+    """The shape of what each ``nn.Dropout`` of ``net`` sees for an input of ``x_shape`` (on meta tensors)."""
+    shapes = []
+    meta = copy.deepcopy(net).to("meta")
+    hooks = [m.register_forward_hook(lambda mod, inp, out: shapes.append(tuple(inp[0].shape)))
+             for m in meta.modules() if type(m) is torch.nn.Dropout]
+    with torch.no_grad():
+        meta(torch.zeros(x_shape, device="meta"))
+    for h in hooks:
+        h.remove()
+    return shapes
+
+
 class Stacked:
     """The lr grid as one vmapped model; AdaDelta vectorised with a per-model lr.
 
@@ -283,9 +296,15 @@ class Stacked:
     """
 
     def __init__(self, net, lrs, cfg, device, precision, channels_last=False, compiled=False):
+        # on a CPU, dropout masks are drawn outside the (compiled) step, as buffers (models.MaskDropout)
+        masked = torch.device(device).type == "cpu" and any(type(m) is torch.nn.Dropout for m in net.modules())
+        self._plain = net if masked else None  # the shapes its dropouts see are measured at the first step
+        if masked:
+            net = models.with_mask_dropout(net)
         nets = [copy.deepcopy(net).to(device) for _ in lrs]
         self.params, self.buffers = stack_module_state(nets)
         self.params = {k: v.detach() for k, v in self.params.items()}
+        self.masks = [(k, m.p) for k, m in net.named_modules() if isinstance(m, models.MaskDropout)]
         self.base = copy.deepcopy(net).to("meta")
         self.lr = torch.tensor(lrs, device=device)
         self.rho, self.eps = cfg["rho"], cfg["eps"]
@@ -324,6 +343,7 @@ class Stacked:
         """One vectorised AdaDelta step on (x, y); returns the losses, float32 (G,) on the device (NaN for a
         diverged model). Nothing is read back to the host, so a CUDA graph can hold the whole step.
         With ``compiled``, a full batch runs the compiled step (an epoch's short last batch, eagerly)."""
+        self.draw_masks(x)
         if self._compiled is not None and len(y) == self.batch_size:
             try:
                 return self._compiled(x, y)
@@ -331,7 +351,23 @@ class Stacked:
                 self._compiled, self.compile_error = None, repr(e)[:500]
         return self._step(x, y)
 
-    graphable = True  # a step reads nothing back to the host: Steps can capture it as a CUDA graph
+    @torch.no_grad()
+    def draw_masks(self, x: torch.Tensor) -> None:
+        """New dropout masks for every model, 0 or 1 / (1 - p), each (G, batch_size, ...): on a CPU (on a GPU
+        the step draws its own)."""
+        if self.masks and self.buffers[f"{self.masks[0][0]}.mask"].numel() == 0:  # the first step: allocate
+            shapes = _dropout_inputs(self._plain, (self.batch_size, *x.shape[1:]))
+            for (k, _), shape in zip(self.masks, shapes):
+                self.buffers[f"{k}.mask"] = torch.zeros(len(self.lr), *shape, device=x.device)
+        for k, p in self.masks:
+            buf = self.buffers[f"{k}.mask"]
+            keep = models.keep_mask(buf.shape, buf.stride(), p, buf.device)
+            buf.copy_(keep).mul_(1 / (1 - p))
+
+    @property
+    def graphable(self) -> bool:
+        """A step reads nothing back to the host: Steps can capture it as a CUDA graph (not with CPU masks)."""
+        return not self.masks
 
     @property
     def compiled(self) -> bool:

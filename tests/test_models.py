@@ -92,11 +92,20 @@ def test_byte_dropout_is_seeded_and_falls_back_where_bytes_cannot_say_p():
     assert torch.equal(drop(x), a)  # a draw of torch's generator: reproducible from the seed
     assert torch.equal(drop.eval()(x), x)
     assert torch.equal(models.ByteDropout(1.0).train()(x), torch.zeros_like(x))  # p = 1: nn.Dropout's zeros
-    odd = models.ByteDropout(0.3).train()  # 256 * 0.3 is not an integer: nn.Dropout's own mask
-    torch.manual_seed(5)
-    b = odd(x)
-    torch.manual_seed(5)
-    assert torch.equal(b, torch.nn.Dropout(0.3).train()(x))
+    assert torch.equal(models.ByteDropout(0.0).train()(x), x)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.3])
+def test_where_bytes_cannot_say_p_32_bit_words_do(p):
+    """256 p not an integer (the MLPs' 0.2): an element is kept when its 32-bit word is >= round(2^32 p)."""
+    torch.manual_seed(0)
+    keep = models.keep_mask((400, 1000), (1000, 1), p, "cpu")
+    n = keep.numel()
+    assert abs(keep.float().mean().item() - (1 - p)) < 6 * (p * (1 - p) / n) ** 0.5
+    a, b = keep[:, :-1], keep[:, 1:]  # neighbours independent
+    assert abs((a & b).float().mean().item() - (1 - p) ** 2) < 6 * ((1 - p) ** 2 / a.numel()) ** 0.5
+    out = models.ByteDropout(p).train()(torch.ones(64, 512))
+    assert set(out.unique().tolist()) <= {0.0, torch.tensor(1 / (1 - p)).item()}  # float32's 1 / (1 - p)
 
 
 @pytest.mark.parametrize("name", ["perceptron", "mlp2", "convnet4", "convnet6"])

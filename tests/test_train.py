@@ -186,10 +186,11 @@ def test_clean_subset_and_validation_split_are_disjoint():
     assert not flat(d["x"]) & flat(d["xval"])
 
 
-def test_white_noise_source_images():
-    """noise_source='white': noisy slots show Gaussian images with the clean data's mean and std;
-    clean slots show the real images; labels of noisy slots are uniform (Sec 3.3)."""
-    cfg = config.make_config("smoke", model="mlp1", alpha=4, noise_source="white", repeat=False)
+@pytest.mark.parametrize("inputs", ["unit", "standardized"])
+def test_white_noise_source_images(inputs):
+    """noise_source='white': noisy slots show Gaussian images with the clean data's mean and std (in pixels
+    / 255, whatever the model's inputs); clean slots show the real images (Sec 3.3)."""
+    cfg = config.make_config("smoke", model="mlp1", alpha=4, noise_source="white", repeat=False, inputs=inputs)
     d = train.prepare(cfg, "cpu")
     n = len(d["y"])
     slots = torch.arange(n * 5)
@@ -197,8 +198,9 @@ def test_white_noise_source_images():
     x, _ = train.batch(d, cfg, slots, labels)
     clean = (d["x"].float() / 255 - d["mean"]) / d["std"]
     assert torch.allclose(x[:n], clean)
-    noisy = x[n:]
-    assert abs(noisy.mean().item()) < 0.01 and abs(noisy.std().item() - 1) < 0.01  # matched mean/variance
+    noisy = x[n:] * d["std"] + d["mean"]  # back in pixels / 255
+    assert abs(noisy.mean().item() - d["pix_mean"].item()) < 0.01  # matched mean and variance
+    assert abs(noisy.std().item() - d["pix_std"].item()) < 0.01
     perm = torch.randperm(len(slots))[:300]
     x2, _ = train.batch(d, cfg, slots[perm], labels[perm])
     assert torch.equal(x[perm], x2)  # a slot shows the same image in any batch
