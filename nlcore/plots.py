@@ -156,7 +156,9 @@ FIELD_NAMES = {"alpha": "α", "delta": "δ", "order": "order", "noise_source": "
                "n_clean": "clean labels", "batch_size": "batch size", "loss": "loss", "model": "model"}
 VALUE_NAMES = {("noise_source", "same"): "same dataset (repeated)", ("noise_source", "other"): "CIFAR-100 images",
                ("noise_source", "white"): "white noise", ("repeat", True): "repeated", ("repeat", False): "unique",
-               ("loss", "h_alpha"): "H_α (infinite batch)", ("loss", "ce"): "cross-entropy"}
+               ("loss", "h_alpha"): "H_α (infinite batch)", ("loss", "ce"): "cross-entropy",
+               ("init", "keras"): "Keras's initialisation (Glorot-uniform, zero biases)",
+               ("init", "torch"): "torch's initialisation"}
 
 
 def label(field: str, value) -> str:
