@@ -91,3 +91,49 @@ def split_table(records: list[dict]) -> str:
                     + " |")
     return "\n".join(rows)
 
+
+
+def factor_effects(records: list[dict], fields: tuple[str, ...]) -> str:
+    """For each field of a factorial ablation and each model: the mean test accuracy (chosen rate, over seeds
+    and the other fields' values) at each of the field's values, and the difference between the first two
+    values (values in the order the sweep lists them first)."""
+    lines = []
+    for f in fields:
+        values = list(dict.fromkeys(r["config"][f] for r in records))
+        if len(values) < 2:
+            continue
+        parts = []
+        for m in dict.fromkeys(r["config"]["model"] for r in records):
+            means = []
+            for v in values[:2]:
+                accs = [r["metrics"]["best"]["test_acc"] for r in records if r["config"]["model"] == m
+                        and r["config"][f] == v and r["metrics"]["best"]["test_acc"] is not None]
+                means.append(sum(accs) / len(accs) if accs else None)
+            if None not in means:
+                parts.append(f"{NAMES.get(m, m)} {pct(means[0])} against {pct(means[1])} "
+                             f"({(means[0] - means[1]) * 100:+.1f} points)")
+        if parts:
+            lines.append(f"- **{f} {values[0]} against {values[1]}** (mean over seeds and the other choices): "
+                         + "; ".join(parts) + ".")
+    return "\n".join(lines) or "No ablation run is stored yet."
+
+
+def plateau_table(records: list[dict], window: int = 3) -> str:
+    """Per model and alpha: the chosen rate's test accuracy averaged over the last ``window`` evaluations,
+    and its change from the ``window`` evaluations before them (mean over seeds): a run still learning at
+    the end of its pass shows a clear gain; one that levelled off, a change within the evaluation swing."""
+    rows = [f"| model | α | mean of the last {window} evaluations | change from the {window} before | seeds |",
+            "|---|---|---|---|---|"]
+    for s in results.summarize(records):
+        last, change = [], []
+        for r in (r for r in records if r["key"] in s["keys"]):
+            e = chosen(r)
+            if e is None or len(e["curve"]) < 2 * window:
+                continue
+            acc = [c["test_acc"] for c in e["curve"]]
+            last.append(sum(acc[-window:]) / window)
+            change.append(last[-1] - sum(acc[-2 * window:-window]) / window)
+        if last:
+            rows.append(f"| {NAMES.get(s['model'], s['model'])} | {s['alpha']:g} | {pct(sum(last) / len(last))} | "
+                        f"{sum(change) / len(change) * 100:+.1f} points | {len(last)} |")
+    return "\n".join(rows)

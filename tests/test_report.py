@@ -1,0 +1,67 @@
+"""The chapters' computed tables and sentences say what the records say (synthetic records, known answers)."""
+
+import pytest
+
+from nlcore import config, report
+
+
+def record(model, seed, curve_acc, lr=0.1, **fields):
+    cfg = config.make_config("full", model=model, alpha=fields.pop("alpha", 100), seed=seed, **fields)
+    curve = [dict(step=i + 1, epoch=(i + 1) / len(curve_acc), test_acc=a, val_acc=a, train_loss=1.0,
+                  dark_drift=0.0 if cfg["inputs"] == "unit" else 0.5, lit_drift=0.1) for i, a in enumerate(curve_acc)]
+    acc = sum(curve_acc[-3:]) / 3
+    per_lr = [dict(lr=lr, diverged=False, curve=curve, val_acc=acc, test_acc=acc)]
+    best = dict(lr=lr, val_acc=acc, test_acc=acc, selected_on="val")
+    return dict(key=config.config_key(cfg), config=cfg, seed=seed, metrics=dict(per_lr=per_lr, best=best))
+
+
+def ablation():
+    recs = []
+    for seed in (0, 1):
+        for inputs, base in (("unit", 0.30), ("standardized", 0.20)):
+            for rho, bump in ((0.95, 0.01), (0.9, 0.0)):
+                recs.append(record("perceptron", seed, [base + bump] * 12, inputs=inputs, rho=rho))
+    return recs
+
+
+def test_factor_effects_average_over_seeds_and_the_other_factor():
+    text = report.factor_effects(ablation(), ("inputs", "rho"))
+    assert "**inputs unit against standardized**" in text and "30.5% against 20.5% (+10.0 points)" in text
+    assert "**rho 0.95 against 0.9**" in text and "26.0% against 25.0% (+1.0 points)" in text
+
+
+def test_ablation_table_rows_spread_and_drift():
+    table = report.ablation_table(ablation(), ("inputs", "rho"))
+    rows = table.splitlines()[2:]
+    assert len(rows) == 4
+    unit95 = next(r for r in rows if "| unit | 0.95 |" in r)
+    assert "31.0% (31.0%–31.0%, 2 seeds)" in unit95 and "0.1, 0.1" in unit95 and unit95.endswith("| 0.0000 |")
+    assert next(r for r in rows if "| standardized | 0.9 |" in r).endswith("| 0.5000 |")
+
+
+def test_plateau_table_compares_the_last_evaluations_with_those_before():
+    rising = record("mlp1", 0, [0.1] * 6 + [0.40, 0.40, 0.40, 0.50, 0.50, 0.50])
+    flat = record("mlp1", 1, [0.1] * 6 + [0.50, 0.50, 0.50, 0.50, 0.50, 0.50])
+    (row,) = report.plateau_table([rising, flat]).splitlines()[2:]
+    assert row == "| MLP, 1 hidden layer | 100 | 50.0% | +5.0 points | 2 |"
+
+
+def test_vs_paper_marks_what_is_not_stored_and_quotes_the_paper():
+    from nlcore import results
+
+    recs = [record("perceptron", s, [0.4] * 12) for s in (0, 1)]
+    table = report.vs_paper(results.summarize(recs), "fig1", ("perceptron", "convnet4"), (0, 100))
+    assert "| Perceptron | not stored yet | 40.0% (40.0%–40.0%, 2 seeds); paper: 40% |" in table
+    assert "| ConvNet, 4 layers | not stored yet | not stored yet; paper: 91% |" in table
+
+
+def test_split_table_reads_what_the_test_set_would_have_chosen():
+    r = record("perceptron", 0, [0.5] * 12, alpha=10)
+    r["metrics"]["per_lr"].append(dict(lr=0.5, diverged=False, curve=[], val_acc=0.4, test_acc=0.6))
+    table = report.split_table([r])
+    assert "| Perceptron | 55,000 | val | 50.0% (seed 0 only) | 0.1 | 0.5 (60.0%) |" in table
+
+
+@pytest.mark.parametrize("fields", [("inputs",), ("inputs", "rho")])
+def test_nothing_stored_reads_as_such(fields):
+    assert report.factor_effects([], fields) == "No ablation run is stored yet."
