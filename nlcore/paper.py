@@ -22,3 +22,15 @@ CRITICAL_N_CLEAN_90 = {
 def points(figure: str) -> list[dict]:
     """The paper's stated points of one figure: dicts with model, alpha, accuracy, quote."""
     return [dict(model=m, alpha=a, accuracy=acc, quote=q) for (f, m, a), (acc, q) in ACCURACY.items() if f == figure]
+
+# The claims the book's front page scores, in the paper's words (claim id -> quote; numbers as in ACCURACY)
+CLAIMS = {
+    "fig1_ordering": "larger neural network architectures tend also to be more robust to label noise",
+    "fig5_structured": "performance is similar to uniform noise",
+    "fig6_cifar100": "Noise drawn from CIFAR-100 resulted in only half the drop in performance observed with noise "
+                     "from CIFAR-10 itself",
+    "fig6_white": "white noise examples did not appreciably affect performance",
+    "fig7_repeat": "Essentially no difference is observed between the two types of noisy examples",
+    "fig11_batch": "dataset noise can be partly compensated for by larger batch sizes",
+    "fig12_lr": "Generally, we observe that the higher the label noise, the lower the optimal learning rate.",
+}

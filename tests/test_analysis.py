@@ -64,3 +64,5 @@ def test_every_quote_of_the_paper_is_in_its_text_and_states_its_number():
         assert f"{acc:.0%}" in quote or f"{acc * 100:.0f} percent" in quote, (figure, quote)
     for n, quote in paper.CRITICAL_N_CLEAN_90.values():
         assert norm(quote) in text and f"{n:,}" in quote
+    for claim, quote in paper.CLAIMS.items():
+        assert norm(quote) in text, claim

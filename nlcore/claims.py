@@ -1,0 +1,281 @@
+"""The paper's claims, each scored against our stored runs by a stated rule (the book's front page).
+
+A claim reads the stored records of its figure at the largest profile that has any (``full``, then
+``cpu``; nothing trains here), computes our number with its spread over seeds, and a verdict:
+
+- **held**: our number is where the rule says the paper's is;
+- **partly**: it misses that, but by less than the rule's wider margin, or the claim's direction holds
+  without its size;
+- **not held**: it misses by more;
+- **not run here**: no stored run can say (ImageNet, ResNet-101 on a CPU, or runs not trained yet).
+
+The margins are in :data:`MARGINS` (absolute accuracy, as fractions). They are wider than the spread
+between seeds we measure under heavy noise and narrower than the gaps the paper's claims are about.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from . import analysis, data, paper, results, sweep
+from .plots import NAMES
+
+MARGINS = dict(held=0.03, partly=0.10)  # "reaches X%": within 3 points held, within 10 partly
+ABOUT = dict(held=0.05, partly=0.15)  # "about X%": within 5 points either way held, 15 partly
+FACTOR = 2.0  # a critical number of clean labels within a factor of 2 of the paper's
+
+
+def at_least(ours: float, paper_value: float, margins=MARGINS) -> str:
+    """Verdict for "reaches ``paper_value``": ours at or above it less a margin."""
+    if ours >= paper_value - margins["held"]:
+        return "held"
+    return "partly" if ours >= paper_value - margins["partly"] else "not held"
+
+
+def about(ours: float, paper_value: float, margins=ABOUT) -> str:
+    """Verdict for "about ``paper_value``": ours within a margin either way."""
+    off = abs(ours - paper_value)
+    return "held" if off <= margins["held"] else "partly" if off <= margins["partly"] else "not held"
+
+
+def small(change: float, margins=MARGINS) -> str:
+    """Verdict for "no appreciable difference": the absolute change within a margin."""
+    return "held" if abs(change) <= margins["held"] else "partly" if abs(change) <= margins["partly"] else "not held"
+
+
+def within_factor(ours: float | None, paper_value: float, factor: float = FACTOR) -> str:
+    if ours is None:
+        return "not held"
+    return "held" if paper_value / factor <= ours <= paper_value * factor else "not held"
+
+
+def pct(x) -> str:
+    return f"{x:.1%}"
+
+
+def pts(x) -> str:
+    return f"{x * 100:g} points"
+
+
+def _stored(figure: str, root=None, profiles=("full", "cpu"), needs=bool):
+    """(records, profile) of ``figure`` at the first profile of ``profiles`` whose stored records satisfy
+    ``needs`` (by default: any record)."""
+    for p in profiles:
+        if p not in sweep.FIGURES[figure]["grid"]:
+            continue
+        try:
+            recs = sweep.figure_records(figure, p, root=root)
+        except (ValueError, data.DataError):  # Fig 5 before its confusion runs; ImageNet absent
+            continue
+        if recs and needs(recs):
+            return recs, p
+    return [], None
+
+
+def _at(model: str, alpha: float):
+    """A ``needs`` test: a stored run of ``model`` at ``alpha`` with an accuracy."""
+    return lambda recs: any(r["config"]["model"] == model and r["config"]["alpha"] == alpha
+                            and r["metrics"]["best"]["lr"] is not None for r in recs)
+
+
+def _scale(records: list[dict], profile: str) -> str:
+    n = sorted({r["config"]["n_clean"] for r in records})
+    seeds = sorted({r["seed"] for r in records})
+    clean = f"{n[0]:,}" if len(n) == 1 else f"{n[0]:,} to {n[-1]:,}"
+    return f"profile {profile}: {clean} clean images, seeds {', '.join(map(str, seeds))}"
+
+
+def _row(s: dict) -> str:
+    """'mean (min–max over n seeds)' of a summary row."""
+    if s["n_seeds"] == 1:
+        return f"{pct(s['mean'])} (seed {s['seeds'][0]} only)"
+    return f"{pct(s['mean'])} ({pct(s['min'])}–{pct(s['max'])}, {s['n_seeds']} seeds)"
+
+
+NOT_RUN = dict(ours="–", scale="–", verdict="not run here")
+
+
+def fig1_accuracy(model: str, root=None) -> dict:
+    """Fig 1 at alpha = 100: the ConvNet's 91% ("reaches") or the perceptron's 40% ("about")."""
+    recs, profile = _stored("fig1", root, needs=_at(model, 100))
+    value = paper.ACCURACY[("fig1", model, 100)][0]
+    rows = [s for s in results.summarize(recs) if s["model"] == model and s["alpha"] == 100 and s["mean"] is not None]
+    if not rows:
+        return dict(NOT_RUN, why="no stored run of this model at α = 100")
+    (s,) = rows
+    verdict = (at_least if model == "convnet4" else about)(s["mean"], value)
+    rule = (f"held within {pts(MARGINS['held'])} below the paper, partly within {pts(MARGINS['partly'])}"
+            if model == "convnet4" else
+            f"held within {ABOUT['held']:.0%} either way, partly within {ABOUT['partly']:.0%}")
+    return dict(ours=_row(s), scale=_scale(recs, profile), verdict=verdict, why=rule)
+
+
+def fig1_ordering(root=None) -> dict:
+    """Fig 1 at alpha = 100: the ConvNet most robust and the perceptron least."""
+    models = sweep.FIGURES["fig1"]["models"]
+    recs, profile = _stored("fig1", root, needs=lambda rs: all(_at(m, 100)(rs) for m in models))
+    at = sorted((s for s in results.summarize(recs) if s["alpha"] == 100 and s["mean"] is not None),
+                key=lambda s: -s["mean"])
+    if len(at) < len(sweep.FIGURES["fig1"]["models"]):
+        return dict(NOT_RUN, why=f"{len(at)} of the 5 models stored at α = 100")
+    top, bottom = at[0]["model"] == "convnet4", at[-1]["model"] == "perceptron"
+    ours = " > ".join(f"{NAMES[s['model']]} {pct(s['mean'])}" for s in at)
+    verdict = "held" if top and bottom else "partly" if top or bottom else "not held"
+    return dict(ours=ours, scale=_scale(recs, profile), verdict=verdict,
+                why="held if the ConvNet ranks first and the perceptron last at α = 100; partly if one of the two")
+
+
+def fig5_structured(root=None) -> dict:
+    """Fig 5: at alpha = 20 every order at the largest delta below 1 within a margin of uniform noise."""
+    recs, profile = _stored("fig5", root)
+    summary = results.summarize(recs, by=("order", "delta"))
+    uniform = [s for s in summary if s["delta"] == 0 and s["mean"] is not None]
+    below = sorted({s["delta"] for s in summary if 0 < s["delta"] < 1})
+    if not uniform or not below:
+        return dict(NOT_RUN, why="no stored run of uniform noise and of a structured δ < 1")
+    d = below[-1]
+    drops = {s["order"]: uniform[0]["mean"] - s["mean"] for s in summary if s["delta"] == d and s["mean"] is not None}
+    worst = max(drops.values())
+    ours = f"δ = {d:g} against uniform: " + ", ".join(f"{o} {-x * 100:+.1f} points" for o, x in drops.items())
+    return dict(ours=ours, scale=_scale(recs, profile), verdict=small(max(worst, 0)),
+                why=f"the largest drop at δ = {d:g} within {pts(MARGINS['held'])} held, "
+                    f"{pts(MARGINS['partly'])} partly")
+
+
+def _drops(root=None):
+    recs, profile = _stored("fig6", root)
+    summary = results.summarize(recs, by=("noise_source", "alpha"))
+    top = max((s["alpha"] for s in summary), default=None)
+    clean = [s["mean"] for s in summary if s["alpha"] == 0 and s["mean"] is not None]
+    if top is None or top == 0 or not clean:
+        return None, recs, profile, top
+    return {s["noise_source"]: clean[0] - s["mean"] for s in summary if s["alpha"] == top and s["mean"] is not None}, \
+        recs, profile, top
+
+
+def fig6_cifar100(root=None) -> dict:
+    """Fig 6: CIFAR-100 images as noise cost about half the drop of CIFAR-10's own (a ratio in [1/4, 3/4])."""
+    drops, recs, profile, top = _drops(root)
+    if not drops or "other" not in drops or "same" not in drops or drops["same"] <= 0:
+        return dict(NOT_RUN, why="no stored drop from CIFAR-10's own noise to compare with")
+    ratio = drops["other"] / drops["same"]
+    verdict = "held" if 0.25 <= ratio <= 0.75 else "partly" if ratio < 1 else "not held"
+    return dict(ours=f"at α = {top:g}: drop {drops['other'] * 100:.1f} points against {drops['same'] * 100:.1f} "
+                     f"(ratio {ratio:.2f})", scale=_scale(recs, profile), verdict=verdict,
+                why="held if the ratio of the drops is in [0.25, 0.75]; partly if below 1")
+
+
+def fig6_white(root=None) -> dict:
+    """Fig 6: white-noise examples cost no appreciable accuracy."""
+    drops, recs, profile, top = _drops(root)
+    if not drops or "white" not in drops:
+        return dict(NOT_RUN, why="no stored white-noise run")
+    return dict(ours=f"at α = {top:g}: drop {drops['white'] * 100:.1f} points", scale=_scale(recs, profile),
+                verdict=small(max(drops["white"], 0)),
+                why=f"a drop within {pts(MARGINS['held'])} held, {pts(MARGINS['partly'])} partly")
+
+
+def fig7_repeat(root=None) -> dict:
+    """Fig 7: repeated and unique noisy images give the same accuracy at every alpha."""
+    recs, profile = _stored("fig7", root)
+    summary = results.summarize(recs, by=("alpha", "repeat"))
+    by = {(s["alpha"], s["repeat"]): s["mean"] for s in summary if s["mean"] is not None}
+    diffs = {a: by[(a, True)] - by[(a, False)] for a, r in by if r and (a, False) in by and a > 0}
+    if not diffs:
+        return dict(NOT_RUN, why="no α with both repeated and unique runs stored")
+    a, worst = max(diffs.items(), key=lambda kv: abs(kv[1]))
+    return dict(ours=f"largest gap {worst * 100:+.1f} points (repeated − unique, α = {a:g})",
+                scale=_scale(recs, profile), verdict=small(worst),
+                why=f"the largest gap within {pts(MARGINS['held'])} held, {pts(MARGINS['partly'])} partly")
+
+
+def fig8_critical(root=None) -> dict:
+    """Fig 8: 2,000 clean labels reach 90% at alpha = 10, 10,000 at alpha = 50 (each within a factor of 2)."""
+    recs, profile = _stored("fig8", root, profiles=("paper", "full", "cpu"))
+    crit = analysis.critical_n_clean(results.summarize(recs, by=("alpha", "n_clean")), 0.9)
+    parts, verdicts = [], []
+    for alpha, (n, _) in paper.CRITICAL_N_CLEAN_90.items():
+        c = crit.get(float(alpha))
+        ours = None if c is None else c["n"]
+        verdicts.append("not run here" if c is None else within_factor(ours if c["status"] == "crossed" else None, n))
+        parts.append(f"α = {alpha}: " + ("not run" if c is None else f"{ours:,.0f}" if c["status"] == "crossed" else
+                                        f"≤ {ours:,.0f}" if c["status"] == "at_smallest" else "90% never reached"))
+    if all(v == "not run here" for v in verdicts):
+        return dict(NOT_RUN, why="no stored run at α = 10 or 50")
+    verdict = "held" if all(v == "held" for v in verdicts) else "partly" if "held" in verdicts else "not held"
+    return dict(ours="; ".join(parts), scale=_scale(recs, profile) if recs else "–", verdict=verdict,
+                why=f"each critical number within a factor of {FACTOR:g} of the paper's held; one of two partly")
+
+
+def fig11_batch(root=None) -> dict:
+    """Fig 11: at the largest alpha, the largest batch beats the smallest (cross-entropy runs)."""
+    recs, profile = _stored("fig11", root)
+    ce = [r for r in recs if r["config"]["loss"] == "ce"]
+    summary = [s for s in results.summarize(ce, by=("alpha", "batch_size")) if s["mean"] is not None]
+    if not summary:
+        return dict(NOT_RUN, why="no stored run")
+    top = max(s["alpha"] for s in summary)
+    at = sorted((s for s in summary if s["alpha"] == top), key=lambda s: s["batch_size"])
+    if len(at) < 2:
+        return dict(NOT_RUN, why=f"one batch size stored at α = {top:g}")
+    gain = at[-1]["mean"] - at[0]["mean"]
+    verdict = "held" if gain > MARGINS["held"] else "partly" if gain > 0 else "not held"
+    return dict(ours=f"at α = {top:g}: batch {at[-1]['batch_size']} {pct(at[-1]['mean'])} against "
+                     f"{at[0]['batch_size']} {pct(at[0]['mean'])}", scale=_scale(ce, profile), verdict=verdict,
+                why=f"held if the largest batch gains more than {pts(MARGINS['held'])}; partly if it gains at all")
+
+
+def fig12_lr(root=None) -> dict:
+    """Sec 3.4 / Fig 12: the chosen learning rate (median over seeds) lower at alpha = 100 than at 0, per model."""
+    models = sweep.FIGURES["fig1"]["models"]
+    recs, profile = _stored("fig1", root, needs=lambda rs: all(_at(m, 0)(rs) and _at(m, 100)(rs) for m in models))
+    summary = results.summarize(recs)
+    lr = {(s["model"], s["alpha"]): statistics.median_low(s["lrs"]) for s in summary if s["lrs"]}
+    models = [m for m in sweep.FIGURES["fig1"]["models"] if (m, 0.0) in lr and (m, 100.0) in lr]
+    if not models:
+        return dict(NOT_RUN, why="no model stored at both α = 0 and α = 100")
+    lower = [m for m in models if lr[(m, 100.0)] < lr[(m, 0.0)]]
+    ours = ", ".join(f"{NAMES[m]} {lr[(m, 0.0)]:g} → {lr[(m, 100.0)]:g}" for m in models)
+    verdict = "held" if len(lower) == len(models) else "partly" if lower else "not held"
+    return dict(ours=ours, scale=_scale(recs, profile), verdict=verdict,
+                why="held if every model's chosen rate is lower at α = 100 than at α = 0; partly if some")
+
+
+def not_run(why: str) -> dict:
+    return dict(NOT_RUN, why=why)
+
+
+# (figure, chapter, the paper's words, the paper's number, scorer)
+CLAIMS = [
+    ("Fig 1", "exp1", paper.ACCURACY[("fig1", "convnet4", 100)][1], "91% at α = 100",
+     lambda root: fig1_accuracy("convnet4", root)),
+    ("Fig 1", "exp1", paper.ACCURACY[("fig1", "perceptron", 100)][1], "about 40% at α = 100",
+     lambda root: fig1_accuracy("perceptron", root)),
+    ("Fig 1", "exp1", paper.CLAIMS["fig1_ordering"], "ConvNet > MLPs > perceptron", fig1_ordering),
+    ("Fig 2", "exp1", paper.ACCURACY[("fig2", "resnet101", 10)][1], "85% at α = 10",
+     lambda root: not_run("ResNet-101 needs a GPU (the cost page gives its time)")),
+    ("Fig 3", "exp1", paper.ACCURACY[("fig3", "resnet18", 5)][1], "70% top-5 at α = 5",
+     lambda root: not_run("needs a copy of ImageNet")),
+    ("Fig 5", "exp2", paper.CLAIMS["fig5_structured"], "similar to uniform for δ < 1", fig5_structured),
+    ("Fig 6", "exp3", paper.CLAIMS["fig6_cifar100"], "half the drop", fig6_cifar100),
+    ("Fig 6", "exp3", paper.CLAIMS["fig6_white"], "no appreciable drop", fig6_white),
+    ("Fig 7", "exp3", paper.CLAIMS["fig7_repeat"], "no difference", fig7_repeat),
+    ("Fig 8", "exp4", " ".join(q for _, q in paper.CRITICAL_N_CLEAN_90.values()), "2,000 (α = 10), 10,000 (α = 50)",
+     fig8_critical),
+    ("Fig 11", "exp5", paper.CLAIMS["fig11_batch"], "larger batches help", fig11_batch),
+    ("Sec 3.4", "exp1", paper.CLAIMS["fig12_lr"], "the best rate falls", fig12_lr),
+]
+
+
+def scoreboard(root=None) -> list[dict]:
+    """One row per claim: figure, chapter, words, paper, ours, scale, verdict, why."""
+    return [dict(figure=f, chapter=ch, words=w, paper=p, **score(root)) for f, ch, w, p, score in CLAIMS]
+
+
+def markdown(rows: list[dict]) -> str:
+    """The scoreboard as a Markdown table, each row linking to its chapter."""
+    out = ["| figure | the paper says | paper | ours | scale | verdict | rule |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| [{r['figure']}]({r['chapter']}.ipynb) | “{r['words']}” | {r['paper']} | {r['ours']} | "
+                   f"{r['scale']} | **{r['verdict']}** | {r['why']} |")
+    return "\n".join(out)

@@ -1,0 +1,66 @@
+"""The front page's verdicts: each rule on known numbers, and claims read from a store of known records."""
+
+import pytest
+
+from nlcore import claims, results, sweep, train
+
+
+@pytest.mark.parametrize("ours, verdict", [(0.91, "held"), (0.885, "held"), (0.87, "partly"), (0.80, "not held")])
+def test_reaching_a_stated_accuracy(ours, verdict):
+    assert claims.at_least(ours, 0.91) == verdict
+
+
+@pytest.mark.parametrize("ours, verdict", [(0.40, "held"), (0.36, "held"), (0.30, "partly"), (0.50, "partly"),
+                                           (0.20, "not held"), (0.60, "not held")])
+def test_about_a_stated_accuracy_either_way(ours, verdict):
+    assert claims.about(ours, 0.40) == verdict
+
+
+@pytest.mark.parametrize("change, verdict", [(0.0, "held"), (-0.02, "held"), (0.05, "partly"), (-0.2, "not held")])
+def test_no_appreciable_change(change, verdict):
+    assert claims.small(change) == verdict
+
+
+def test_a_critical_number_within_a_factor():
+    assert claims.within_factor(3000, 2000) == "held" and claims.within_factor(900, 2000) == "not held"
+    assert claims.within_factor(None, 2000) == "not held"
+
+
+def store(cfg, acc, lr=0.1):
+    per_lr = [dict(lr=lr, diverged=False, val_acc=acc, test_acc=acc, curve=[])]
+    results.save(cfg, dict(per_lr=per_lr, best=train.select_lr(per_lr, "val")), 1.0)
+
+
+def test_a_claim_reads_the_largest_profile_that_has_its_point(results_root):
+    conv = lambda p, a, s: next(c for c in sweep.figure_configs("fig1", p, models=["convnet4"], seeds=[s])  # noqa: E731
+                                if c["alpha"] == a)
+    assert claims.fig1_accuracy("convnet4")["verdict"] == "not run here"
+    for s, acc in ((0, 0.20), (1, 0.26)):
+        store(conv("cpu", 100, s), acc)
+    row = claims.fig1_accuracy("convnet4")
+    assert row["verdict"] == "not held" and row["ours"] == "23.0% (20.0%–26.0%, 2 seeds)"
+    assert row["scale"] == "profile cpu: 5,000 clean images, seeds 0, 1"
+    store(conv("full", 20, 0), 0.95)  # a full-profile run, but not at alpha = 100: the cpu runs still answer
+    assert claims.fig1_accuracy("convnet4")["scale"].startswith("profile cpu")
+    store(conv("full", 100, 0), 0.89)
+    row = claims.fig1_accuracy("convnet4")
+    assert row["verdict"] == "held" and row["ours"] == "89.0% (seed 0 only)" and row["scale"].startswith("profile full")
+
+
+def test_the_scoreboard_has_every_claim_and_links_its_chapter(results_root):
+    rows = claims.scoreboard()
+    assert len(rows) == len(claims.CLAIMS) and {r["verdict"] for r in rows} == {"not run here"}
+    table = claims.markdown(rows)
+    assert table.count("\n") == len(rows) + 1 and "[Fig 1](exp1.ipynb)" in table and "[Fig 8](exp4.ipynb)" in table
+    assert "“Even with 100 noisy labels for every clean label the ConvNet still attains a performance of 91%.”" in table
+
+
+def test_the_learning_rate_claim_compares_alpha_0_and_100_for_every_model(results_root):
+    for m in sweep.FIGURES["fig1"]["models"]:
+        for a, lr in ((0, 1.0), (100, 0.1 if m != "perceptron" else 1.0)):
+            for s in (0, 1):
+                store(next(c for c in sweep.figure_configs("fig1", "cpu", models=[m], seeds=[s]) if c["alpha"] == a),
+                      0.5, lr=lr)
+    row = claims.fig12_lr()
+    assert row["verdict"] == "partly" and "Perceptron 1 → 1" in row["ours"]
+    assert "MLP, 1 hidden layer 1 → 0.1" in row["ours"]
