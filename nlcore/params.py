@@ -18,6 +18,7 @@ from .config import PROFILES
 
 # notebook -> its parameters (the names of its parameters cell)
 NOTEBOOKS = {
+    "intro": ("profile", "train_missing"),
     "exp1": ("profile", "alpha", "seeds", "models", "device", "train_missing", "cifar10"),
     "exp2": ("profile", "alpha", "delta", "seeds", "device", "train_missing", "true_class"),
     "exp3": ("profile", "alpha", "seeds", "device", "train_missing"),
