@@ -65,3 +65,17 @@ def test_split_table_reads_what_the_test_set_would_have_chosen():
 @pytest.mark.parametrize("fields", [("inputs",), ("inputs", "rho")])
 def test_nothing_stored_reads_as_such(fields):
     assert report.factor_effects([], fields) == "No ablation run is stored yet."
+
+
+def test_init_drift_table_sets_the_initial_weights_beside_how_far_they_moved():
+    recs = []
+    for init, drift in (("keras", 0.04), ("torch", 0.05)):
+        r = record("perceptron", 0, [0.3] * 12, init=init)
+        for e in r["metrics"]["per_lr"][0]["curve"]:
+            e["lit_drift"] = drift
+        recs.append(r)
+    rows = report.init_drift_table(recs).splitlines()[2:]
+    keras_rms, torch_rms = (6 / (784 + 10)) ** 0.5 / 3 ** 0.5, (1 / 784) ** 0.5 / 3 ** 0.5  # U(-b, b): b / sqrt(3)
+    cells = [[c if i < 2 else float(c) for i, c in enumerate(r.split(" | ")[:3])] for r in rows]
+    assert cells[0][1:3] == ["keras", pytest.approx(keras_rms, abs=1e-3)] and "| 0.1 | 0.0400 | 30.0% | 1 |" in rows[0]
+    assert cells[1][1:3] == ["torch", pytest.approx(torch_rms, abs=1e-3)] and "| 0.0500 |" in rows[1]
