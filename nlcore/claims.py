@@ -273,9 +273,11 @@ def scoreboard(root=None) -> list[dict]:
 
 
 def markdown(rows: list[dict]) -> str:
-    """The scoreboard as a Markdown table, each row linking to its chapter."""
-    out = ["| figure | the paper says | paper | ours | scale | verdict | rule |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        out.append(f"| [{r['figure']}]({r['chapter']}.ipynb) | “{r['words']}” | {r['paper']} | {r['ours']} | "
-                   f"{r['scale']} | **{r['verdict']}** | {r['why']} |")
+    """The scoreboard as a Markdown table, each row linking to its chapter, then each row's rule."""
+    out = ["| claim | verdict | ours | the paper says |", "|---|---|---|---|"]
+    for i, r in enumerate(rows, 1):
+        ours = r["ours"] if r["scale"] == "–" else f"{r['ours']}; {r['scale']}"
+        out.append(f"| {i}. [{r['figure']}]({r['chapter']}.ipynb): {r['paper']} | **{r['verdict']}** | {ours} | "
+                   f"“{r['words']}” |")
+    out.append("\nThe rules, by claim: " + "; ".join(f"{i}. {r['why']}" for i, r in enumerate(rows, 1)) + ".")
     return "\n".join(out)
