@@ -18,6 +18,7 @@ from . import paper
 NAMES = {"perceptron": "Perceptron", "mlp1": "MLP, 1 hidden layer", "mlp2": "MLP, 2 hidden layers",
          "mlp4": "MLP, 4 hidden layers", "convnet2": "ConvNet, 2 layers", "convnet4": "ConvNet, 4 layers",
          "convnet6": "ConvNet, 6 layers", "resnet18": "ResNet-18", "resnet101": "ResNet-101"}
+ALPHA_AXIS = "α (noisy labels per clean label)"  # every axis and slider writes alpha this way
 COLORS = {"perceptron": "#1f77b4", "mlp1": "#ff7f0e", "mlp2": "#2ca02c", "mlp4": "#d62728", "convnet4": "#9467bd",
           "convnet2": "#8c564b", "convnet6": "#e377c2", "resnet18": "#7f7f7f", "resnet101": "#17becf"}
 
@@ -53,7 +54,7 @@ def accuracy_vs_alpha(summary: list[dict], figure: str, title: str) -> go.Figure
             x=[p["alpha"]], y=[p["accuracy"]], mode="markers", name=f"paper: {NAMES.get(p['model'], p['model'])}",
             marker=dict(symbol="diamond-open", size=13, color=COLORS.get(p["model"]), line=dict(width=2)),
             hovertext=[f"paper (text): {p['quote']}"], hoverinfo="text"))
-    fig.update_layout(title=title, xaxis_title="alpha (noisy labels per clean label)",
+    fig.update_layout(title=title, xaxis_title=ALPHA_AXIS,
                       yaxis_title="test accuracy", yaxis=dict(range=[0, 1], tickformat=".0%"),
                       template="plotly_white", legend=dict(orientation="v"), height=480)
     return fig
@@ -91,7 +92,7 @@ def bars_with_alpha_slider(summary: list[dict], figure: str, title: str) -> go.F
                           args=[{"y": [o, t], "error_y.array": [e, None], "hovertext": [h, None]}]))
     fig.update_layout(title=title, barmode="group", yaxis=dict(range=[0, 1], tickformat=".0%", title="test accuracy"),
                       template="plotly_white", height=480,
-                      sliders=[dict(active=0, currentvalue=dict(prefix="alpha = "), steps=steps, pad=dict(t=60))])
+                      sliders=[dict(active=0, currentvalue=dict(prefix="α = "), steps=steps, pad=dict(t=60))])
     return fig
 
 
@@ -121,7 +122,7 @@ def learning_curves(records: list[dict], title: str) -> go.Figure:
     fig.update_layout(title=title, xaxis_title="optimiser step",
                       yaxis=dict(range=[0, 1], tickformat=".0%", title="test accuracy"),
                       template="plotly_white", height=480,
-                      sliders=[dict(active=0, currentvalue=dict(prefix="alpha = "), steps=steps, pad=dict(t=50))])
+                      sliders=[dict(active=0, currentvalue=dict(prefix="α = "), steps=steps, pad=dict(t=50))])
     return fig
 
 
@@ -181,7 +182,8 @@ def hover(s: dict, fields) -> str:
            f"{s['max']:.1%})" if len(s["seeds"]) > 1 else f"{s['mean']:.1%} (seed {s['seeds'][0]} only)")
     return (f"{head}<br>test accuracy {acc}"
             f"<br>lr chosen on {'/'.join(s['selected_on'])}: {lrs}<br>profile {'/'.join(s['profile'])}"
-            + (f"<br>seeds where every lr diverged (left out): {s['diverged']}" if s["diverged"] else ""))
+            + (f"<br>seeds where every lr diverged (left out): {s['diverged']}" if s["diverged"] else "")
+            + (f"<br>{s['shared']}" if s.get("shared") else ""))
 
 
 PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
@@ -248,7 +250,7 @@ def bars_with_slider(summary: list[dict], slider: str, x: str, by: str | None, t
                           args=[{"y": [c[0] for c in cols], "error_y.array": [c[1] for c in cols],
                                  "hovertext": [c[2] for c in cols]}]))
     fig.update_layout(title=title, barmode="group", template="plotly_white", height=460,
-                      xaxis_title=FIELD_NAMES.get(x, x),
+                      xaxis_title=ALPHA_AXIS if x == "alpha" else FIELD_NAMES.get(x, x),
                       yaxis=dict(range=[0, 1], tickformat=".0%", title="test accuracy"),
                       sliders=[dict(active=0, currentvalue=dict(prefix=f"{FIELD_NAMES.get(slider, slider)} = "),
                                     steps=steps, pad=dict(t=60))])
@@ -311,7 +313,7 @@ def lr_vs_alpha(rows: list[dict], title: str) -> go.Figure:
                                  hoverinfo="text", line=dict(color=PALETTE[i % len(PALETTE)]),
                                  marker=dict(symbol=["star" if c else "circle" for c in chosen],
                                              size=[14 if c else 7 for c in chosen])))
-    fig.update_layout(title=title, xaxis_title="α (noisy labels per clean label)", template="plotly_white",
+    fig.update_layout(title=title, xaxis_title=ALPHA_AXIS, template="plotly_white",
                       yaxis=dict(range=[0, 1], tickformat=".0%", title="test accuracy"), height=460)
     return fig
 
@@ -340,7 +342,7 @@ def critical_vs_alpha(crit: dict, fits: dict, title: str) -> go.Figure:
             se = f"± {f['k_se']:.2f}" if f["k_se"] is not None else "(2 points: no error estimate)"
             fig.add_trace(go.Scatter(x=xs, y=np.exp(f["c"]) * xs ** f["k"], mode="lines", line=dict(color=color,
                                      dash="dash"), name=f"fit: n ∝ α^{f['k']:.2f} {se}", hoverinfo="skip"))
-    fig.update_layout(title=title, xaxis=dict(type="log", title="α (noisy labels per clean label)"),
+    fig.update_layout(title=title, xaxis=dict(type="log", title=ALPHA_AXIS),
                       yaxis=dict(type="log", title="critical number of clean labels"),
                       template="plotly_white", height=460)
     return fig

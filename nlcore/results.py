@@ -273,11 +273,14 @@ def expand_shared(summary: list[dict], where: dict, field: str, values) -> list[
     ``config.canonical`` stores one run where the lines cannot differ (at alpha = 0 there is no noisy
     example, so the noise source and ``repeat`` do not matter; at delta = 0 the order does not). The
     groups of ``summary`` matching ``where`` (e.g. ``{"alpha": 0}``) are repeated once per value of
-    ``field`` in ``values``; the rest are kept. Returned sorted by ``values`` (stable otherwise).
+    ``field`` in ``values``, each with ``shared`` (a sentence the hover text shows); the rest are kept.
+    Returned sorted by ``values`` (stable otherwise).
     """
     values = list(values)
     shared = [s for s in summary if all(s[k] == v for k, v in where.items())]
-    rows = [dict(s, **{field: v}) for s in shared for v in values] + [s for s in summary if s not in shared]
+    note = (f"one set of runs drawn on every line: at {', '.join(f'{k} = {v:g}' for k, v in where.items())} "
+            f"the {field} cannot matter")
+    rows = [dict(s, **{field: v}, shared=note) for s in shared for v in values] + [s for s in summary if s not in shared]
     return sorted(rows, key=lambda s: values.index(s[field]))
 
 

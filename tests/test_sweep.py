@@ -123,6 +123,12 @@ def test_expand_shared_draws_the_one_zero_run_on_every_line():
     assert [(r["noise_source"], r["alpha"], r["mean"]) for r in rows] == [
         ("same", 0.0, 0.9), ("same", 5.0, 0.5), ("white", 0.0, 0.9), ("white", 5.0, 0.8)]
     assert s[0]["noise_source"] == "same"  # the input is not modified
+    assert [bool(r.get("shared")) for r in rows] == [True, False, True, False]
+    from nlcore import plots
+
+    row = dict(rows[0], seeds=[0], lrs=[0.1], std=0.0, min=0.9, max=0.9, selected_on=["val"], profile=["cpu"],
+               diverged=[])
+    assert "one set of runs drawn on every line: at alpha = 0 the noise_source cannot matter" in plots.hover(row, ())
 
 
 def test_costly_runs_train_the_pilots_rate_and_the_next_smaller_one(results_root):
