@@ -280,7 +280,8 @@ def expand_shared(summary: list[dict], where: dict, field: str, values) -> list[
     shared = [s for s in summary if all(s[k] == v for k, v in where.items())]
     note = (f"one set of runs drawn on every line: at {', '.join(f'{k} = {v:g}' for k, v in where.items())} "
             f"the {field} cannot matter")
-    rows = [dict(s, **{field: v}, shared=note) for s in shared for v in values] + [s for s in summary if s not in shared]
+    rows = [dict(s, **{field: v}, shared=note) for s in shared for v in values]
+    rows += [s for s in summary if s not in shared]
     return sorted(rows, key=lambda s: values.index(s[field]))
 
 
