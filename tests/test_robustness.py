@@ -171,11 +171,12 @@ def test_cli_unwritable_store(tmp_path):
     assert r.returncode == 2 and "not writable" in r.stderr
 
 
-NOTEBOOK_CASES = [
-    (["-p", "alpha", "-5"], "alpha must be a finite number >= 0"),
-    (["-p", "profile", "huge"], "profile must be one of"),
-    (["-p", "models", '["vgg"]'], "not in fig1"),
-    (["-p", "alpha", "abc"], "alpha must be a number"),
+NOTEBOOK_CASES = [  # refused by nlcore.params.check before anything trains (every case: tests/test_params.py)
+    (["-p", "alpha", "-5"], "parameter 'alpha' must be None or a number >= 0"),
+    (["-p", "profile", "huge"], "parameter 'profile' must be one of"),
+    (["-p", "models", '["vgg"]'], "parameter 'models' must be None or a non-empty list of model names"),
+    (["-p", "alpha", "abc"], "parameter 'alpha' must be None or a number >= 0"),
+    (["-p", "models", '["resnet101"]'], "not in fig1"),  # a model, but not one of Figure 1's
 ]
 
 
