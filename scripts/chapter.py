@@ -3,8 +3,9 @@
     python scripts/chapter.py EXECUTED.ipynb book/chapters/NAME.ipynb
 
 Papermill stamps every execution with times and durations (the notebook's and each cell's metadata)
-and gives the cell of injected parameters a random id; the stamps are dropped and the id fixed, so a chapter whose content did not change is written byte for byte as it was and
-`git status` stays clean after `scripts/book.sh` with nothing to train. The parameters papermill
+and gives the cell of injected parameters a random id; the stamps are dropped and the id fixed, so a
+chapter whose content did not change is written byte for byte as it was and `git status` stays clean
+after `scripts/book.sh` with nothing to train. The parameters papermill
 injected are kept (they say how the chapter was made); where the parameters cell is hidden
 (tag ``remove-cell``: the front page), the injected cell is hidden too.
 """
