@@ -122,10 +122,10 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
     """Per model and alpha: the chosen rate's test accuracy averaged over the last ``window`` evaluations,
     and its change from the ``window`` evaluations before them (mean over seeds): a run still learning at
     the end of its pass shows a clear gain; one that levelled off, a change within the evaluation swing."""
-    rows = [f"| model | α | mean of the last {window} evaluations | change from the {window} before | seeds |",
-            "|---|---|---|---|---|"]
+    rows = [f"| model | α | mean of the last {window} evaluations | change from the {window} before | seeds | "
+            "hours per run (all its rates) |", "|---|---|---|---|---|---|"]
     for s in results.summarize(records):
-        last, change = [], []
+        last, change, hours = [], [], []
         for r in (r for r in records if r["key"] in s["keys"]):
             e = chosen(r)
             if e is None or len(e["curve"]) < 2 * window:
@@ -133,9 +133,11 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
             acc = [c["test_acc"] for c in e["curve"]]
             last.append(sum(acc[-window:]) / window)
             change.append(last[-1] - sum(acc[-2 * window:-window]) / window)
+            hours.append(r.get("wall_time_s", 0) / 3600)
         if last:
             rows.append(f"| {NAMES.get(s['model'], s['model'])} | {s['alpha']:g} | {pct(sum(last) / len(last))} | "
-                        f"{sum(change) / len(change) * 100:+.1f} points | {len(last)} |")
+                        f"{sum(change) / len(change) * 100:+.1f} points | {len(last)} | "
+                        f"{sum(hours) / len(hours):.2f} |")
     return "\n".join(rows)
 
 

@@ -12,7 +12,8 @@ def record(model, seed, curve_acc, lr=0.1, **fields):
     acc = sum(curve_acc[-3:]) / 3
     per_lr = [dict(lr=lr, diverged=False, curve=curve, val_acc=acc, test_acc=acc)]
     best = dict(lr=lr, val_acc=acc, test_acc=acc, selected_on="val")
-    return dict(key=config.config_key(cfg), config=cfg, seed=seed, metrics=dict(per_lr=per_lr, best=best))
+    return dict(key=config.config_key(cfg), config=cfg, seed=seed, metrics=dict(per_lr=per_lr, best=best),
+                wall_time_s=1800.0)
 
 
 def ablation():
@@ -43,7 +44,7 @@ def test_plateau_table_compares_the_last_evaluations_with_those_before():
     rising = record("mlp1", 0, [0.1] * 6 + [0.40, 0.40, 0.40, 0.50, 0.50, 0.50])
     flat = record("mlp1", 1, [0.1] * 6 + [0.50, 0.50, 0.50, 0.50, 0.50, 0.50])
     (row,) = report.plateau_table([rising, flat]).splitlines()[2:]
-    assert row == "| MLP, 1 hidden layer | 100 | 50.0% | +5.0 points | 2 |"
+    assert row == "| MLP, 1 hidden layer | 100 | 50.0% | +5.0 points | 2 | 0.50 |"
 
 
 def test_vs_paper_marks_what_is_not_stored_and_quotes_the_paper():
