@@ -572,6 +572,12 @@ def fastest(engines: dict, x, y, device: str, repeats: int = 3, steps: int = 4):
     return min(best, key=best.get)
 
 
+def _model_key(cfg: dict) -> tuple:
+    """The model in calibration keys: its name, and its MLP dropout where it has one (a model with dropout
+    steps at another speed; without, the key is the model's name alone, as before dropout was a field)."""
+    return (cfg["model"],) + (("mlp_dropout", cfg["mlp_dropout"]) if cfg.get("mlp_dropout") else ())
+
+
 def choose_precision(cfg: dict, net, device: str, shape) -> tuple[str, bool]:
     """(precision, channels_last): cfg's choice, or on 'auto' the faster of fp32 and bf16 autocast (with
     channels_last for convolutions) for this model, measured on this machine (:func:`calibrated`)."""
@@ -586,7 +592,7 @@ def choose_precision(cfg: dict, net, device: str, shape) -> tuple[str, bool]:
         engines = {o: Sequential(net, [0.1], cfg, device, *o) for o in (("fp32", False), ("bf16", conv))}
         return list(fastest(engines, x, y, device))
 
-    return tuple(calibrated(("precision", 4, cfg["model"], list(shape), cfg["batch_size"], device), measure))
+    return tuple(calibrated(("precision", 4, *_model_key(cfg), list(shape), cfg["batch_size"], device), measure))
 
 
 def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precision: str = "fp32",
@@ -604,7 +610,7 @@ def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precis
         return fastest({name: cls(net, cfg["lrs"], cfg, device, precision, channels_last)
                         for name, cls in (("stacked", Stacked), ("sequential", Sequential))}, x, y, device)
 
-    key = ("engine", 4, cfg["model"], list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last,
+    key = ("engine", 4, *_model_key(cfg), list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last,
            device)
     # on CUDA the steps of each engine whose captures have not failed are graph replays (both since "2")
     graphed = [k for k in ("Stacked", "Sequential") if cuda_graphs_enabled(device, k)]
@@ -645,7 +651,8 @@ def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels
             or len(cfg["lrs"]) == 1 or distributed()):
         return False
     x, y = _random_batch(cfg, shape, device)
-    base = ("model", cfg["model"], list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last, device)
+    base = ("model", *_model_key(cfg), list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last,
+            device)
 
     def seconds_per_step(eng):
         return best_times({"step": lambda: eng.step(x, y)}, device)["step"]

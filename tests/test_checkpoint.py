@@ -10,13 +10,15 @@ import time
 import pytest
 import torch
 
-from nlcore import checkpoint, results, sweep
+from nlcore import checkpoint, results, sweep, train
 from nlcore.config import make_config
 
 SCRIPT = """
 import json, sys
-from nlcore import sweep
+from nlcore import sweep, train
 from nlcore.config import make_config
+if sys.argv[2] == "compiled":  # the stacked step compiled, as long runs of the perceptron and MLPs are here
+    train.choose_compiled = lambda *a, **k: True
 cfg = make_config("smoke", **json.loads(sys.argv[1]))
 sweep.run([cfg], device="cpu", progress=False, log=None)
 """
@@ -28,13 +30,17 @@ def _metrics(rec):
     return m
 
 
-@pytest.mark.parametrize("model, engine", [("mlp1", "stacked"), ("convnet4", "sequential")])
-def test_a_run_killed_mid_way_resumes_to_the_same_metrics(tmp_path, model, engine):
-    fields = dict(model=model, engine=engine, precision="fp32", alpha=10, min_steps=60, evals=6, mean_last=3)
+@pytest.mark.parametrize("model, engine", [("mlp1", "stacked"), ("mlp1", "compiled"), ("convnet4", "sequential")])
+def test_a_run_killed_mid_way_resumes_to_the_same_metrics(tmp_path, monkeypatch, model, engine):
+    """MLP-1 has dropout 0.2 (its masks drawn outside the compiled step), ConvNet-4 its two dropouts."""
+    if engine == "compiled":
+        monkeypatch.setattr(train, "choose_compiled", lambda *a, **k: True)
+    fields = dict(model=model, engine="stacked" if engine == "compiled" else engine, precision="fp32", alpha=10,
+                  min_steps=60, evals=6, mean_last=3)
     cfg = make_config("smoke", **fields)
     env = dict(os.environ, NLCORE_RESULTS=str(tmp_path / "killed"), NLCORE_CHECKPOINT_S="0")
     where = checkpoint.path(cfg, tmp_path / "killed")
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, json.dumps(fields)], env=env)
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, json.dumps(fields), engine], env=env)
     t0, killed_at = time.time(), None
     while time.time() - t0 < 300 and proc.poll() is None:  # kill it once it has checkpointed past step 25
         try:
@@ -54,6 +60,7 @@ def test_a_run_killed_mid_way_resumes_to_the_same_metrics(tmp_path, model, engin
     whole = sweep.run([cfg], device="cpu", progress=False, root=tmp_path / "whole", log=None)[0]
     assert resumed["metrics"]["resumed_at"] and resumed["metrics"]["resumed_at"][0] >= killed_at
     assert whole["metrics"]["resumed_at"] == []
+    assert resumed["metrics"]["compiled"] == whole["metrics"]["compiled"] == (engine == "compiled")
     assert _metrics(resumed) == _metrics(whole)  # every evaluation, loss and accuracy identical
     assert not where.exists(), "the checkpoint is removed once the run is stored"
 

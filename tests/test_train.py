@@ -315,18 +315,24 @@ def test_precision_is_measured_for_models_without_convolutions_too():
 # ----------------------------------------------------------------------------- torch.compile (CPU)
 
 
-def test_compiled_stacked_step_matches_eager_and_short_batches_stay_eager():
+@pytest.mark.parametrize("model, mlp_dropout", [("perceptron", 0.0), ("mlp1", 0.2)])
+def test_compiled_stacked_step_matches_eager_and_short_batches_stay_eager(model, mlp_dropout):
+    """With dropout, both draw their masks outside the step from torch's generator: the same masks."""
     lrs = [0.05, 0.5, 1.0]
-    cfg = config.make_config("smoke", model="perceptron", lrs=lrs, precision="fp32")
-    net = models.build("perceptron", 1, 28, 10)
+    cfg = config.make_config("smoke", model=model, lrs=lrs, precision="fp32", mlp_dropout=mlp_dropout)
+    net = models.build(model, 1, 28, 10, mlp_dropout=mlp_dropout)
     eager = train.Stacked(net, lrs, cfg, "cpu", "fp32")
     comp = train.Stacked(net, lrs, cfg, "cpu", "fp32", compiled=True)
+    assert len(eager.masks) == (1 if mlp_dropout else 0)
     g = torch.Generator().manual_seed(1)
     from torch._dynamo.utils import counters
     for b in (128, 128, 128, 40):  # 40: an epoch's short last batch, run eagerly (no second compilation)
         x, y = torch.randn(b, 1, 28, 28, generator=g), torch.randint(0, 10, (b,), generator=g)
         graphs = counters["stats"]["unique_graphs"]
-        torch.testing.assert_close(comp.step(x, y), eager.step(x, y), rtol=1e-5, atol=1e-6)
+        torch.manual_seed(b)
+        out = comp.step(x, y)
+        torch.manual_seed(b)
+        torch.testing.assert_close(out, eager.step(x, y), rtol=1e-5, atol=1e-6)
         if b == 40:
             assert counters["stats"]["unique_graphs"] == graphs
     assert comp.compiled and comp.compile_error is None
@@ -459,3 +465,24 @@ def test_the_reported_accuracy_is_the_mean_of_the_last_evaluations():
         assert p["val_acc"] == pytest.approx(sum(e["val_acc"] for e in p["curve"][-3:]) / 3)
     assert r["best"]["val_acc"] == max(p["val_acc"] for p in r["per_lr"])
     assert r["resumed_at"] == []
+
+
+def test_stacked_dropout_masks_on_a_cpu_keep_1_minus_p_and_differ_between_models():
+    """MaskDropout's masks: (G, batch, width) of 0 and 1 / (1 - p), kept with probability 1 - p, a fresh draw
+    per model and per step; the model in eval mode ignores them."""
+    lrs = [0.1, 0.5, 1.0]
+    cfg = config.make_config("smoke", model="mlp2", lrs=lrs, precision="fp32", mlp_dropout=0.2)
+    eng = train.Stacked(models.build("mlp2", 1, 28, 10, mlp_dropout=0.2), lrs, cfg, "cpu", "fp32")
+    assert [p for _, p in eng.masks] == [0.2, 0.2] and not eng.graphable
+    x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
+    eng.step(x, y)
+    first = {k: eng.buffers[f"{k}.mask"].clone() for k, _ in eng.masks}
+    eng.step(x, y)
+    for k, _ in eng.masks:
+        m = eng.buffers[f"{k}.mask"]
+        assert m.shape == (3, 128, 512) and set(m.unique().tolist()) == {0.0, 1.25}
+        keep = (m > 0).float().mean().item()
+        assert abs(keep - 0.8) < 6 * (0.16 / m.numel()) ** 0.5
+        assert not torch.equal(m[0], m[1]) and not torch.equal(m, first[k])
+    p1 = eng.predict(x)
+    assert torch.equal(p1, eng.predict(x))  # eval mode: no dropout
