@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nlcore import config, models, results, train  # noqa: E402
+from nlcore import config, models, results, tensors, train  # noqa: E402
 
 REF = dict(dataset="mnist", n_clean=5000, n_val=0, alpha=10.0, lrs=[0.1], epochs=1.0, min_steps=0, evals=1,
            lr_select="test")
@@ -44,7 +44,7 @@ REF = dict(dataset="mnist", n_clean=5000, n_val=0, alpha=10.0, lrs=[0.1], epochs
 
 def baseline(cfg: dict) -> float:
     """Test accuracy of plain PyTorch on cfg's clean subset (the engine's own images, for a fair match)."""
-    d = train.prepare(cfg, "cpu")
+    d = tensors.prepare(cfg, "cpu")
     torch.manual_seed(cfg["seed"])
     xf = (d["x"].float() / 255 - d["mean"]) / d["std"]
     n, m, g = len(d["y"]), d["m"], torch.Generator().manual_seed(cfg["seed"])
@@ -68,7 +68,7 @@ def baseline(cfg: dict) -> float:
 
 def engine(cfg: dict, compiled: bool = False) -> tuple[float, dict]:
     """The engine's test accuracy and choices; ``compiled``: the stacked step compiled, whatever the
-    machine's choice (this short run would not compile on its own: ``train.choose_compiled``)."""
+    machine's choice (this short run would not compile on its own: ``machine.choose_compiled``)."""
     with mock.patch.object(train, "choose_compiled", lambda *a, **k: True) if compiled else nullcontext():
         out = train.train(cfg, "cpu", progress=False)
     return out["best"]["test_acc"], {k: out[k] for k in ("engine", "precision", "channels_last", "compiled", "steps")}

@@ -6,7 +6,7 @@ For the 5-model learning-rate grid (MNIST shapes, batch 128, bf16 autocast, the 
 ``nlcore.train`` compiles it), times: the whole step; the AdaDelta update alone (the engine's own
 update code, compiled, on the same parameters); the matrix products alone (bf16, the shapes of the
 forward and of the weight gradients, which the step computes). Each is the best of 3 interleaved rounds
-(``nlcore.train.best_times``).
+(``nlcore.machine.best_times``).
 ``ratio_bound`` = the baseline's rate from ``throughput.py``'s stored JSON over the rate of a step that
 did nothing but the matrix products and the update: with these kernels (not a hardware bound), what an
 engine that keeps fp32 AdaDelta state could reach against that baseline here.
@@ -22,14 +22,14 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from nlcore import config, models, results, train  # noqa: E402
+from nlcore import config, engines, machine, models, results  # noqa: E402
 
 LRS = [0.01, 0.05, 0.1, 0.5, 1.0]
 
 
 def measure(name: str) -> dict:
     cfg = config.make_config("smoke", model=name, lrs=LRS)
-    eng = train.Stacked(models.build(name, 1, 28, 10), LRS, cfg, "cpu", "bf16", compiled=True)
+    eng = engines.Stacked(models.build(name, 1, 28, 10), LRS, cfg, "cpu", "bf16", compiled=True)
     x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
     grads = {k: torch.randn_like(p) * 1e-3 for k, p in eng.params.items()}
 
@@ -48,7 +48,7 @@ def measure(name: str) -> dict:
             if i:
                 torch.bmm(o, w)
 
-    t = train.best_times({"step": lambda: eng.step(x, y), "update": torch.compile(update), "products": products},
+    t = machine.best_times({"step": lambda: eng.step(x, y), "update": torch.compile(update), "products": products},
                          steps=20, warmup=3)
     n = sum(p.numel() for p in eng.params.values())
     return dict(parameters_all_models=n, step_ms=round(t["step"] * 1e3, 2), update_ms=round(t["update"] * 1e3, 2),
@@ -59,7 +59,7 @@ def measure(name: str) -> dict:
 
 def main() -> dict:
     torch.set_num_threads(torch.get_num_threads())
-    train.keep_freed_memory()  # as make_engine does on a CPU
+    machine.keep_freed_memory()  # as make_engine does on a CPU
     stored = sorted((REPO / "benchmarks" / "results").glob("throughput-cpu*.json"))
     base = json.loads(stored[-1].read_text())["by_model"] if stored else {}
     out = {}

@@ -20,18 +20,19 @@ Per model also: ``baseline_peak_fraction`` and ``ratio_ceiling_fp32`` (the fp32 
 the most any fp32 engine could gain over it on this device; bf16 can go past it where the device has bf16
 units: ``ratio_ceiling_bf16``, from the bf16 peak measured the same way), ``engine_peak_fraction_own_precision``
 (against the peak of the precision the engine chose), ``compiled`` (the stacked step compiled by
-torch.compile: chosen by measuring, ``nlcore.train.choose_compiled``; the benchmark's run is unbounded, so
+torch.compile: chosen by measuring, ``nlcore.machine.choose_compiled``; the benchmark's run is unbounded, so
 it compiles whenever the compiled step is faster), ``engine_uncompiled_img_s`` and ``ratio_uncompiled``
 (compiling off: what a run too short to pay for compiling trains with), ``compiled_in_fig1_cpu_at_alpha``
 (which Figure 1 runs at the cpu profile compile, given their length) and ``engine_setup_s`` (data,
 machine choices and warm-up steps of the first repeat, with torch's on-disk compile cache and the
 calibration already warm: a cold first compilation takes 2-20 s here).
-Both sides run with the malloc setting the engine makes on a CPU (``nlcore.train.keep_freed_memory``:
+Both sides run with the malloc setting the engine makes on a CPU (``nlcore.machine.keep_freed_memory``:
 freed blocks reused instead of page-faulted in again), set once for the whole process, and so does each
 memory process.
 On CUDA also: ``engine_img_s_by_engine`` (stacked and sequential, each a graph per step; ``engine="auto"``
-picks between them by measuring; the chosen one's rate is ``engine_img_s``, the other is timed once), ``engine_no_graph_img_s``, ``packed_img_s`` (the lr grid repeated k
-times in one stacked step) and, for ConvNets, ``engine_no_cudnn_benchmark_img_s`` (cuDNN's heuristic
+picks between them by measuring; the chosen one's rate is ``engine_img_s``, the other is timed once),
+``engine_no_graph_img_s``, ``packed_img_s`` (the lr grid repeated k times in one stacked step) and, for
+ConvNets, ``engine_no_cudnn_benchmark_img_s`` (cuDNN's heuristic
 algorithms instead of timed ones).
 Throughputs are the median of 3 interleaved repeats (1 with --quick); ``ratio_repeats`` is each repeat's
 engine over the baseline timed just before it. The last line is JSON.
@@ -53,7 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader, TensorDataset
 
-from nlcore import config, data, models, results, sweep, train
+from nlcore import config, data, engines, machine, models, results, sweep, tensors, train
 
 LRS = [0.01, 0.05, 0.1, 0.5, 1.0]
 
@@ -121,20 +122,20 @@ def baseline(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str 
 
 def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = "cpu",
            precision: str = "auto", graphs: bool = True, engine: str = "auto") -> dict:
-    """nlcore's loop as ``train.train`` runs it: train.prepare, train.make_engine, train.Steps (on CUDA the
+    """nlcore's loop as ``train.train`` runs it: tensors.prepare, machine.make_engine, engines.Steps (on CUDA the
     captured graph unless ``graphs=False``). Timed: ``steps`` steps after the same number of untimed
     warm-up steps with or without the graph (Steps.WARMUP + 1: the graph's warm-up and capture)."""
     cfg = config.make_config("cpu", model=model, alpha=alpha, n_clean=n, lrs=lrs, n_val=0, lr_select="test",
                              precision=precision, engine=engine)
     t_setup = time.perf_counter()
-    d = train.prepare(cfg, device)
-    eng, info = train.make_engine(cfg, d, device)
-    run = train.Steps(d, cfg, eng, device)
+    d = tensors.prepare(cfg, device)
+    eng, info = machine.make_engine(cfg, d, device)
+    run = engines.Steps(d, cfg, eng, device)
     run.graphable &= graphs
     slots = train.num_slots(cfg, n)
     gen = torch.Generator().manual_seed(1)
     total = torch.zeros(len(lrs), dtype=torch.float64, device=device)
-    done, t0 = -(train.Steps.WARMUP + 1), None  # negative: untimed warm-up steps
+    done, t0 = -(engines.Steps.WARMUP + 1), None  # negative: untimed warm-up steps
     while done < steps:
         perm = torch.randperm(slots, generator=gen).to(device)
         for i in range(0, slots - 127, 128):
@@ -160,12 +161,12 @@ def uncompiled(model: str, alpha: float, steps: int, n: int) -> dict:
 
 
 def compiled_at_cpu_profile(model: str) -> list[float]:
-    """The alphas of Figure 1 at the cpu profile whose runs of ``model`` compile (``train.choose_compiled``
+    """The alphas of Figure 1 at the cpu profile whose runs of ``model`` compile (``machine.choose_compiled``
     with this machine's stored measurements and each run's length)."""
     out = []
     for cfg in sweep.figure_configs("fig1", "cpu", models=[model]):
         d = dict(x=torch.zeros(1, 1, 28, 28, dtype=torch.uint8), m=10)
-        if train.make_engine(cfg, d, "cpu", train.num_steps(cfg))[1]["compiled"] and cfg["alpha"] not in out:
+        if machine.make_engine(cfg, d, "cpu", train.num_steps(cfg))[1]["compiled"] and cfg["alpha"] not in out:
             out.append(cfg["alpha"])
     return out
 
@@ -180,9 +181,9 @@ def bound(model: str, steps: int, lrs=LRS, device: str = "cpu") -> float:
     its graph, stepping on one batch already on the device: the loop without its data path."""
     cfg = config.make_config("cpu", model=model, lrs=lrs)
     d = dict(x=torch.zeros(1, 1, 28, 28, dtype=torch.uint8, device=device), m=10)
-    eng, _ = train.make_engine(cfg, d, device)
+    eng, _ = machine.make_engine(cfg, d, device)
     x, y = torch.randn(128, 1, 28, 28, device=device), torch.randint(0, 10, (128,), device=device)
-    step = train.fixed_step(eng, x, y, device)
+    step = engines.fixed_step(eng, x, y, device)
     for _ in range(3):
         step()
     _sync(device)
@@ -224,7 +225,7 @@ def memory(kind: str, alpha: float = 100.0, n: int = 60000) -> float:
     ``kind``: "engine", "baseline" (copies share the images) or "materialised" (each copy has its own)."""
     call = {"engine": "t.engine(", "baseline": "t.baseline(", "materialised": "t.baseline(materialise=True, "}[kind]
     code = (f"import sys; sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r}); "
-            f"import throughput as t; t.train.keep_freed_memory(); "
+            f"import throughput as t; t.machine.keep_freed_memory(); "
             f"{call}model='mlp1', alpha={alpha}, steps=3, n={n}, lrs=[0.1]); "
             "print(t.peak_rss_kib())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -268,7 +269,7 @@ def main(argv=None) -> dict:
                     help="on CUDA: also time the lr grid repeated k times in one stacked engine (k * 5 models)")
     args = ap.parse_args(argv)
     torch.set_num_threads(torch.get_num_threads())
-    train.keep_freed_memory()  # the engine sets it on a CPU; the baseline, timed in this process, gets it too
+    machine.keep_freed_memory()  # the engine sets it on a CPU; the baseline, timed in this process, gets it too
     by_model = {}
     for m in args.models:
         conv = m.startswith("convnet")
@@ -303,7 +304,7 @@ def main(argv=None) -> dict:
             other = "sequential" if e_info["engine"] == "stacked" else "stacked"
             extra["engine_img_s_by_engine"] = {e_info["engine"]: round(e), other: round(
                 engine(m, args.alpha, steps, args.n, device=args.device, engine=other)["img_s"])}
-            if conv:  # cuDNN's algorithms by its heuristics instead of timed (train.make_engine times them)
+            if conv:  # cuDNN's algorithms by its heuristics instead of timed (machine.make_engine times them)
                 with mock.patch.dict(os.environ, NLCORE_CUDNN_BENCHMARK="0"):
                     extra["engine_no_cudnn_benchmark_img_s"] = round(engine(m, args.alpha, steps, args.n,
                                                                             device=args.device)["img_s"])

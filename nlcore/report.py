@@ -8,8 +8,8 @@ Accuracies are fractions in [0, 1]; they are printed as percentages with one dec
 from __future__ import annotations
 
 from . import paper, results
+from .evaluate import select_lr
 from .plots import NAMES
-from .train import select_lr
 
 
 def pct(x) -> str:

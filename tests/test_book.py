@@ -95,4 +95,4 @@ def test_a_chapter_rebuilt_with_nothing_to_train_is_byte_identical(built, tmp_pa
         subprocess.run([sys.executable, REPO / "scripts" / "chapter.py", raw, chapter], check=True)
         out.append(chapter.read_bytes())
     assert out[0] == out[1]
-    assert b"start_time" not in out[0] and b'"plotly-graph-div"' in out[0]
+    assert b"start_time" not in out[0] and b"plotly-graph-div" in out[0]

@@ -10,15 +10,15 @@ import time
 import pytest
 import torch
 
-from nlcore import checkpoint, results, sweep, train
+from nlcore import checkpoint, machine, results, sweep
 from nlcore.config import make_config
 
 SCRIPT = """
 import json, sys
-from nlcore import sweep, train
+from nlcore import machine, sweep
 from nlcore.config import make_config
 if sys.argv[2] == "compiled":  # the stacked step compiled, as long runs of the perceptron and MLPs are here
-    train.choose_compiled = lambda *a, **k: True
+    machine.choose_compiled = lambda *a, **k: True
 cfg = make_config("smoke", **json.loads(sys.argv[1]))
 sweep.run([cfg], device="cpu", progress=False, log=None)
 """
@@ -34,7 +34,7 @@ def _metrics(rec):
 def test_a_run_killed_mid_way_resumes_to_the_same_metrics(tmp_path, monkeypatch, model, engine):
     """MLP-1 has dropout 0.2 (its masks drawn outside the compiled step), ConvNet-4 its two dropouts."""
     if engine == "compiled":
-        monkeypatch.setattr(train, "choose_compiled", lambda *a, **k: True)
+        monkeypatch.setattr(machine, "choose_compiled", lambda *a, **k: True)
     fields = dict(model=model, engine="stacked" if engine == "compiled" else engine, precision="fp32", alpha=10,
                   min_steps=60, evals=6, mean_last=3)
     cfg = make_config("smoke", **fields)

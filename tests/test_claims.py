@@ -2,7 +2,7 @@
 
 import pytest
 
-from nlcore import claims, results, sweep, train
+from nlcore import claims, evaluate, results, sweep
 
 
 @pytest.mark.parametrize("ours, verdict", [(0.91, "held"), (0.885, "held"), (0.87, "partly"), (0.80, "not held")])
@@ -28,7 +28,7 @@ def test_a_critical_number_within_a_factor():
 
 def store(cfg, acc, lr=0.1):
     per_lr = [dict(lr=lr, diverged=False, val_acc=acc, test_acc=acc, curve=[])]
-    results.save(cfg, dict(per_lr=per_lr, best=train.select_lr(per_lr, "val")), 1.0)
+    results.save(cfg, dict(per_lr=per_lr, best=evaluate.select_lr(per_lr, "val")), 1.0)
 
 
 def test_a_claim_reads_the_largest_profile_that_has_its_point(results_root):

@@ -1,19 +1,19 @@
 """GPU-only checks (skipped without CUDA; run by benchmarks/gpu.sh on a lent GPU machine).
 
-The captured CUDA graph of a training step (``train.Steps``) must compute what the eager step does,
+The captured CUDA graph of a training step (``engines.Steps``) must compute what the eager step does,
 and ``train.train`` must use it and say so in its metrics.
 """
 
 import pytest
 import torch
 
-from nlcore import config, train
+from nlcore import config, engines, machine, tensors, train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
 
 
 def _params(eng):
-    if isinstance(eng, train.Stacked):
+    if isinstance(eng, engines.Stacked):
         return {k: v.cpu() for k, v in eng.params.items()}
     return {f"{i}.{k}": v.detach().cpu() for i, net in enumerate(eng.nets) for k, v in net.named_parameters()}
 
@@ -21,9 +21,9 @@ def _params(eng):
 def _run(model, graphs, n_steps=12, precision="fp32", engine="stacked"):
     """Losses (n_steps, G) and final params of n_steps on the same slot batches."""
     cfg = config.make_config("smoke", model=model, alpha=10, engine=engine, precision=precision)
-    d = train.prepare(cfg, "cuda")
-    eng, info = train.make_engine(cfg, d, "cuda")
-    steps = train.Steps(d, cfg, eng, "cuda")
+    d = tensors.prepare(cfg, "cuda")
+    eng, info = machine.make_engine(cfg, d, "cuda")
+    steps = engines.Steps(d, cfg, eng, "cuda")
     steps.graphable &= graphs
     g = torch.Generator().manual_seed(3)
     slots = train.num_slots(cfg, len(d["y"]))
@@ -45,7 +45,7 @@ def test_cuda_graph_step_equals_eager_step(model, engine, monkeypatch):
     lg, pg, sg = _run(model, graphs=True, engine=engine)
     assert not se.cuda_graph
     assert sg.cuda_graph, f"capture failed: {sg.graph_error}"
-    assert sg.calls == train.Steps.WARMUP + 1  # later steps were replays
+    assert sg.calls == engines.Steps.WARMUP + 1  # later steps were replays
     torch.testing.assert_close(lg, le, rtol=1e-5, atol=1e-6)
     for k in pe:
         torch.testing.assert_close(pg[k], pe[k], rtol=1e-5, atol=1e-6)
@@ -78,7 +78,7 @@ def test_train_on_cuda_uses_the_graph_and_matches_eager(monkeypatch, engine):
 @pytest.mark.parametrize("engine", ["stacked", "sequential"])
 def test_dropout_draws_fresh_numbers_at_every_replay(engine):
     """The graph must advance the CUDA generator at each replay (or every replay would reuse one mask)."""
-    _, _, steps = _run("convnet4", graphs=True, n_steps=train.Steps.WARMUP + 2, precision="bf16", engine=engine)
+    _, _, steps = _run("convnet4", graphs=True, n_steps=engines.Steps.WARMUP + 2, precision="bf16", engine=engine)
     assert steps.cuda_graph
     gen = torch.cuda.default_generators[0]
     before = gen.get_offset()
@@ -89,19 +89,19 @@ def test_dropout_draws_fresh_numbers_at_every_replay(engine):
 
 def test_a_failed_capture_trains_on_eagerly(monkeypatch):
     """A step that reads a value back to the host cannot be captured: the run must go on, eagerly."""
-    monkeypatch.setattr(train, "GRAPH_FAILURES", {})
-    real = train.Stacked.step
+    monkeypatch.setattr(engines, "GRAPH_FAILURES", {})
+    real = engines.Stacked.step
 
     def host_sync(self, x, y):
         out = real(self, x, y)
         float(out.sum())  # a device-to-host read: forbidden while capturing
         return out
 
-    monkeypatch.setattr(train.Stacked, "step", host_sync)
+    monkeypatch.setattr(engines.Stacked, "step", host_sync)
     le, pe, se = _run("mlp2", graphs=True)
-    assert not se.cuda_graph and se.graph_error and train.GRAPH_FAILURES
-    monkeypatch.setattr(train, "GRAPH_FAILURES", {})
-    monkeypatch.setattr(train.Stacked, "step", real)
+    assert not se.cuda_graph and se.graph_error and engines.GRAPH_FAILURES
+    monkeypatch.setattr(engines, "GRAPH_FAILURES", {})
+    monkeypatch.setattr(engines.Stacked, "step", real)
     lr, pr, _ = _run("mlp2", graphs=False)
     torch.testing.assert_close(le, lr, rtol=1e-5, atol=1e-6)
     for k in pe:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from nlcore import config, results, sweep, train
+from nlcore import config, evaluate, results, sweep, train
 
 
 def _cfgs():
@@ -141,7 +141,7 @@ def test_costly_runs_train_the_pilots_rate_and_the_next_smaller_one(results_root
     pilot = convnet(20)
     per_lr = [dict(lr=lr, diverged=False, val_acc=acc, test_acc=acc, curve=[])
               for lr, acc in zip(pilot["lrs"], [0.5, 0.8, 0.9, 0.85, 0.2])]
-    results.save(pilot, dict(per_lr=per_lr, best=train.select_lr(per_lr, "val")), 1.0)
+    results.save(pilot, dict(per_lr=per_lr, best=evaluate.select_lr(per_lr, "val")), 1.0)
     assert convnet(100)["lrs"] == [0.05, 0.1] and convnet(50)["lrs"] == [0.05, 0.1]
     assert convnet(20)["lrs"] == pilot["lrs"] and convnet(10)["lrs"] == pilot["lrs"]
     mlp = [c for c in sweep.figure_configs("fig1", "full", models=["mlp1"]) if c["alpha"] == 100]

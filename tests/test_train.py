@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from nlcore import config, models, noise, train
+from nlcore import config, engines, evaluate, machine, models, noise, tensors, train
 
 
 def _engines(name, lrs):
@@ -19,9 +19,9 @@ def _engines(name, lrs):
     torch.manual_seed(0)
     net = models.build(name, 1, 28, 10, width=32)
     torch.manual_seed(0)
-    st = train.Stacked(net, lrs, cfg, "cpu", "fp32")
+    st = engines.Stacked(net, lrs, cfg, "cpu", "fp32")
     torch.manual_seed(0)
-    sq = train.Sequential(copy.deepcopy(net), lrs, cfg, "cpu", "fp32", False)
+    sq = engines.Sequential(copy.deepcopy(net), lrs, cfg, "cpu", "fp32", False)
     return st, sq
 
 
@@ -61,11 +61,11 @@ def test_a_diverged_model_leaves_the_others_untouched(name, compiled):
     cfg = config.make_config("smoke", model=name, precision="fp32")
     torch.manual_seed(0)
     net = models.build(name, 1, 28, 10, width=32)
-    engines = []
+    pair = []
     for lrs in ([0.1, 1e30], [0.1, 0.05]):
         torch.manual_seed(1)
-        engines.append(train.Stacked(net, lrs, cfg, "cpu", "fp32", compiled=compiled))
-    both, sane = engines
+        pair.append(engines.Stacked(net, lrs, cfg, "cpu", "fp32", compiled=compiled))
+    both, sane = pair
     g = torch.Generator().manual_seed(1)
     for _ in range(5):
         x, y = torch.randn(32, 1, 28, 28, generator=g), torch.randint(0, 10, (32,), generator=g)
@@ -92,9 +92,9 @@ def test_sequential_on_device_steps_like_the_one_that_reads_each_loss(name):
     cfg = config.make_config("smoke", model=name, precision="fp32")
     torch.manual_seed(0)
     net = models.build(name, 1, 28, 10, width=32)
-    host = train.Sequential(copy.deepcopy(net), [0.1, 0.05], cfg, "cpu", "fp32", False)
-    dev = train.Sequential(copy.deepcopy(net), [0.1, 0.05], cfg, "cpu", "fp32", False, on_device=True)
-    bad = train.Sequential(copy.deepcopy(net), [0.1, 1e30], cfg, "cpu", "fp32", False, on_device=True)
+    host = engines.Sequential(copy.deepcopy(net), [0.1, 0.05], cfg, "cpu", "fp32", False)
+    dev = engines.Sequential(copy.deepcopy(net), [0.1, 0.05], cfg, "cpu", "fp32", False, on_device=True)
+    bad = engines.Sequential(copy.deepcopy(net), [0.1, 1e30], cfg, "cpu", "fp32", False, on_device=True)
     assert dev.graphable and not host.graphable
     g = torch.Generator().manual_seed(1)
     for _ in range(5):
@@ -118,19 +118,19 @@ def test_a_failed_capture_turns_graphs_off_for_that_engine_kind_only(monkeypatch
     """A CUDA-graph capture failure is kept per engine class: the other engine's steps are still captured
     (checked without a GPU: which steps would be graphed, and what Steps reports)."""
     monkeypatch.delenv("NLCORE_CUDA_GRAPHS", raising=False)
-    monkeypatch.setattr(train, "GRAPH_FAILURES", {"Stacked": "RuntimeError('capture')"})
-    assert train.cuda_graphs_enabled("cuda", "Sequential") and not train.cuda_graphs_enabled("cuda", "Stacked")
-    assert not train.cuda_graphs_enabled("cpu", "Sequential")
+    monkeypatch.setattr(engines, "GRAPH_FAILURES", {"Stacked": "RuntimeError('capture')"})
+    assert engines.cuda_graphs_enabled("cuda", "Sequential") and not engines.cuda_graphs_enabled("cuda", "Stacked")
+    assert not engines.cuda_graphs_enabled("cpu", "Sequential")
     cfg = config.make_config("smoke", model="mlp1", lrs=[0.1, 0.5])
     net = models.build("mlp1", 1, 28, 10, width=32)
-    seq = train.Sequential(copy.deepcopy(net), cfg["lrs"], cfg, "cpu", "fp32", False, on_device=True)
-    st = train.Stacked(copy.deepcopy(net), cfg["lrs"], cfg, "cpu", "fp32")
+    seq = engines.Sequential(copy.deepcopy(net), cfg["lrs"], cfg, "cpu", "fp32", False, on_device=True)
+    st = engines.Stacked(copy.deepcopy(net), cfg["lrs"], cfg, "cpu", "fp32")
     d = dict(y=torch.zeros(10, dtype=torch.long))
-    s_seq, s_st = train.Steps(d, cfg, seq, "cuda"), train.Steps(d, cfg, st, "cuda")
+    s_seq, s_st = engines.Steps(d, cfg, seq, "cuda"), engines.Steps(d, cfg, st, "cuda")
     assert s_seq.graphable and s_seq.graph_error is None
     assert not s_st.graphable and s_st.graph_error == "RuntimeError('capture')"
     monkeypatch.setenv("NLCORE_CUDA_GRAPHS", "0")
-    assert not train.cuda_graphs_enabled("cuda", "Sequential")
+    assert not engines.cuda_graphs_enabled("cuda", "Sequential")
 
 
 def test_smoke_run_metrics_and_determinism():
@@ -149,23 +149,23 @@ def test_smoke_run_metrics_and_determinism():
 def test_engine_choice_is_measured_and_respects_what_cannot_stack():
     cfg = config.make_config("smoke", model="mlp1", alpha=2)
     net = models.build("mlp1", 1, 28, 10)
-    assert train.choose_engine(cfg, net) in ("stacked", "sequential")
-    stored = json.loads(train.calibration_file().read_text())  # measured once, kept for every process
+    assert machine.choose_engine(cfg, net) in ("stacked", "sequential")
+    stored = json.loads(machine.calibration_file().read_text())  # measured once, kept for every process
     keys = [json.loads(k) for k in stored]
     assert any("engine" in k and "mlp1" in k for k in keys)
-    assert train.choose_engine(dict(cfg, engine="stacked"), net) == "stacked"  # an explicit choice is kept
-    assert train.choose_engine(dict(cfg, lrs=[0.1]), net) == "sequential"  # nothing to stack
+    assert machine.choose_engine(dict(cfg, engine="stacked"), net) == "stacked"  # an explicit choice is kept
+    assert machine.choose_engine(dict(cfg, lrs=[0.1]), net) == "sequential"  # nothing to stack
     bn = models.build("resnet18", 3, 32, 10)
-    assert train.choose_engine(dict(cfg, model="resnet18"), bn, shape=(3, 32, 32)) == "sequential"
+    assert machine.choose_engine(dict(cfg, model="resnet18"), bn, shape=(3, 32, 32)) == "sequential"
 
 
 def test_lr_selection_on_either_split():
     per = [dict(lr=0.1, diverged=False, val_acc=0.9, test_acc=0.5),
            dict(lr=1.0, diverged=False, val_acc=0.8, test_acc=0.7),
            dict(lr=5.0, diverged=True, val_acc=None, test_acc=None)]
-    assert train.select_lr(per, "val")["lr"] == 0.1
-    assert train.select_lr(per, "test")["lr"] == 1.0
-    assert train.select_lr(per[2:], "val")["all_diverged"]
+    assert evaluate.select_lr(per, "val")["lr"] == 0.1
+    assert evaluate.select_lr(per, "test")["lr"] == 1.0
+    assert evaluate.select_lr(per[2:], "val")["all_diverged"]
 
 
 def test_steps_follow_epochs_and_min_steps():
@@ -177,7 +177,7 @@ def test_steps_follow_epochs_and_min_steps():
 
 def test_clean_subset_and_validation_split_are_disjoint():
     cfg = config.make_config("smoke", model="mlp1")
-    d = train.prepare(cfg, "cpu")
+    d = tensors.prepare(cfg, "cpu")
     assert len(d["x"]) == cfg["n_clean"] and len(d["xval"]) == cfg["n_val"]
 
     def flat(t):
@@ -191,18 +191,18 @@ def test_white_noise_source_images(inputs):
     """noise_source='white': noisy slots show Gaussian images with the clean data's mean and std (in pixels
     / 255, whatever the model's inputs); clean slots show the real images (Sec 3.3)."""
     cfg = config.make_config("smoke", model="mlp1", alpha=4, noise_source="white", repeat=False, inputs=inputs)
-    d = train.prepare(cfg, "cpu")
+    d = tensors.prepare(cfg, "cpu")
     n = len(d["y"])
     slots = torch.arange(n * 5)
     labels = torch.zeros_like(slots)
-    x, _ = train.batch(d, cfg, slots, labels)
+    x, _ = tensors.batch(d, cfg, slots, labels)
     clean = (d["x"].float() / 255 - d["mean"]) / d["std"]
     assert torch.allclose(x[:n], clean)
     noisy = x[n:] * d["std"] + d["mean"]  # back in pixels / 255
     assert abs(noisy.mean().item() - d["pix_mean"].item()) < 0.01  # matched mean and variance
     assert abs(noisy.std().item() - d["pix_std"].item()) < 0.01
     perm = torch.randperm(len(slots))[:300]
-    x2, _ = train.batch(d, cfg, slots[perm], labels[perm])
+    x2, _ = tensors.batch(d, cfg, slots[perm], labels[perm])
     assert torch.equal(x[perm], x2)  # a slot shows the same image in any batch
 
 
@@ -211,14 +211,14 @@ def test_structured_noise_trains_end_to_end():
     import numpy as np
 
     cfg = config.make_config("smoke", model="perceptron", alpha=20, delta=1.0, order="random")
-    d = train.prepare(cfg, "cpu")
+    d = tensors.prepare(cfg, "cpu")
     T = d["T"]
     assert np.allclose(T.sum(1), 1) and not np.allclose(T, 0.1)
     m = train.train(cfg, progress=False)
     assert m["best"]["lr"] is not None
     conf = np.arange(100).reshape(10, 10)  # class c is most often confused with 9 (or 8 for c = 9)
     ranks = noise.class_order("confusing", 10, conf).tolist()
-    ok = train.prepare(config.make_config("smoke", model="perceptron", alpha=20, delta=1.0, ranks=ranks), "cpu")
+    ok = tensors.prepare(config.make_config("smoke", model="perceptron", alpha=20, delta=1.0, ranks=ranks), "cpu")
     wrong = ok["T"][0, 1:]  # class 0's wrong classes 1..9: the most confused (9) is the most likely, 1 the least
     assert np.argmax(wrong) + 1 == 9 and np.argmin(wrong) + 1 == 1
     with pytest.raises(ValueError, match="needs ranks"):
@@ -240,7 +240,7 @@ def test_h_alpha_matches_equation_3():
     for a in (0.0, 1.0, 20.0, 100.0):
         logp = torch.log_softmax(logits, 1)
         direct = (-logp[torch.arange(7), y] / (1 + a) - a / (10 * (1 + a)) * logp.sum(1)).mean()
-        assert torch.allclose(train.h_alpha(logits, y, a), direct, rtol=1e-12)
+        assert torch.allclose(engines.h_alpha(logits, y, a), direct, rtol=1e-12)
         # and it is the expected cross-entropy of a uniform-noise label drawn as the paper says
         p_label = torch.full((7, 10), a / (10 * (1 + a)), dtype=torch.float64)
         p_label[torch.arange(7), y] += 1 / (1 + a)
@@ -250,7 +250,7 @@ def test_h_alpha_matches_equation_3():
 def test_h_alpha_run_trains_on_clean_examples_only():
     cfg = config.make_config("smoke", model="perceptron", alpha=50, loss="h_alpha")
     assert train.num_slots(cfg, cfg["n_clean"]) == cfg["n_clean"]
-    assert train.label_smoothing(cfg) == pytest.approx(50 / 51)
+    assert engines.label_smoothing(cfg) == pytest.approx(50 / 51)
     m = train.train(cfg, progress=False)
     assert m["slots"] == cfg["n_clean"] and m["best"]["lr"] is not None
     with pytest.raises(ValueError, match="h_alpha"):
@@ -263,10 +263,10 @@ def test_engines_train_on_h_alpha(engine):
     cfg = config.make_config("smoke", model="perceptron", alpha=20, loss="h_alpha", precision="fp32", engine=engine)
     torch.manual_seed(0)
     net = models.build("perceptron", 1, 28, 10)
-    eng = (train.Stacked if engine == "stacked" else train.Sequential)(net, cfg["lrs"], cfg, "cpu", "fp32", False)
+    eng = (engines.Stacked if engine == "stacked" else engines.Sequential)(net, cfg["lrs"], cfg, "cpu", "fp32", False)
     g = torch.Generator().manual_seed(1)
     x, y = torch.randn(64, 1, 28, 28, generator=g), torch.randint(0, 10, (64,), generator=g)
-    want = train.h_alpha(net(x), y, 20.0).item()  # every model of the grid starts from net's weights
+    want = engines.h_alpha(net(x), y, 20.0).item()  # every model of the grid starts from net's weights
     got = eng.step(x, y)
     assert got.tolist() == pytest.approx([want] * len(cfg["lrs"]), rel=1e-5)
 
@@ -281,8 +281,8 @@ def test_top5_accuracy_counts_a_hit_in_any_of_the_five_best():
     x = torch.zeros(6, 1, 2, 2, dtype=torch.uint8)
     y = torch.tensor([0, 1, 4, 5, 9, 4])  # top-1 hits: one image; top-5 (classes 0-4): four images
     z = torch.zeros(1, 1, 1, 1)
-    assert train.accuracy(Stub(), x, y, z, z + 1) == [pytest.approx(1 / 6)]
-    assert train.accuracy(Stub(), x, y, z, z + 1, k=5) == [pytest.approx(4 / 6)]
+    assert evaluate.accuracy(Stub(), x, y, z, z + 1) == [pytest.approx(1 / 6)]
+    assert evaluate.accuracy(Stub(), x, y, z, z + 1, k=5) == [pytest.approx(4 / 6)]
 
 
 def test_fastest_takes_turns_and_keeps_each_engines_best_round():
@@ -300,15 +300,15 @@ def test_fastest_takes_turns_and_keeps_each_engines_best_round():
             time.sleep(self.seconds + (0.05 if self.calls == self.stall_at else 0.0))
 
     fast, slow = Fake(0.001, stall_at=3), Fake(0.004)  # the fast one stalls inside its first timed round
-    assert train.fastest({"slow": slow, "fast": fast}, None, None, "cpu") == "fast"
+    assert machine.fastest({"slow": slow, "fast": fast}, None, None, "cpu") == "fast"
     assert fast.calls == slow.calls == 2 + 3 * 4  # 2 warm-up steps, then 3 rounds of 4
 
 
 def test_precision_is_measured_for_models_without_convolutions_too():
     cfg = config.make_config("smoke", model="mlp1")
-    prec, cl = train.choose_precision(cfg, models.build("mlp1", 1, 28, 10), "cpu", (1, 28, 28))
+    prec, cl = machine.choose_precision(cfg, models.build("mlp1", 1, 28, 10), "cpu", (1, 28, 28))
     assert prec in ("fp32", "bf16") and cl is False
-    keys = [json.loads(k) for k in json.loads(train.calibration_file().read_text())]
+    keys = [json.loads(k) for k in json.loads(machine.calibration_file().read_text())]
     assert any("precision" in k and "mlp1" in k for k in keys)
 
 
@@ -321,8 +321,8 @@ def test_compiled_stacked_step_matches_eager_and_short_batches_stay_eager(model,
     lrs = [0.05, 0.5, 1.0]
     cfg = config.make_config("smoke", model=model, lrs=lrs, precision="fp32", mlp_dropout=mlp_dropout)
     net = models.build(model, 1, 28, 10, mlp_dropout=mlp_dropout)
-    eager = train.Stacked(net, lrs, cfg, "cpu", "fp32")
-    comp = train.Stacked(net, lrs, cfg, "cpu", "fp32", compiled=True)
+    eager = engines.Stacked(net, lrs, cfg, "cpu", "fp32")
+    comp = engines.Stacked(net, lrs, cfg, "cpu", "fp32", compiled=True)
     assert len(eager.masks) == (1 if mlp_dropout else 0)
     g = torch.Generator().manual_seed(1)
     from torch._dynamo.utils import counters
@@ -353,21 +353,21 @@ def test_compiling_is_chosen_only_where_it_pays(monkeypatch):
             return answers[key[0]]
         return calibrated
 
-    monkeypatch.setattr(train, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(compile_s=20.0,
+    monkeypatch.setattr(machine, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(compile_s=20.0,
                                                                                           step_s=0.006)}))
-    choose = lambda steps, **kw: train.choose_compiled(dict(cfg, **kw), net, "cpu", (1, 28, 28), "bf16",  # noqa
+    choose = lambda steps, **kw: machine.choose_compiled(dict(cfg, **kw), net, "cpu", (1, 28, 28), "bf16",  # noqa
                                                         False, "sequential", steps)
     assert not choose(100) and asked == ["eager_step_s"]  # 1 s of eager work: compiling is not even measured
     assert not choose(4000)  # saves 16 s, costs 20 s
     assert choose(6000)  # saves 24 s
     assert choose(None)  # unbounded (the benchmark): faster is enough
     assert not choose(10**6, engine="sequential") and not choose(10**6, lrs=[0.1])
-    monkeypatch.setattr(train, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(error="no compiler")}))
+    monkeypatch.setattr(machine, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(error="no compiler")}))
     assert not choose(10**6)
     monkeypatch.setenv("NLCORE_COMPILE", "0")
-    monkeypatch.setattr(train, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(compile_s=0, step_s=0)}))
+    monkeypatch.setattr(machine, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(compile_s=0, step_s=0)}))
     assert not choose(10**6)
-    assert not train.choose_compiled(cfg, net, "cuda", (1, 28, 28), "bf16", False, "stacked", None)
+    assert not machine.choose_compiled(cfg, net, "cuda", (1, 28, 28), "bf16", False, "stacked", None)
 
 
 @pytest.mark.parametrize("noise_source", ["same", "white"])
@@ -375,7 +375,7 @@ def test_a_compiled_run_records_it_and_trains_like_the_eager_one(monkeypatch, no
     cfg = config.make_config("smoke", model="perceptron", alpha=2, precision="fp32", engine="stacked",
                              noise_source=noise_source, repeat=noise_source == "same")
     eager = train.train(cfg, progress=False)
-    monkeypatch.setattr(train, "choose_compiled", lambda *a, **k: True)
+    monkeypatch.setattr(machine, "choose_compiled", lambda *a, **k: True)
     comp = train.train(cfg, progress=False)
     assert comp["compiled"] and not eager["compiled"] and comp["engine"] == "stacked"
     for a, b in zip(comp["per_lr"], eager["per_lr"]):  # float rounding apart, the same training
@@ -388,9 +388,9 @@ def test_a_compilation_that_cannot_happen_falls_back_to_eager_and_says_so(monkey
     trains eagerly and ``compiled`` turns False (what a run records)."""
     cfg = config.make_config("smoke", model="mlp1", lrs=[0.1, 1.0], precision="fp32")
     net = models.build("mlp1", 1, 28, 10, width=24)
-    comp = train.Stacked(net, cfg["lrs"], cfg, "cpu", "fp32", compiled=True)
-    assert torch._dynamo.config.recompile_limit >= train.COMPILE_CACHE  # room for a sweep's kinds
-    eager = train.Stacked(net, cfg["lrs"], cfg, "cpu", "fp32")
+    comp = engines.Stacked(net, cfg["lrs"], cfg, "cpu", "fp32", compiled=True)
+    assert torch._dynamo.config.recompile_limit >= engines.COMPILE_CACHE  # room for a sweep's kinds
+    eager = engines.Stacked(net, cfg["lrs"], cfg, "cpu", "fp32")
     monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 0)  # no room for this kind
     x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
     torch.testing.assert_close(comp.step(x, y), eager.step(x, y))
@@ -403,8 +403,8 @@ import ctypes, resource, sys
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p
 if sys.argv[1] == "kept":
-    from nlcore import train
-    assert train.keep_freed_memory()
+    from nlcore import machine
+    assert machine.keep_freed_memory()
 def touch_and_free(n=16 << 20):  # a 16 MiB block, as a step's temporaries are
     p = libc.malloc(n)
     ctypes.memset(p, 1, n)
@@ -420,7 +420,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f)
 def test_keep_freed_memory_reuses_a_freed_block_instead_of_faulting_it_in_again():
     """A freed 16 MiB block, allocated again: glibc's default unmaps it and faults its 4,096 pages in again;
     after keep_freed_memory it is reused with (almost) no page faults. Each case in a fresh process."""
-    if not train.keep_freed_memory():
+    if not machine.keep_freed_memory():
         pytest.skip("not glibc")
     try:  # with transparent huge pages always on, the default case takes a few 2 MiB faults, not 4,096
         if "[always]" in open("/sys/kernel/mm/transparent_hugepage/enabled").read():
@@ -437,7 +437,7 @@ def test_keep_freed_memory_reuses_a_freed_block_instead_of_faulting_it_in_again(
 
     assert faults("default") > 3000
     assert faults("kept") < 300
-    assert train.keep_freed_memory() is True  # idempotent: set once per process
+    assert machine.keep_freed_memory() is True  # idempotent: set once per process
 
 
 @pytest.mark.parametrize("inputs", ["unit", "standardized"])
@@ -445,7 +445,7 @@ def test_always_dark_pixels_get_no_gradient_from_unit_inputs_only(inputs):
     """x / 255 leaves a pixel that is 0 in every clean image at 0, so its first-layer weights never move;
     standardized, it carries -mean/std and under label noise its weights drift."""
     cfg = config.make_config("smoke", model="perceptron", alpha=20, inputs=inputs, evals=2, mean_last=1)
-    d = train.prepare(cfg, "cpu")
+    d = tensors.prepare(cfg, "cpu")
     assert int((d["x"].flatten(1).amax(0) == 0).sum()) > 0  # MNIST's border
     if inputs == "unit":
         assert float(d["mean"].abs().max()) == 0 and float((d["std"] - 1).abs().max()) == 0
@@ -472,7 +472,7 @@ def test_stacked_dropout_masks_on_a_cpu_keep_1_minus_p_and_differ_between_models
     per model and per step; the model in eval mode ignores them."""
     lrs = [0.1, 0.5, 1.0]
     cfg = config.make_config("smoke", model="mlp2", lrs=lrs, precision="fp32", mlp_dropout=0.2)
-    eng = train.Stacked(models.build("mlp2", 1, 28, 10, mlp_dropout=0.2), lrs, cfg, "cpu", "fp32")
+    eng = engines.Stacked(models.build("mlp2", 1, 28, 10, mlp_dropout=0.2), lrs, cfg, "cpu", "fp32")
     assert [p for _, p in eng.masks] == [0.2, 0.2] and not eng.graphable
     x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
     eng.step(x, y)
