@@ -31,6 +31,8 @@ def main(argv=None) -> int:
     sw.add_argument("--alphas", nargs="+", type=float, default=None)
     sw.add_argument("--seeds", nargs="+", type=int, default=None)
     sw.add_argument("--device", default=None)
+    sw.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="config fields for every run of the sweep, JSON values (as for train)")
     sw.add_argument("--no-progress", action="store_true")
     sw.add_argument("--dask", default=None, metavar="ADDRESS",
                     help="fan out over a Dask cluster: a scheduler address (tcp://host:8786) or local:N workers")
@@ -66,7 +68,8 @@ def main(argv=None) -> int:
     try:
         if sweep.FIGURES[args.figure].get("needs") == "confusion":  # Figure 5: measure the confusions first
             sweep.confusion_matrix(args.profile, train_missing=True, device=args.device)
-        cfgs = sweep.figure_configs(args.figure, args.profile, alphas=args.alphas, seeds=args.seeds, models=args.models)
+        cfgs = sweep.figure_configs(args.figure, args.profile, alphas=args.alphas, seeds=args.seeds, models=args.models,
+                                    **_fields(args.set))
         if args.dask:
             sweep.run_dask(cfgs, args.dask, device=args.device)
         else:
@@ -75,6 +78,14 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def _fields(pairs: list[str]) -> dict:
+    """``--set KEY=VALUE ...`` as config fields (each value JSON: 0.2, "unit", [0.1, 1.0], true)."""
+    try:
+        return {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in pairs)}
+    except ValueError as e:
+        raise ValueError(f"--set takes KEY=VALUE with a JSON value ({e})") from None
 
 
 def _train(args) -> int:
@@ -87,9 +98,9 @@ def _train(args) -> int:
     from . import checkpoint, config, results, train
 
     try:
-        extra = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+        extra = _fields(args.set)
     except ValueError as e:
-        print(f"error: --set takes KEY=VALUE with a JSON value ({e})", file=sys.stderr)
+        print(f"error: {e}", file=sys.stderr)
         return 2
     try:
         cfg = config.make_config(args.profile, model=args.model, alpha=args.alpha, seed=args.seed, **extra)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from . import results
+from . import results, switches
 from .config import config_key
 
 INTERVAL_S = 300.0
@@ -37,7 +37,7 @@ def path(cfg: dict, root=None) -> Path:
 
 
 def interval_s() -> float:
-    v = os.environ.get("NLCORE_CHECKPOINT_S", "")
+    v = switches.checkpoint_s() or ""
     try:
         return float(v) if v else INTERVAL_S
     except ValueError:

@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import switches
+
 DATASETS = {  # name: (classes, channels, side, splits)
     "mnist": (10, 1, 28, ("train", "test")),
     "cifar10": (10, 3, 32, ("train", "test")),
@@ -67,8 +69,8 @@ def train_size(name: str) -> int:
 
 def imagenet_dir() -> Path:
     """The user's ImageNet folder (``$NLCORE_IMAGENET``, else ``imagenet/`` in a data root); DataError if absent."""
-    if os.environ.get("NLCORE_IMAGENET"):
-        roots = [Path(os.environ["NLCORE_IMAGENET"])]
+    if switches.imagenet_dir():
+        roots = [Path(switches.imagenet_dir())]
     else:
         roots = [r / "imagenet" for r in candidate_roots()]
     for r in roots:
@@ -139,8 +141,8 @@ def cache_dir() -> Path:
 def candidate_roots(root=None) -> list[Path]:
     if root is not None:
         return [Path(root)]
-    if os.environ.get("NLCORE_DATA"):
-        return [Path(os.environ["NLCORE_DATA"])]
+    if switches.data_dir():
+        return [Path(switches.data_dir())]
     return [REPO_SHARED, cache_dir()]
 
 
@@ -258,7 +260,7 @@ def _load_cached(name: str, split: str, root) -> tuple[torch.Tensor, torch.Tenso
         if got is not None:
             break
     else:
-        if root is None and not os.environ.get("NLCORE_DATA"):
+        if root is None and not switches.data_dir():
             try:
                 _download(name, cache_dir())
             except Exception as e:  # no internet, disk full, ...

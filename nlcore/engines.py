@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
-from . import models, noise
+from . import models, noise, switches
 from .tensors import batch
 
 
@@ -319,7 +318,7 @@ GRAPH_FAILURES: dict = {}
 def cuda_graphs_enabled(device: str, kind: str) -> bool:
     """CUDA graphs for the steps of an engine of class ``kind``: on CUDA unless ``NLCORE_CUDA_GRAPHS=0``
     or a capture of that kind failed earlier in this process."""
-    return device.startswith("cuda") and os.environ.get("NLCORE_CUDA_GRAPHS", "1") != "0" and kind not in GRAPH_FAILURES
+    return device.startswith("cuda") and switches.cuda_graphs_on() and kind not in GRAPH_FAILURES
 
 
 def capture(fn, kind: str):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from . import data, models, noise
+from . import data, models, noise, switches
 from .engines import Sequential, Stacked, cuda_graphs_enabled, distributed, fixed_step
 
 
@@ -49,7 +49,7 @@ def keep_freed_memory() -> bool:
     than 1 GiB of it is free: memory freed after a peak may stay with the process; the peak itself is
     that of the live tensors (``benchmarks/throughput.py``'s memory figure, 0.82 GiB, did not change).
     """
-    if platform.system() != "Linux" or os.environ.get("NLCORE_MALLOC", "1") == "0":
+    if platform.system() != "Linux" or not switches.malloc_on():
         return False
     try:
         libc = ctypes.CDLL(None)  # this process's own C library
@@ -65,7 +65,7 @@ _CALIBRATION: dict = {}  # this process's copy of the calibration file
 
 def calibration_file() -> Path:
     """Where measured machine choices are kept: ``$NLCORE_CALIBRATION``, else ``~/.cache/nlcore/calibration.json``."""
-    return Path(os.environ.get("NLCORE_CALIBRATION") or data.cache_dir() / "calibration.json")
+    return Path(switches.calibration_file() or data.cache_dir() / "calibration.json")
 
 
 def _read_calibration(path: Path) -> dict:
@@ -191,7 +191,7 @@ COMPILE_WORTH_S = 30.0  # runs expected to take less than this eagerly are never
 
 def compile_enabled(device: str) -> bool:
     """torch.compile is tried on CPUs only (CUDA has its graphs), unless ``NLCORE_COMPILE=0``."""
-    return device == "cpu" and os.environ.get("NLCORE_COMPILE", "1") != "0"
+    return device == "cpu" and switches.compile_on()
 
 
 def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels_last: bool, eager: str,
@@ -251,7 +251,7 @@ def make_engine(cfg: dict, d: dict, device: str, steps: int | None = None):
     if torch.device(device).type == "cpu":
         keep_freed_memory()
     else:  # full batches share one shape: cuDNN times its convolution algorithms once and keeps the fastest
-        torch.backends.cudnn.benchmark = os.environ.get("NLCORE_CUDNN_BENCHMARK", "1") != "0"
+        torch.backends.cudnn.benchmark = switches.cudnn_benchmark_on()
     torch.manual_seed(cfg["seed"])
     shape = tuple(d["x"].shape[1:])
     net = models.build(cfg["model"], shape[0], shape[1], d["m"], cfg["width"], init=cfg["init"],

@@ -9,11 +9,10 @@ live Jupyter kernel otherwise.
 from __future__ import annotations
 
 import hashlib
-import os
 
 import plotly.graph_objects as go
 
-from . import paper
+from . import paper, switches
 
 NAMES = {"perceptron": "Perceptron", "mlp1": "MLP, 1 hidden layer", "mlp2": "MLP, 2 hidden layers",
          "mlp4": "MLP, 4 hidden layers", "convnet2": "ConvNet, 2 layers", "convnet4": "ConvNet, 4 layers",
@@ -25,7 +24,7 @@ COLORS = {"perceptron": "#1f77b4", "mlp1": "#ff7f0e", "mlp2": "#2ca02c", "mlp4":
 
 def show(fig: go.Figure) -> None:
     """Display ``fig``: self-contained-free HTML in the book build, the default renderer elsewhere."""
-    if os.environ.get("NLCORE_BOOK") == "1":
+    if switches.book():
         from IPython.display import HTML, display
 
         # the div's id from the figure itself, not a random one: a rebuilt chapter changes only if its figures do

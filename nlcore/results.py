@@ -31,6 +31,7 @@ from pathlib import Path
 
 import torch
 
+from . import switches
 from .config import ADDED_FIELDS, config_key
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ class ResultsError(RuntimeError):
 
 
 def results_dir(path=None) -> Path:
-    return Path(path or os.environ.get("NLCORE_RESULTS", DEFAULT_DIR))
+    return Path(path or switches.results_dir() or DEFAULT_DIR)
 
 
 def run_path(cfg: dict, root=None) -> Path:
@@ -55,7 +56,7 @@ def code_version() -> str:
 
     ``$NLCORE_CODE_VERSION``, when set, is taken as stated: for a copy of the tree whose git metadata is
     not its own (a lent GPU machine got the working tree laid over an older checkout's ``.git``)."""
-    stated = os.environ.get("NLCORE_CODE_VERSION")
+    stated = switches.code_version()
     if stated:
         return stated
     try:

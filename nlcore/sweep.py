@@ -9,10 +9,9 @@ already on disk (``nlcore.results``).
 from __future__ import annotations
 
 import itertools
-import os
 import time
 
-from . import checkpoint, data, noise, results, train
+from . import checkpoint, data, noise, results, switches, train
 from .config import PROFILES, config_key, make_config
 
 # A figure: the models, fields fixed for all its runs, and per profile a grid (an explicit product of
@@ -304,7 +303,7 @@ def figure_records(figure: str, profile: str = "cpu", train_missing: bool = Fals
     profile's grid and of ``selection``, those stored, each once.
     """
     if progress is None:  # a bar in a live notebook; in the book build, one line per run
-        progress = os.environ.get("NLCORE_BOOK") != "1"
+        progress = not switches.book()
     if FIGURES[figure].get("needs") == "confusion" and train_missing:
         confusion_matrix(profile, root, train_missing=True, device=device)
     wanted = figure_configs(figure, profile, root=root, **selection)

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import torch
 
 from . import checkpoint as ckpt
-from . import noise
+from . import noise, switches
 from .engines import Steps
 from .evaluate import InputDrift, accuracy, confusion_matrix, final, hits, predictions, select_lr
 from .machine import default_device, make_engine
@@ -47,7 +46,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
     ``checkpoint``: a file (:mod:`nlcore.checkpoint`) the loop saves its state to every few minutes and,
     when it exists, continues from; None: no checkpoints (always None under torchrun).
     """
-    if os.environ.get("NLCORE_BOOK") == "1":  # plain text bar: widget state would pull a CDN into the book
+    if switches.book():  # plain text bar: widget state would pull a CDN into the book
         from tqdm import tqdm
     else:
         from tqdm.auto import tqdm

@@ -146,3 +146,18 @@ def test_costly_runs_train_the_pilots_rate_and_the_next_smaller_one(results_root
     assert convnet(20)["lrs"] == pilot["lrs"] and convnet(10)["lrs"] == pilot["lrs"]
     mlp = [c for c in sweep.figure_configs("fig1", "full", models=["mlp1"]) if c["alpha"] == 100]
     assert all(c["lrs"] == pilot["lrs"] for c in mlp)  # other models keep the grid
+
+
+def test_sweep_cli_takes_config_fields_with_set(results_root):
+    """`python -m nlcore sweep FIG --set KEY=JSON` sets fields of every run; a bad value is refused, named."""
+    cmd = [sys.executable, "-m", "nlcore", "sweep", "fig1", "--profile", "smoke", "--models", "perceptron",
+           "--alphas", "0", "--no-progress"]
+    r = subprocess.run(cmd + ["--set", 'inputs="standardized"', "rho=0.9"], capture_output=True, text=True,
+                       env=dict(os.environ))
+    assert r.returncode == 0, r.stderr
+    (rec,) = results.load_all()
+    assert rec["config"]["inputs"] == "standardized" and rec["config"]["rho"] == 0.9
+    r = subprocess.run(cmd + ["--set", "inputs=zscore"], capture_output=True, text=True, env=dict(os.environ))
+    assert r.returncode == 2 and "--set takes KEY=VALUE with a JSON value" in r.stderr
+    r = subprocess.run(cmd + ["--set", 'inputs="zscore"'], capture_output=True, text=True, env=dict(os.environ))
+    assert r.returncode == 2 and "inputs must be one of" in r.stderr
