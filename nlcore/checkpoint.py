@@ -9,8 +9,9 @@ A checkpoint holds everything the training loop carries from one step to the nex
 - the step, the epoch's permutation of the slots and the position in it, the partial loss sums;
 - the evaluations made so far (the curves);
 - the random states: the epoch-order generator, torch's global generator (dropout masks), CUDA's;
-- the engine the run was started with (engine, precision, memory format, compiled): a checkpoint made
-  by another engine is not resumed (its numbers could differ in the last bits), the run starts over.
+- the engine the run was started with (engine, precision, memory format, compiled) and the code
+  version: a checkpoint made by another engine or other code is not resumed (its numbers could differ),
+  the run starts over.
 
 Checkpoints live in ``<results>/checkpoints/<key>.pt``, outside the committed ``runs/`` (git-ignored),
 are written atomically (temporary file, fsync, ``os.replace``) every ``NLCORE_CHECKPOINT_S`` seconds
@@ -95,7 +96,9 @@ class Checkpointer:
     """
 
     def __init__(self, where: Path | None, engine: dict):
-        self.where, self.engine = where, {k: engine[k] for k in ("engine", "precision", "channels_last", "compiled")}
+        self.where = where
+        self.engine = dict({k: engine[k] for k in ("engine", "precision", "channels_last", "compiled")},
+                           code_version=results.code_version())
         self.every, self.last = interval_s(), time.time()
 
     def load(self) -> dict | None:
@@ -106,8 +109,9 @@ class Checkpointer:
         except Exception as e:  # noqa: BLE001 -- a torn or foreign file: start over, never crash the sweep
             warnings.warn(f"checkpoint {self.where} is unreadable ({e!r:.200}); the run starts over", stacklevel=2)
             return None
-        if state.get("engine") != self.engine:
-            warnings.warn(f"checkpoint {self.where} was made with {state.get('engine')}, this process chose "
+        made = state.get("engine") if isinstance(state, dict) else None
+        if made != self.engine:
+            warnings.warn(f"checkpoint {self.where} was made with {made}, this process chose "
                           f"{self.engine}; the run starts over", stacklevel=2)
             return None
         return state

@@ -196,6 +196,8 @@ def figure_configs(figure: str, profile: str = "cpu", alphas=None, seeds=None, m
             for seed in model_seeds:
                 cfg = make_config(profile, **dict(point, model=model, seed=seed))
                 cfg = prune_lrs(spec.get("pilot", {}).get(profile), cfg, root)
+                if cfg is None:  # its learning rates come from a pilot run not stored yet: not listed until then
+                    continue
                 key = config_key(cfg)
                 if key not in seen:
                     seen.add(key)
@@ -203,20 +205,22 @@ def figure_configs(figure: str, profile: str = "cpu", alphas=None, seeds=None, m
     return out
 
 
-def prune_lrs(pilot: dict | None, cfg: dict, root=None) -> dict:
+def prune_lrs(pilot: dict | None, cfg: dict, root=None) -> dict | None:
     """The learning rates a costly run trains, by a rule measured on a stored pilot run.
 
     ``pilot``: ``model``, ``alpha``, ``seed`` of a run trained on the whole grid. A run of that model at
     a larger alpha trains two rates: the one the pilot chose (on its ``lr_select`` split) and the next
-    smaller rate of the grid, since the best rate falls as noise rises (Sec 3.4; Fig 12). Until the pilot
-    is stored, such runs keep the whole grid (start them after the pilot: ``scripts/sweep_bg.py`` runs a
-    figure's items in order). Any other config is returned as it is.
+    smaller rate of the grid (one rate if the pilot chose the smallest), since the best rate falls as noise
+    rises (Sec 3.4; Fig 12). Until the pilot is stored such a run has no grid yet: None (the figure leaves
+    it out; a sweep run again after the pilot is stored trains it). Any other config is returned as it is.
     """
     if pilot is None or cfg["model"] != pilot["model"] or cfg["alpha"] <= pilot["alpha"]:
         return cfg
     fields = {k: v for k, v in cfg.items() if k != "profile"}
     rec = results.load(make_config(cfg["profile"], **dict(fields, alpha=pilot["alpha"], seed=pilot["seed"])), root)
-    if rec is None or rec["metrics"]["best"]["lr"] is None:
+    if rec is None:
+        return None
+    if rec["metrics"]["best"]["lr"] is None:  # every rate of the pilot diverged: nothing to prune by
         return cfg
     grid = sorted(cfg["lrs"])
     best = grid.index(rec["metrics"]["best"]["lr"])

@@ -72,7 +72,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
     state = ck.load()
     if state is not None:  # continue where a stopped process left off
         ckpt.load_engine_state(eng, state["engine_state"])
-        drift.w0 = state["drift_w0"]
+        drift.w0 = None if state["drift_w0"] is None else state["drift_w0"].to(device)
         step, pos, loss_n, curves = state["step"], state["pos"], state["loss_n"], state["curves"]
         perm = None if state["perm"] is None else state["perm"].to(device)
         loss_sum.copy_(state["loss_sum"])
