@@ -2,6 +2,7 @@
 
     python scripts/sweep_bg.py cpu fig11 fig5 fig7                    (every run of those figures)
     python scripts/sweep_bg.py full fig1:perceptron,mlp1 fig1:convnet4@0,5,10,20   (models, then alphas)
+    python scripts/sweep_bg.py full fig1:convnet4@20#0                             (then seeds)
 
 Resumable: rerun after a crash or a kill; stored runs are skipped and a run in flight continues from its
 last checkpoint (nlcore.checkpoint).
@@ -14,11 +15,14 @@ COST = {"perceptron": 0, "mlp1": 1, "mlp2": 2, "convnet2": 3, "convnet4": 4, "ml
 profile, items = sys.argv[1], sys.argv[2:]
 for item in items:
     figure, _, rest = item.partition(":")
+    rest, _, seeds = rest.partition("#")
     models, _, alphas = rest.partition("@")
     print(f"== {item} ({profile})", flush=True)
     if sweep.FIGURES[figure].get("needs") == "confusion":
         sweep.confusion_matrix(profile, train_missing=True)
     cfgs = sweep.figure_configs(figure, profile, models=models.split(",") if models else None,
                                 alphas=[float(a) for a in alphas.split(",")] if alphas else None)
+    if seeds:
+        cfgs = [c for c in cfgs if c["seed"] in {int(s) for s in seeds.split(",")}]
     cfgs.sort(key=lambda c: (c["seed"], COST.get(c["model"], 9), c["alpha"], c["n_clean"]))
     sweep.run(cfgs, progress=False, log=lambda s: print(s, flush=True))
