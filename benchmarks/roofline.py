@@ -29,7 +29,7 @@ LRS = [0.01, 0.05, 0.1, 0.5, 1.0]
 
 def measure(name: str) -> dict:
     cfg = config.make_config("smoke", model=name, lrs=LRS)
-    eng = engines.Stacked(models.build(name, 1, 28, 10), LRS, cfg, "cpu", "bf16", compiled=True)
+    eng = engines.Stacked(models.build(name, 1, 28, 10), LRS, cfg, "cpu", precision="bf16", compiled=True)
     x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
     grads = {k: torch.randn_like(p) * 1e-3 for k, p in eng.params.items()}
 

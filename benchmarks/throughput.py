@@ -54,7 +54,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader, TensorDataset
 
-from nlcore import config, data, engines, machine, models, results, sweep, tensors, train
+from nlcore import config, data, graphs, machine, models, results, sweep, tensors, train
+from nlcore.steps import Steps
 
 LRS = [0.01, 0.05, 0.1, 0.5, 1.0]
 
@@ -122,20 +123,20 @@ def baseline(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str 
 
 def engine(model: str, alpha: float, steps: int, n: int, lrs=LRS, device: str = "cpu",
            precision: str = "auto", graphs: bool = True, engine: str = "auto") -> dict:
-    """nlcore's loop as ``train.train`` runs it: tensors.prepare, machine.make_engine, engines.Steps (on CUDA the
+    """nlcore's loop as ``train.train`` runs it: tensors.prepare, machine.make_engine, Steps (on CUDA the
     captured graph unless ``graphs=False``). Timed: ``steps`` steps after the same number of untimed
     warm-up steps with or without the graph (Steps.WARMUP + 1: the graph's warm-up and capture)."""
     cfg = config.make_config("cpu", model=model, alpha=alpha, n_clean=n, lrs=lrs, n_val=0, lr_select="test",
                              precision=precision, engine=engine)
     t_setup = time.perf_counter()
     d = tensors.prepare(cfg, device)
-    eng, info = machine.make_engine(cfg, d, device)
-    run = engines.Steps(d, cfg, eng, device)
+    eng, info = machine.make_engine(cfg, device, shape=d.x.shape[1:], classes=d.m)
+    run = Steps(d, cfg, eng, device)
     run.graphable &= graphs
     slots = train.num_slots(cfg, n)
     gen = torch.Generator().manual_seed(1)
     total = torch.zeros(len(lrs), dtype=torch.float64, device=device)
-    done, t0 = -(engines.Steps.WARMUP + 1), None  # negative: untimed warm-up steps
+    done, t0 = -(Steps.WARMUP + 1), None  # negative: untimed warm-up steps
     while done < steps:
         perm = torch.randperm(slots, generator=gen).to(device)
         for i in range(0, slots - 127, 128):
@@ -165,8 +166,8 @@ def compiled_at_cpu_profile(model: str) -> list[float]:
     with this machine's stored measurements and each run's length)."""
     out = []
     for cfg in sweep.figure_configs("fig1", "cpu", models=[model]):
-        d = dict(x=torch.zeros(1, 1, 28, 28, dtype=torch.uint8), m=10)
-        if machine.make_engine(cfg, d, "cpu", train.num_steps(cfg))[1]["compiled"] and cfg["alpha"] not in out:
+        _, info = machine.make_engine(cfg, "cpu", shape=(1, 28, 28), classes=10, steps=train.num_steps(cfg))
+        if info["compiled"] and cfg["alpha"] not in out:
             out.append(cfg["alpha"])
     return out
 
@@ -180,10 +181,9 @@ def bound(model: str, steps: int, lrs=LRS, device: str = "cpu") -> float:
     """Images/s (every model's) of the engine the loop uses, with its precision, memory format and, on CUDA,
     its graph, stepping on one batch already on the device: the loop without its data path."""
     cfg = config.make_config("cpu", model=model, lrs=lrs)
-    d = dict(x=torch.zeros(1, 1, 28, 28, dtype=torch.uint8, device=device), m=10)
-    eng, _ = machine.make_engine(cfg, d, device)
+    eng, _ = machine.make_engine(cfg, device, shape=(1, 28, 28), classes=10)
     x, y = torch.randn(128, 1, 28, 28, device=device), torch.randint(0, 10, (128,), device=device)
-    step = engines.fixed_step(eng, x, y, device)
+    step = graphs.fixed_step(eng, x, y, device)
     for _ in range(3):
         step()
     _sync(device)

@@ -5,7 +5,7 @@ of the same run trained without a stop (on a CPU, identical; tested by killing a
 
 A checkpoint holds everything the training loop carries from one step to the next:
 
-- every learning rate's model and optimiser state (the engine's :func:`engine_state`);
+- every learning rate's model and optimiser state (the engine's ``state()``);
 - the step, the epoch's permutation of the slots and the position in it, the partial loss sums;
 - the evaluations made so far (the curves);
 - the random states: the epoch-order generator, torch's global generator (dropout masks), CUDA's;
@@ -43,49 +43,6 @@ def interval_s() -> float:
         return float(v) if v else INTERVAL_S
     except ValueError:
         raise ValueError(f"NLCORE_CHECKPOINT_S must be a number of seconds >= 0, got {v!r}") from None
-
-
-def engine_state(eng) -> dict:
-    """Every model's weights and optimiser state, and which models are alive (copies, on the CPU)."""
-    cpu = lambda t: t.detach().to("cpu", copy=True)  # noqa: E731
-    alive = eng.alive.cpu().clone() if torch.is_tensor(eng.alive) else list(eng.alive)
-    if hasattr(eng, "nets"):  # Sequential
-        return dict(kind="Sequential", alive=alive,
-                    nets=[{k: cpu(v) for k, v in n.state_dict().items()} for n in eng.nets],
-                    opts=[_to_cpu(o.state_dict()) for o in eng.opts])
-    # dropout masks (buffers ending in ".mask") are drawn afresh at every step: not state
-    return dict(kind="Stacked", alive=alive, **{name: {k: cpu(v) for k, v in getattr(eng, name).items()
-                                                       if not k.endswith(".mask")}
-                                                for name in ("params", "buffers", "v", "a")})
-
-
-@torch.no_grad()
-def load_engine_state(eng, state: dict) -> None:
-    """Put ``state`` back into ``eng`` in place (tensors a compiled step or a CUDA graph holds stay its own)."""
-    if torch.is_tensor(eng.alive):
-        eng.alive.copy_(torch.as_tensor(state["alive"]))
-    else:
-        eng.alive = list(state["alive"])
-    if state["kind"] == "Sequential":
-        for n, sd in zip(eng.nets, state["nets"]):
-            n.load_state_dict(sd)
-        for o, sd in zip(eng.opts, state["opts"]):
-            o.load_state_dict(sd)
-        return
-    for name in ("params", "buffers", "v", "a"):
-        for k, t in getattr(eng, name).items():
-            if not k.endswith(".mask"):
-                t.copy_(state[name][k])
-
-
-def _to_cpu(obj):
-    if torch.is_tensor(obj):
-        return obj.detach().to("cpu", copy=True)
-    if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_to_cpu(v) for v in obj]
-    return obj
 
 
 class Checkpointer:

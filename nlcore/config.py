@@ -125,7 +125,7 @@ def _int(cfg, name, lo, hi=None):
     cfg[name] = int(v)
 
 
-def _num(cfg, name, lo, hi=math.inf, lo_open=False):
+def _num(cfg, name, lo, hi=math.inf, *, lo_open=False):
     v = cfg[name]
     ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
     ok = ok and (v > lo if lo_open else v >= lo) and v <= hi

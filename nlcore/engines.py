@@ -1,10 +1,7 @@
 """The engines that train a learning-rate grid on one batch at a time. An edit here changes speed; a change
 to the arithmetic of a step changes results (tests compare the engines with ``torch.optim.Adadelta``).
 
-Both engines take the same calls: ``step(x, y)`` (one AdaDelta step of every model on a batch; returns
-the losses, NaN for a diverged model), ``predict(x, k)`` ((G, B, k) top-k classes), ``check_weights()``
-(marks models with non-finite weights diverged), ``alive`` (which models are alive) and ``graphable``
-(whether :class:`Steps` can capture the step as a CUDA graph).
+Every engine has the interface :class:`Engine` names, and nothing else of it is used outside this file:
 
 - :class:`Stacked`: the lr grid as one model with a leading dimension (``torch.func.vmap``), one
   vectorised AdaDelta step with a per-model lr; may be compiled (``torch.compile``) on a CPU.
@@ -12,21 +9,52 @@ the losses, NaN for a diverged model), ``predict(x, k)`` ((G, B, k) top-k classe
   a CPU the models are :func:`nlcore.models.for_cpu`'s rearrangement (the same function, cheaper dropout
   and pooling); under torchrun, DistributedDataParallel.
 
-:class:`Steps` runs the data path and an engine's step; on CUDA (one process) the whole step is
-captured once as a CUDA graph and replayed.
+The third way to run a step, as one captured CUDA graph, wraps either engine: :class:`nlcore.steps.Steps`
+(with :mod:`nlcore.graphs`).
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
-from . import models, noise, switches
-from .tensors import batch
+from . import models
+from .graphs import cuda_graphs_enabled
+
+
+class Engine(Protocol):
+    """What the training loop, evaluation and checkpoints use of an engine of G models (one per lr)."""
+
+    alive: torch.Tensor
+    """(G,) bool: models not diverged (a NaN/inf loss or weight marks one diverged for good)."""
+    graphable: bool
+    """Whether a step reads nothing back to the host, so that it can be captured as a CUDA graph."""
+    compiled: bool
+    """Whether full batches run a ``torch.compile``'d step."""
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One AdaDelta step of every model on images x (B, C, H, W) float and labels y (B,); returns
+        the (G,) losses, NaN for a diverged model."""
+
+    def predict(self, x: torch.Tensor, k: int = 1) -> torch.Tensor:
+        """(G, B, k) int64: the k most likely classes per model, most likely first (evaluation mode)."""
+
+    def check_weights(self) -> None:
+        """Mark diverged every model whose weights are no longer finite."""
+
+    def first_weights(self) -> torch.Tensor:
+        """(G, out, in) the weights of every model's first dense layer on the pixels (perceptron, MLPs)."""
+
+    def state(self) -> dict:
+        """Every model's weights and optimiser state and ``alive``: copies on the CPU (a checkpoint)."""
+
+    def load_state(self, state: dict) -> None:
+        """Put :meth:`state`'s output back, in place (tensors a compiled step or a CUDA graph holds stay)."""
 
 
 def label_smoothing(cfg: dict) -> float:
@@ -76,7 +104,9 @@ class Sequential:
     its step and a diverged model is skipped from then on.
     """
 
-    def __init__(self, net, lrs, cfg, device, precision, channels_last, on_device: bool | None = None):
+    compiled = False
+
+    def __init__(self, net, lrs, cfg, device, *, precision: str, channels_last: bool, on_device: bool | None = None):
         self.cl = channels_last
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         if device == "cpu":  # the same function, rearranged for a CPU (cheaper dropout masks, pooling first)
@@ -97,7 +127,8 @@ class Sequential:
                      for n, lr in zip(self.nets, lrs)]
         self.bf16, self.device = precision == "bf16", device
         self.smoothing = label_smoothing(cfg)
-        self.alive = torch.ones(len(lrs), dtype=torch.bool, device=device) if self.on_device else [True] * len(lrs)
+        # on the device where a step must read nothing back; else on the CPU, read at every step
+        self.alive = torch.ones(len(lrs), dtype=torch.bool, device=device if self.on_device else "cpu")
 
     @property
     def graphable(self) -> bool:
@@ -152,10 +183,23 @@ class Sequential:
     def check_weights(self) -> None:
         """Mark diverged every model whose weights are no longer finite (checked before each evaluation)."""
         ok = [bool(all(torch.isfinite(p).all() for p in net.parameters())) for net in self.nets]
-        if self.on_device:
-            self.alive &= torch.tensor(ok, device=self.alive.device)
-        else:
-            self.alive = [a and o for a, o in zip(self.alive, ok)]
+        self.alive &= torch.tensor(ok, device=self.alive.device)
+
+    def first_weights(self) -> torch.Tensor:
+        return torch.stack([getattr(n, "module", n)[1].weight.detach() for n in self.nets])
+
+    def state(self) -> dict:
+        return dict(kind="Sequential", alive=self.alive.cpu().clone(),
+                    nets=[{k: _cpu(v) for k, v in n.state_dict().items()} for n in self.nets],
+                    opts=[_cpu(o.state_dict()) for o in self.opts])
+
+    @torch.no_grad()
+    def load_state(self, state: dict) -> None:
+        self.alive.copy_(torch.as_tensor(state["alive"]))
+        for n, sd in zip(self.nets, state["nets"]):
+            n.load_state_dict(sd)
+        for o, sd in zip(self.opts, state["opts"]):
+            o.load_state_dict(sd)
 
     def _mean(self, loss) -> float:
         """The loss averaged over the ranks (the whole batch's); NaN/inf on any rank makes it non-finite,
@@ -200,7 +244,7 @@ class Stacked:
     ``p -= lr * u``. Matches torch.optim.Adadelta to float tolerance (tested).
     """
 
-    def __init__(self, net, lrs, cfg, device, precision, channels_last=False, compiled=False):
+    def __init__(self, net, lrs, cfg, device, *, precision: str, channels_last: bool = False, compiled: bool = False):
         # on a CPU, dropout masks are drawn outside the (compiled) step, as buffers (models.MaskDropout)
         masked = torch.device(device).type == "cpu" and any(type(m) is torch.nn.Dropout for m in net.modules())
         self._plain = net if masked else None  # the shapes its dropouts see are measured at the first step
@@ -301,6 +345,23 @@ class Stacked:
             a.mul_(self.rho).addcmul_(u, u, value=1 - self.rho)
             p.sub_(u * self.lr.view(-1, *[1] * (p.dim() - 1)))
 
+    def first_weights(self) -> torch.Tensor:
+        return self.params["1.weight"]
+
+    def state(self) -> dict:
+        # dropout masks (buffers ending in ".mask") are drawn afresh at every step: not state
+        return dict(kind="Stacked", alive=self.alive.cpu().clone(),
+                    **{name: {k: _cpu(v) for k, v in getattr(self, name).items() if not k.endswith(".mask")}
+                       for name in ("params", "buffers", "v", "a")})
+
+    @torch.no_grad()
+    def load_state(self, state: dict) -> None:
+        self.alive.copy_(torch.as_tensor(state["alive"]))
+        for name in ("params", "buffers", "v", "a"):
+            for k, t in getattr(self, name).items():
+                if not k.endswith(".mask"):
+                    t.copy_(state[name][k])
+
     @torch.no_grad()
     def predict(self, x, k: int = 1) -> torch.Tensor:
         """(G, B, k) the k most likely classes per model, most likely first."""
@@ -309,56 +370,6 @@ class Stacked:
         out = self._logits(self.params, self.buffers, x).float().topk(k, -1).indices
         self.base.train(was)
         return out
-
-
-# this process's CUDA-graph capture failures, engine kind -> error: after one, that kind's steps stay eager
-GRAPH_FAILURES: dict = {}
-
-
-def cuda_graphs_enabled(device: str, kind: str) -> bool:
-    """CUDA graphs for the steps of an engine of class ``kind``: on CUDA unless ``NLCORE_CUDA_GRAPHS=0``
-    or a capture of that kind failed earlier in this process."""
-    return device.startswith("cuda") and switches.cuda_graphs_on() and kind not in GRAPH_FAILURES
-
-
-def capture(fn, kind: str):
-    """``(graph, out)``: fn() recorded as a CUDA graph (recorded, not run: ``graph.replay()`` runs it;
-    ``out`` is the graph's static output, overwritten by every replay). On failure ``(None, None)``:
-    the caller's stream is restored (torch's context manager does not on an error), the error is kept in
-    :data:`GRAPH_FAILURES` under ``kind`` (the engine's class name) and no later capture of that kind is
-    tried in this process."""
-    stream = torch.cuda.current_stream()
-    try:
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            out = fn()
-        return graph, out
-    except Exception as e:  # noqa: BLE001 -- whatever stops a capture, training goes on eagerly
-        torch.cuda.set_stream(stream)
-        torch.cuda.synchronize()
-        GRAPH_FAILURES[kind] = repr(e)[:500]
-        return None, None
-
-
-def _replayable(fn, kind: str, warmup: int = 3):
-    """fn (no arguments) captured as a CUDA graph after ``warmup`` side-stream calls: returns the graph's
-    replay, or fn itself if the capture fails."""
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(warmup):
-            fn()
-    torch.cuda.current_stream().wait_stream(side)
-    graph, _ = capture(fn, kind)
-    return fn if graph is None else graph.replay
-
-
-def fixed_step(eng, x, y, device: str):
-    """A no-argument step of ``eng`` on the fixed batch (x, y), as :class:`Steps` would run it (on CUDA a
-    graph replay, where the engine allows one): for timing an engine without its data path."""
-    step = lambda: eng.step(x, y)  # noqa: E731
-    kind = type(eng).__name__
-    return _replayable(step, kind) if eng.graphable and cuda_graphs_enabled(device, kind) else step
 
 
 COMPILE_CACHE = 64  # compiled variants (model, precision, loss, ...) kept per process
@@ -374,69 +385,12 @@ def compile_strict(fn):
     return torch.compile(fn, dynamic=False, fullgraph=True)
 
 
-class Steps:
-    """Training steps on batches of slots: gather the images, draw the labels, step the engine.
-
-    ``steps(slots)`` takes int64 slot indices (B,) on the device and returns the engine's losses (G,);
-    on CUDA that tensor is the graph's static output, overwritten by the next step: use it (or copy it)
-    before then. Labels are drawn per batch (a pure function of the slot): no O(n * alpha) temporaries.
-
-    On CUDA (one process, either engine) the whole step of a full batch (gather, labels, forward, backward,
-    AdaDelta of every model) is captured once as a CUDA graph, after :attr:`WARMUP` eager steps on a side stream, and
-    replayed for every later full batch (an epoch's last, smaller batch runs eagerly): one launch instead
-    of hundreds of kernels. A replay launches the kernels the eager step would, with dropout drawing
-    fresh numbers each replay. ``NLCORE_CUDA_GRAPHS=0`` turns it off; a capture that fails falls back to
-    eager steps (``graph_error`` says why).
-    """
-
-    WARMUP = 3
-
-    def __init__(self, d: dict, cfg: dict, eng, device: str):
-        self.d, self.cfg, self.eng = d, cfg, eng
-        self.kind = type(eng).__name__
-        self.graphable = eng.graphable and cuda_graphs_enabled(device, self.kind)
-        self.graph, self.calls, self.side = None, 0, None
-        self.graph_error = GRAPH_FAILURES.get(self.kind)  # a capture of this kind failed earlier in the process
-        # with a compiled engine, the data path of a full batch is compiled too (fused gather and labels)
-        self._data = compile_strict(self.data) if isinstance(eng, Stacked) and eng.compiled else None
-
-    @property
-    def cuda_graph(self) -> bool:
-        return self.graph is not None
-
-    def data(self, slots: torch.Tensor):
-        """The batch of ``slots``: normalised images and their drawn labels."""
-        d, cfg = self.d, self.cfg
-        return batch(d, cfg, slots, noise.slot_labels(slots, d["y"], d["thr"], cfg["seed"]))
-
-    def eager(self, slots: torch.Tensor) -> torch.Tensor:
-        xy = None
-        if self._data is not None and len(slots) == self.cfg["batch_size"]:
-            try:
-                xy = self._data(slots)
-            except Exception:  # noqa: BLE001 -- the data path failed to compile: eager from now on
-                self._data = None
-        return self.eng.step(*(xy if xy is not None else self.data(slots)))
-
-    def __call__(self, slots: torch.Tensor) -> torch.Tensor:
-        if not self.graphable or len(slots) != self.cfg["batch_size"]:
-            return self.eager(slots)
-        if self.graph is not None:
-            self.static.copy_(slots)
-            self.graph.replay()
-            return self.out
-        self.calls += 1
-        if self.calls <= self.WARMUP:  # real training steps, on a side stream as capture wants
-            self.side = self.side or torch.cuda.Stream()
-            self.side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(self.side):
-                out = self.eager(slots)
-            torch.cuda.current_stream().wait_stream(self.side)
-            return out
-        self.static = slots.clone()
-        self.graph, self.out = capture(lambda: self.eager(self.static), self.kind)
-        if self.graph is None:
-            self.graphable, self.graph_error = False, GRAPH_FAILURES[self.kind]
-            return self.eager(slots)
-        self.graph.replay()  # capturing recorded the step without running it
-        return self.out
+def _cpu(obj):
+    """A copy of ``obj`` (tensors, and dicts and lists of them) with every tensor on the CPU."""
+    if torch.is_tensor(obj):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: _cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_cpu(v) for v in obj]
+    return obj

@@ -12,6 +12,9 @@ import math
 
 import torch
 
+from .engines import Engine
+from .tensors import RunTensors
+
 
 def eval_chunk(device) -> int:
     """Images per forward pass when evaluating: 2000 on a GPU; 128 on a CPU, where a ConvNet-4 chunk's
@@ -20,18 +23,18 @@ def eval_chunk(device) -> int:
     return 2000 if torch.device(device).type == "cuda" else 128
 
 
-def predictions(engine, x, mean, std, k: int = 1, chunk: int | None = None) -> torch.Tensor:
+def predictions(engine: Engine, x, *, mean, std, k: int = 1, chunk: int | None = None) -> torch.Tensor:
     """(G, N, k) the k most likely classes of every model of the engine for uint8 images x (N, C, H, W)."""
     chunk = chunk or eval_chunk(x.device)
     return torch.cat([engine.predict((x[i:i + chunk].float().div_(255) - mean) / std, k)
                       for i in range(0, len(x), chunk)], dim=1)
 
 
-def accuracy(engine, x, y, mean, std, chunk: int | None = None, k: int = 1) -> list[float]:
+def accuracy(engine: Engine, x, y, *, mean, std, chunk: int | None = None, k: int = 1) -> list[float]:
     """Top-k accuracy of every model of the engine on (x, y): a list of G fractions (NaN when y is empty)."""
     if len(y) == 0:
         return [math.nan] * len(engine.alive)
-    return hits(predictions(engine, x, mean, std, k, chunk), y, k)
+    return hits(predictions(engine, x, mean=mean, std=std, k=k, chunk=chunk), y, k)
 
 
 def hits(pred: torch.Tensor, y: torch.Tensor, k: int = 1) -> list[float]:
@@ -65,18 +68,16 @@ class InputDrift:
     noise what reaches those weights is the noise alone.
     """
 
-    def __init__(self, eng, d: dict, cfg: dict):
+    def __init__(self, eng: Engine, d: RunTensors, cfg: dict):
         self.eng, self.w0 = eng, None
         if not (cfg["model"] == "perceptron" or cfg["model"].startswith("mlp")):
             return
-        self.dark = (d["x"].flatten(1).amax(0) == 0)
+        self.dark = (d.x.flatten(1).amax(0) == 0)
         self.w0 = self.weights().clone()
 
     def weights(self) -> torch.Tensor:
         """(G, out, in) the first dense layer's weights of every model."""
-        if hasattr(self.eng, "nets"):
-            return torch.stack([getattr(n, "module", n)[1].weight.detach() for n in self.eng.nets])
-        return self.eng.params["1.weight"]
+        return self.eng.first_weights()
 
     @torch.no_grad()
     def __call__(self):

@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 
 from . import data, models, noise, switches
-from .engines import Sequential, Stacked, cuda_graphs_enabled, distributed, fixed_step
+from .engines import Engine, Sequential, Stacked, distributed
+from .graphs import cuda_graphs_enabled, fixed_step
 
 
 def default_device() -> str:
@@ -61,6 +62,21 @@ def keep_freed_memory() -> bool:
 
 
 _CALIBRATION: dict = {}  # this process's copy of the calibration file
+
+# The version of each kind of measurement, in its calibration key: raised when what is measured changes,
+# so that an answer measured by older code is measured again, not reused.
+CALIBRATION_VERSIONS = dict(
+    precision=4,     # choose_precision: fp32 against bf16 autocast (+ channels_last) of the sequential engine
+    engine=4,        # choose_engine: stacked against sequential at the chosen precision
+    cuda_graphs=2,   # choose_engine on CUDA: which engines were timed as graph replays
+    eager_step_s=2,  # choose_compiled: seconds per step of the eager engine
+    compiled=3,      # choose_compiled: compile time and seconds per step of the compiled stacked step
+)
+
+
+def _versioned(kind: str) -> tuple:
+    """The head of a calibration key: the measurement's kind and its version (:data:`CALIBRATION_VERSIONS`)."""
+    return (kind, CALIBRATION_VERSIONS[kind])
 
 
 def calibration_file() -> Path:
@@ -113,7 +129,7 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def best_times(calls: dict, device: str = "cpu", repeats: int = 3, steps: int = 4, warmup: int = 2) -> dict:
+def best_times(calls: dict, device: str = "cpu", *, repeats: int = 3, steps: int = 4, warmup: int = 2) -> dict:
     """Seconds per call of each no-argument callable in ``calls`` (name -> callable): ``warmup`` untimed
     calls each, then ``repeats`` rounds of ``steps`` timed calls, the callables taking turns round by round;
     each keeps its best round. Taking turns and keeping the best make a comparison robust to a burst of
@@ -133,11 +149,11 @@ def best_times(calls: dict, device: str = "cpu", repeats: int = 3, steps: int = 
     return best
 
 
-def fastest(engines: dict, x, y, device: str, repeats: int = 3, steps: int = 4):
+def fastest(engines: dict, x, y, device: str, *, repeats: int = 3, steps: int = 4):
     """The key of the fastest engine in ``engines`` (name -> engine) on the batch (x, y), timed by
     :func:`best_times`. On CUDA the steps are graph replays, as :class:`Steps` runs them."""
     best = best_times({name: fixed_step(eng, x, y, device) for name, eng in engines.items()}, device,
-                      repeats, steps)
+                      repeats=repeats, steps=steps)
     return min(best, key=best.get)
 
 
@@ -158,13 +174,15 @@ def choose_precision(cfg: dict, net, device: str, shape) -> tuple[str, bool]:
 
     def measure():
         x, y = _random_batch(cfg, shape, device)
-        engines = {o: Sequential(net, [0.1], cfg, device, *o) for o in (("fp32", False), ("bf16", conv))}
+        engines = {o: Sequential(net, [0.1], cfg, device, precision=o[0], channels_last=o[1])
+                   for o in (("fp32", False), ("bf16", conv))}
         return list(fastest(engines, x, y, device))
 
-    return tuple(calibrated(("precision", 4, *_model_key(cfg), list(shape), cfg["batch_size"], device), measure))
+    return tuple(calibrated((*_versioned("precision"), *_model_key(cfg), list(shape), cfg["batch_size"], device),
+                            measure))
 
 
-def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precision: str = "fp32",
+def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), *, precision: str = "fp32",
                   channels_last: bool = False) -> str:
     """cfg's engine, or on 'auto' the faster of stacked and sequential for this model, lr grid and machine,
     measured over a few steps (:func:`calibrated`). Batch-norm models train sequentially (their running
@@ -176,14 +194,14 @@ def choose_engine(cfg: dict, net, device: str = "cpu", shape=(1, 28, 28), precis
 
     def measure():
         x, y = _random_batch(cfg, shape, device)
-        return fastest({name: cls(net, cfg["lrs"], cfg, device, precision, channels_last)
+        return fastest({name: cls(net, cfg["lrs"], cfg, device, precision=precision, channels_last=channels_last)
                         for name, cls in (("stacked", Stacked), ("sequential", Sequential))}, x, y, device)
 
-    key = ("engine", 4, *_model_key(cfg), list(shape), cfg["batch_size"], len(cfg["lrs"]), precision, channels_last,
-           device)
-    # on CUDA the steps of each engine whose captures have not failed are graph replays (both since "2")
+    key = (*_versioned("engine"), *_model_key(cfg), list(shape), cfg["batch_size"], len(cfg["lrs"]), precision,
+           channels_last, device)
+    # on CUDA the steps of each engine whose captures have not failed are graph replays
     graphed = [k for k in ("Stacked", "Sequential") if cuda_graphs_enabled(device, k)]
-    return calibrated(key + (("cuda_graphs", 2, *graphed) if graphed else ()), measure)
+    return calibrated(key + ((*_versioned("cuda_graphs"), *graphed) if graphed else ()), measure)
 
 
 COMPILE_WORTH_S = 30.0  # runs expected to take less than this eagerly are never compiled (compiling: 2-20 s)
@@ -194,7 +212,7 @@ def compile_enabled(device: str) -> bool:
     return device == "cpu" and switches.compile_on()
 
 
-def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels_last: bool, eager: str,
+def choose_compiled(cfg: dict, net, device: str, shape, *, precision: str, channels_last: bool, eager: str,
                     steps: int | None) -> bool:
     """Whether to train the lr grid stacked with its step compiled (``torch.compile``), instead of the
     ``eager`` engine: measured on this machine (:func:`calibrated`), and only where it pays for itself.
@@ -216,14 +234,15 @@ def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels
         return best_times({"step": lambda: eng.step(x, y)}, device)["step"]
 
     cls = Stacked if eager == "stacked" else Sequential
-    eager_s = calibrated(("eager_step_s", 2, eager, *base),
-                         lambda: seconds_per_step(cls(net, cfg["lrs"], cfg, device, precision, channels_last)))
+    eager_s = calibrated((*_versioned("eager_step_s"), eager, *base),
+                         lambda: seconds_per_step(cls(net, cfg["lrs"], cfg, device, precision=precision,
+                                                      channels_last=channels_last)))
     if steps is not None and steps * eager_s < COMPILE_WORTH_S:
         return False
 
     def measure():
         try:
-            eng = Stacked(net, cfg["lrs"], cfg, device, precision, channels_last, compiled=True)
+            eng = Stacked(net, cfg["lrs"], cfg, device, precision=precision, channels_last=channels_last, compiled=True)
             t = time.perf_counter()
             eng.step(x, y)  # compiles
             if not eng.compiled:  # the compilation failed and the step ran eagerly: no timing of that
@@ -232,7 +251,7 @@ def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels
         except Exception as e:  # noqa: BLE001 -- whatever stops a compilation, the eager engine trains
             return dict(error=repr(e)[:500])
 
-    c = calibrated(("compiled", 3, *base), measure)
+    c = calibrated((*_versioned("compiled"), *base), measure)
     if "error" in c:
         return False
     if steps is None:
@@ -240,11 +259,13 @@ def choose_compiled(cfg: dict, net, device: str, shape, precision: str, channels
     return steps * (eager_s - c["step_s"]) > c["compile_s"]
 
 
-def make_engine(cfg: dict, d: dict, device: str, steps: int | None = None):
+def make_engine(cfg: dict, device: str, *, shape: tuple, classes: int, steps: int | None = None
+                ) -> tuple[Engine, dict]:
     """The model of ``cfg`` (initialised from its seed) and the engine that trains its lr grid, with the
     machine's choices: precision, memory format, stacked or sequential (under torchrun, rank 0's).
 
-    ``steps``: the run's length, for :func:`choose_compiled` (None: unbounded).
+    ``shape``: an image's (C, H, W); ``classes``: the number of classes; ``steps``: the run's length, for
+    :func:`choose_compiled` (None: unbounded).
     Returns ``(engine, info)``; info: ``engine``, ``precision``, ``channels_last``, ``compiled``,
     ``world_size``, ``rank``.
     """
@@ -253,11 +274,11 @@ def make_engine(cfg: dict, d: dict, device: str, steps: int | None = None):
     else:  # full batches share one shape: cuDNN times its convolution algorithms once and keeps the fastest
         torch.backends.cudnn.benchmark = switches.cudnn_benchmark_on()
     torch.manual_seed(cfg["seed"])
-    shape = tuple(d["x"].shape[1:])
-    net = models.build(cfg["model"], shape[0], shape[1], d["m"], cfg["width"], init=cfg["init"],
+    shape = tuple(shape)
+    net = models.build(cfg["model"], shape[0], shape[1], classes, width=cfg["width"], init=cfg["init"],
                        mlp_dropout=cfg["mlp_dropout"])
     precision, cl = choose_precision(cfg, net, device, shape)
-    name = choose_engine(cfg, net, device, shape, precision, cl)
+    name = choose_engine(cfg, net, device, shape, precision=precision, channels_last=cl)
     world, rank = 1, 0
     if distributed():  # every rank must make the same choices: rank 0's are broadcast
         world, rank = torch.distributed.get_world_size(), torch.distributed.get_rank()
@@ -267,11 +288,14 @@ def make_engine(cfg: dict, d: dict, device: str, steps: int | None = None):
         if cfg["batch_size"] % world or noise.dilution_size(cfg["n_clean"], cfg["alpha"]) < world:
             raise ValueError(f"batch_size={cfg['batch_size']} must be a multiple of the {world} processes, "
                              f"and the diluted set at least {world} examples")
-    compiled = world == 1 and choose_compiled(cfg, net, device, shape, precision, cl, name, steps)
+    compiled = world == 1 and choose_compiled(cfg, net, device, shape, precision=precision, channels_last=cl,
+                                              eager=name, steps=steps)
     torch.manual_seed(cfg["seed"])
     if compiled:
-        name, eng = "stacked", Stacked(net, cfg["lrs"], cfg, device, precision, cl, compiled=True)
+        name, eng = "stacked", Stacked(net, cfg["lrs"], cfg, device, precision=precision, channels_last=cl,
+                                       compiled=True)
     else:
-        eng = (Stacked if name == "stacked" else Sequential)(net, cfg["lrs"], cfg, device, precision, cl)
+        eng = (Stacked if name == "stacked" else Sequential)(net, cfg["lrs"], cfg, device, precision=precision,
+                                                             channels_last=cl)
     return eng, dict(engine=name, precision=precision, channels_last=cl, compiled=compiled, world_size=world,
                      rank=rank)

@@ -37,7 +37,7 @@ def _conv_out(side: int, k: int = 3) -> int:
     return side - k + 1
 
 
-def _mlp(in_dim: int, classes: int, hidden: int, width: int, dropout: float) -> nn.Sequential:
+def _mlp(in_dim: int, classes: int, hidden: int, *, width: int, dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Flatten()]
     d = in_dim
     for _ in range(hidden):
@@ -58,7 +58,7 @@ def _resnet(depth: int, channels: int, side: int, classes: int) -> nn.Module:
     return net
 
 
-def build(name: str, channels: int, side: int, classes: int, width: int = 512, *, init: str = "torch",
+def build(name: str, channels: int, side: int, classes: int, *, width: int = 512, init: str = "torch",
           mlp_dropout: float = 0.0) -> nn.Module:
     """A fresh model (random init from torch's global RNG; seed it first).
 
@@ -70,7 +70,7 @@ def build(name: str, channels: int, side: int, classes: int, width: int = 512, *
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    net = _build(name, channels, side, classes, width, mlp_dropout)
+    net = _build(name, channels, side, classes, width=width, mlp_dropout=mlp_dropout)
     if init == "keras":
         keras_init(net)
     return net
@@ -87,12 +87,12 @@ def keras_init(net: nn.Module) -> nn.Module:
     return net
 
 
-def _build(name: str, channels: int, side: int, classes: int, width: int, mlp_dropout: float) -> nn.Module:
+def _build(name: str, channels: int, side: int, classes: int, *, width: int, mlp_dropout: float) -> nn.Module:
     d = channels * side * side
     if name == "perceptron":
-        return _mlp(d, classes, 0, width, 0.0)
+        return _mlp(d, classes, 0, width=width, dropout=0.0)
     if name.startswith("mlp"):
-        return _mlp(d, classes, int(name[3:]), width, mlp_dropout)
+        return _mlp(d, classes, int(name[3:]), width=width, dropout=mlp_dropout)
     if name == "convnet2":
         s = _conv_out(side) // 2
         return nn.Sequential(nn.Conv2d(channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),

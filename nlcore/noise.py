@@ -171,7 +171,7 @@ def total_label_distribution(alpha: float, T: np.ndarray) -> np.ndarray:
     return (np.eye(m) + alpha * T) / (1.0 + alpha)
 
 
-def empirical_label_distribution(alpha: float, T: np.ndarray, true_class: int, n: int = 1000,
+def empirical_label_distribution(alpha: float, T: np.ndarray, true_class: int, *, n: int = 1000,
                                  seed: int = 0) -> np.ndarray:
     """Frequencies of the labels :func:`slot_labels` actually draws for ``n`` images of one class.
 

@@ -27,7 +27,7 @@ NOTEBOOKS = {
 }
 
 
-def _number(v, lo=-math.inf, hi=math.inf, lo_open=False, hi_open=False) -> bool:
+def _number(v, lo=-math.inf, hi=math.inf, *, lo_open=False, hi_open=False) -> bool:
     ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
     return ok and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
 

@@ -125,7 +125,7 @@ def learning_curves(records: list[dict], title: str) -> go.Figure:
     return fig
 
 
-def chosen_curves(records: list[dict], fields: tuple[str, ...], title: str, y: str = "test_acc",
+def chosen_curves(records: list[dict], fields: tuple[str, ...], *, title: str, y: str = "test_acc",
                   ytitle: str = "test accuracy") -> go.Figure:
     """Curve ``y`` of each run's chosen learning rate against passes over the diluted set, one line per run,
     coloured by the values of ``fields`` (dotted: seeds after the first). ``y``: ``test_acc``, ``val_acc``,
@@ -188,7 +188,7 @@ def hover(s: dict, fields) -> str:
 PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
 
 
-def lines(summary: list[dict], x: str, by: str, title: str, xlabel: str, log_x: bool = False,
+def lines(summary: list[dict], x: str, by: str, *, title: str, xlabel: str, log_x: bool = False,
           paper_points=()) -> go.Figure:
     """Mean test accuracy over seeds against field ``x``, one line per value of field ``by``, with a
     band from the lowest to the highest seed. ``paper_points``: dicts with x, y, text (open diamonds)."""
@@ -216,7 +216,7 @@ def lines(summary: list[dict], x: str, by: str, title: str, xlabel: str, log_x: 
     return fig
 
 
-def bars_with_slider(summary: list[dict], slider: str, x: str, by: str | None, title: str) -> go.Figure:
+def bars_with_slider(summary: list[dict], slider: str, x: str, by: str | None = None, *, title: str) -> go.Figure:
     """Bars of mean test accuracy (± std over seeds) at each value of field ``x`` (one bar group per value
     of ``by``); a slider over the values of field ``slider`` restyles them (precomputed: works in static HTML)."""
     summary = [s for s in summary if s["mean"] is not None]
@@ -256,7 +256,7 @@ def bars_with_slider(summary: list[dict], slider: str, x: str, by: str | None, t
     return fig
 
 
-def label_distribution(alpha: float, deltas, ranks, true_class: int, exact: dict, empirical: dict,
+def label_distribution(alpha: float, deltas, ranks, true_class: int, *, exact: dict, empirical: dict,
                        class_names=None) -> go.Figure:
     """Fig 4: the label distribution of one class over all 1 + alpha copies of its images, by class in
     rank order, for each delta (a slider). ``exact[delta]`` and ``empirical[delta]`` are length-m arrays
@@ -282,7 +282,7 @@ def label_distribution(alpha: float, deltas, ranks, true_class: int, exact: dict
     return fig
 
 
-def heatmap(z, x, y, title: str, xlabel: str, ylabel: str, fmt: str = "d") -> go.Figure:
+def heatmap(z, x, y, *, title: str, xlabel: str, ylabel: str, fmt: str = "d") -> go.Figure:
     """A plain annotated heatmap (confusion matrices, accuracy grids)."""
     fig = go.Figure(go.Heatmap(z=z, x=x, y=y, colorscale="Blues", texttemplate=f"%{{z:{fmt}}}",
                                hovertemplate=f"{ylabel} %{{y}}, {xlabel} %{{x}}: %{{z}}<extra></extra>"))

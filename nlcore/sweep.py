@@ -156,7 +156,7 @@ DERIVED = {"fig4": "noise code (nlcore.noise)", "fig9": "fig8", "fig12": "fig2"}
 NOT_RUN = {"fig3": IMAGENET, "fig10": IMAGENET}
 
 
-def figure_configs(figure: str, profile: str = "cpu", alphas=None, seeds=None, models=None, grid=None,
+def figure_configs(figure: str, profile: str = "cpu", *, alphas=None, seeds=None, models=None, grid=None,
                    confusion=None, root=None, **overrides) -> list[dict]:
     """Configs of ``figure`` at ``profile``, one per distinct run (duplicates, e.g. delta = 0 in every
     order, appear once). ``alphas``/``seeds``/``models`` replace the profile's lists; ``grid`` replaces
@@ -247,7 +247,7 @@ def confusion_matrix(profile: str = "cpu", root=None, train_missing: bool = Fals
     return np.sum([r["metrics"]["confusion"] for r in recs], axis=0)
 
 
-def run(configs: list[dict], device: str | None = None, progress: bool = True, root=None, log=print,
+def run(configs: list[dict], *, device: str | None = None, progress: bool = True, root=None, log=print,
         poll_s: float = 2.0) -> list[dict]:
     """Train and store every config that is not stored yet; return all records (stored + new).
 
@@ -297,7 +297,7 @@ def run(configs: list[dict], device: str | None = None, progress: bool = True, r
     return [stored[i] for i in range(len(configs))]
 
 
-def figure_records(figure: str, profile: str = "cpu", train_missing: bool = False, device=None, root=None,
+def figure_records(figure: str, profile: str = "cpu", *, train_missing: bool = False, device=None, root=None,
                    progress: bool | None = None, **selection) -> list[dict]:
     """What a notebook shows: the stored records of ``figure`` at ``profile``.
 

@@ -11,6 +11,7 @@ the slot and the seed.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,7 +21,38 @@ from . import data, noise
 VAL_SEED = 20171  # the held-out validation split is the same for every run of a dataset
 
 
-def prepare(cfg: dict, device: str) -> dict:
+@dataclass(frozen=True)
+class RunTensors:
+    """What a run trains and is evaluated on, on its device. Images are uint8 (N, C, H, W), labels int64 (N,).
+
+    ``x``, ``y``: the clean subset (``n_clean`` images, drawn by the seed); ``xval``, ``yval``: the
+    held-out clean validation split (``n_val``, the same for every run of a dataset); ``xtest``, ``ytest``:
+    the test set (or its fixed ``n_test`` subset); ``m``: number of classes. ``mean``, ``std`` (1, C, 1, 1):
+    what a model sees is ``(x / 255 - mean) / std`` (0 and 1 for ``inputs="unit"``); ``pix_mean``,
+    ``pix_std`` (C,): the clean subset's per-channel pixel statistics in [0, 1] units, whatever the inputs
+    (white noise matches them). ``T`` (m, m) numpy: the noise's transition matrix, ``T[c, k]`` =
+    P(noisy label k | true class c), rows sum to 1 (:func:`nlcore.noise.transition_matrix`); ``thr``
+    (m, m) its cumulative rows as :func:`nlcore.noise.thresholds` draws from them. ``pool``: the images
+    unique noisy slots show (uint8, (P, C, H, W)), or None when noisy images repeat clean ones or are white.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    xval: torch.Tensor
+    yval: torch.Tensor
+    xtest: torch.Tensor
+    ytest: torch.Tensor
+    m: int
+    mean: torch.Tensor
+    std: torch.Tensor
+    pix_mean: torch.Tensor
+    pix_std: torch.Tensor
+    T: np.ndarray
+    thr: torch.Tensor
+    pool: torch.Tensor | None
+
+
+def prepare(cfg: dict, device: str) -> RunTensors:
     """Tensors a run needs, on ``device``: clean subset, val split, test set, noise tables."""
     x, y = data.load(cfg["dataset"], "train")
     xt, yt = data.load(cfg["dataset"], "test")
@@ -40,22 +72,22 @@ def prepare(cfg: dict, device: str) -> dict:
     if cfg["delta"] > 0:  # confusing/reverse: measured ranks stored in the config; random: drawn from the seed
         ranks = noise.class_order("random", m, seed=cfg["seed"]) if cfg["ranks"] is None else np.array(cfg["ranks"])
     T = noise.transition_matrix(cfg["alpha"], m, cfg["delta"], ranks)
-    d = dict(
+    pool = None
+    if not cfg["repeat"]:
+        if cfg["noise_source"] == "same":  # Fig 7 "unique": the rest of the training set
+            pool = x[pool_idx].to(device)
+        elif cfg["noise_source"] == "other":  # Exp 3: CIFAR-100 images for CIFAR-10
+            pool = data.load("cifar100", "train")[0].to(device)
+    return RunTensors(
         x=x[clean_idx].to(device), y=y[clean_idx].to(device), m=m,
         xval=x[val_idx].to(device), yval=y[val_idx].to(device), xtest=xt.to(device), ytest=yt.to(device),
         mean=mean.view(1, -1, 1, 1).to(device), std=std.view(1, -1, 1, 1).to(device),
         pix_mean=pix_mean.to(device), pix_std=pix_std.to(device),
-        thr=noise.thresholds(T).to(device), T=T, pool=None,
+        T=T, thr=noise.thresholds(T).to(device), pool=pool,
     )
-    if not cfg["repeat"]:
-        if cfg["noise_source"] == "same":  # Fig 7 "unique": the rest of the training set
-            d["pool"] = x[pool_idx].to(device)
-        elif cfg["noise_source"] == "other":  # Exp 3: CIFAR-100 images for CIFAR-10
-            d["pool"] = data.load("cifar100", "train")[0].to(device)
-    return d
 
 
-def white_noise(slots: torch.Tensor, shape, mean, std, seed: int) -> torch.Tensor:
+def white_noise(slots: torch.Tensor, shape, *, mean, std, seed: int) -> torch.Tensor:
     """Gaussian images with the clean data's per-channel mean/std (in [0, 1] units), shape (B, *shape).
 
     A pure function of (seed, slot): every pixel's two uniforms come from
@@ -71,20 +103,20 @@ def white_noise(slots: torch.Tensor, shape, mean, std, seed: int) -> torch.Tenso
     return z * std + mean
 
 
-def batch(d: dict, cfg: dict, slots: torch.Tensor, labels: torch.Tensor):
+def batch(d: RunTensors, cfg: dict, slots: torch.Tensor, labels: torch.Tensor):
     """Normalised float images (B, C, H, W) and labels (B,) for a batch of slots."""
-    n = len(d["y"])
+    n = len(d.y)
     # no branch on the batch's contents: nothing is read back to the host (a CUDA graph can hold this)
     if cfg["noise_source"] == "white":
-        xb = d["x"][slots % n].float().div_(255)
+        xb = d.x[slots % n].float().div_(255)
         if slots.numel() and noise.dilution_size(n, cfg["alpha"]) > n:  # every slot's noise, clean ones' unused
             noisy = (slots >= n).view(-1, 1, 1, 1)
-            pix = d["pix_mean"].view(-1, 1, 1), d["pix_std"].view(-1, 1, 1)
-            xb = torch.where(noisy, white_noise(slots, xb.shape[1:], *pix, cfg["seed"]), xb)
+            pix = dict(mean=d.pix_mean.view(-1, 1, 1), std=d.pix_std.view(-1, 1, 1))
+            xb = torch.where(noisy, white_noise(slots, xb.shape[1:], **pix, seed=cfg["seed"]), xb)
     else:
-        from_pool, idx = noise.noisy_image_index(slots, n, cfg["repeat"], 0 if d["pool"] is None else len(d["pool"]))
-        xb = d["x"][idx.clamp(max=n - 1)]
-        if d["pool"] is not None and not cfg["repeat"]:
-            xb = torch.where(from_pool.view(-1, 1, 1, 1), d["pool"][idx.clamp(max=len(d["pool"]) - 1)], xb)
+        from_pool, idx = noise.noisy_image_index(slots, n, cfg["repeat"], 0 if d.pool is None else len(d.pool))
+        xb = d.x[idx.clamp(max=n - 1)]
+        if d.pool is not None and not cfg["repeat"]:
+            xb = torch.where(from_pool.view(-1, 1, 1, 1), d.pool[idx.clamp(max=len(d.pool) - 1)], xb)
         xb = xb.float().div_(255)
-    return (xb - d["mean"]) / d["std"], labels
+    return (xb - d.mean) / d.std, labels

@@ -22,9 +22,9 @@ import torch
 
 from . import checkpoint as ckpt
 from . import noise, switches
-from .engines import Steps
 from .evaluate import InputDrift, accuracy, confusion_matrix, final, hits, predictions, select_lr
 from .machine import default_device, make_engine
+from .steps import Steps
 from .tensors import prepare
 
 
@@ -53,14 +53,14 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
 
     device = device or default_device()
     d = prepare(cfg, device)
-    eng, info = make_engine(cfg, d, device, num_steps(cfg))
+    eng, info = make_engine(cfg, device, shape=d.x.shape[1:], classes=d.m, steps=num_steps(cfg))
     world, rank = info["world_size"], info["rank"]
     if world > 1:
         torch.manual_seed(cfg["seed"] * 1000 + rank)  # own dropout masks on each shard
     steps_of = Steps(d, cfg, eng, device)
     drift = InputDrift(eng, d, cfg)
 
-    slots_total = num_slots(cfg, len(d["y"]))
+    slots_total = num_slots(cfg, len(d.y))
     steps = num_steps(cfg)
     eval_at = {max(1, round(steps * (k + 1) / cfg["evals"])) for k in range(cfg["evals"])}
     gen = torch.Generator().manual_seed(cfg["seed"] + 1)
@@ -71,7 +71,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
     ck = ckpt.Checkpointer(checkpoint if world == 1 else None, info)
     state = ck.load()
     if state is not None:  # continue where a stopped process left off
-        ckpt.load_engine_state(eng, state["engine_state"])
+        eng.load_state(state["engine_state"])
         drift.w0 = None if state["drift_w0"] is None else state["drift_w0"].to(device)
         step, pos, loss_n, curves = state["step"], state["pos"], state["loss_n"], state["curves"]
         perm = None if state["perm"] is None else state["perm"].to(device)
@@ -100,11 +100,11 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
             bar.update(1)
             if step in eval_at:
                 eng.check_weights()
-                val = accuracy(eng, d["xval"], d["yval"], d["mean"], d["std"])
+                val = accuracy(eng, d.xval, d.yval, mean=d.mean, std=d.std)
                 # one pass over the test set gives top-1, top-5 (more than 10 classes) and the confusion matrix
-                test_pred = predictions(eng, d["xtest"], d["mean"], d["std"], k=5 if d["m"] > 10 else 1)
-                test = hits(test_pred, d["ytest"])
-                top5 = hits(test_pred, d["ytest"], 5) if d["m"] > 10 else None
+                test_pred = predictions(eng, d.xtest, mean=d.mean, std=d.std, k=5 if d.m > 10 else 1)
+                test = hits(test_pred, d.ytest)
+                top5 = hits(test_pred, d.ytest, 5) if d.m > 10 else None
                 drifts = drift()
                 for g, alive in enumerate(eng.alive):
                     ok = bool(alive)
@@ -121,7 +121,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
                 loss_n = 0
                 bar.set_postfix(test=f"{max((t for t, a in zip(test, eng.alive) if a), default=0):.3f}")
             if ck.due() and step < steps:
-                ck.save(dict(engine_state=ckpt.engine_state(eng), drift_w0=drift.w0, step=step, pos=i + B,
+                ck.save(dict(engine_state=eng.state(), drift_w0=drift.w0, step=step, pos=i + B,
                              perm=perm.cpu(), loss_n=loss_n, loss_sum=loss_sum.cpu(), curves=curves,
                              gen=gen.get_state(), rng=ckpt.rng_state(), resumed_at=resumed_at))
         perm = None
@@ -130,12 +130,12 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
               for lr, alive, c in zip(cfg["lrs"], eng.alive, curves)]
     best = select_lr(per_lr, cfg["lr_select"])
     cm = None
-    if best["lr"] is not None and d["m"] <= 100:  # (ImageNet's 1000 x 1000 would swamp the record)
+    if best["lr"] is not None and d.m <= 100:  # (ImageNet's 1000 x 1000 would swamp the record)
         # the last evaluation is at the last step: its predictions are the final model's
-        cm = confusion_matrix(test_pred[cfg["lrs"].index(best["lr"]), :, 0], d["ytest"], d["m"])
+        cm = confusion_matrix(test_pred[cfg["lrs"].index(best["lr"]), :, 0], d.ytest, d.m)
     return dict(per_lr=per_lr, best=best, steps=steps, slots=slots_total, confusion=cm,
                 engine=info["engine"], precision=info["precision"], channels_last=info["channels_last"],
-                compiled=bool(getattr(eng, "compiled", False)), device=device, world_size=world,
+                compiled=eng.compiled, device=device, world_size=world,
                 cuda_graph=steps_of.cuda_graph, resumed_at=resumed_at)
 
 

@@ -23,7 +23,7 @@ def _values(figure: str, profile: str, field: str, records: list[dict]) -> list:
     return sorted({r["config"][field] for r in records} | set(grid.get(field, [])))
 
 
-def _bars(records: list[dict], field: str, value, x, title: str) -> go.Figure:
+def _bars(records: list[dict], field: str, value, *, x, title: str) -> go.Figure:
     """Mean test accuracy (± std over seeds) of the stored runs with ``field == value``, one bar per ``x``."""
     recs = [r for r in records if r["config"][field] == value]
     several = len({r["config"]["profile"] for r in recs}) > 1
@@ -46,7 +46,7 @@ def _bars(records: list[dict], field: str, value, x, title: str) -> go.Figure:
     return fig
 
 
-def explorer(figure: str, profile: str, field: str = "alpha", x=None, device=None, models=None) -> W.VBox:
+def explorer(figure: str, profile: str, field: str = "alpha", *, x=None, device=None, models=None) -> W.VBox:
     """A slider over ``field`` (``"alpha"``, ``"delta"``...) that redraws the stored runs of ``figure`` at
     ``profile`` instantly, and a button that trains the figure's runs at any value (smoke or cpu profile).
 
@@ -69,7 +69,7 @@ def explorer(figure: str, profile: str, field: str = "alpha", x=None, device=Non
     box = W.VBox([slider, out, W.HBox([new_value, train_profile, button]), status, log])
 
     def redraw(*_):
-        box.figure = _bars(state["records"], field, slider.value, x, f"{title} (stored, profile {profile})")
+        box.figure = _bars(state["records"], field, slider.value, x=x, title=f"{title} (stored, profile {profile})")
         out.clear_output(wait=True)
         with out:
             plots.show(box.figure)

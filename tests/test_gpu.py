@@ -1,13 +1,14 @@
 """GPU-only checks (skipped without CUDA; run by benchmarks/gpu.sh on a lent GPU machine).
 
-The captured CUDA graph of a training step (``engines.Steps``) must compute what the eager step does,
+The captured CUDA graph of a training step (``nlcore.steps.Steps``) must compute what the eager step does,
 and ``train.train`` must use it and say so in its metrics.
 """
 
 import pytest
 import torch
 
-from nlcore import config, engines, machine, tensors, train
+from nlcore import config, engines, graphs, machine, tensors, train
+from nlcore.steps import Steps
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
 
@@ -22,11 +23,11 @@ def _run(model, graphs, n_steps=12, precision="fp32", engine="stacked"):
     """Losses (n_steps, G) and final params of n_steps on the same slot batches."""
     cfg = config.make_config("smoke", model=model, alpha=10, engine=engine, precision=precision)
     d = tensors.prepare(cfg, "cuda")
-    eng, info = machine.make_engine(cfg, d, "cuda")
-    steps = engines.Steps(d, cfg, eng, "cuda")
+    eng, info = machine.make_engine(cfg, "cuda", shape=d.x.shape[1:], classes=d.m)
+    steps = Steps(d, cfg, eng, "cuda")
     steps.graphable &= graphs
     g = torch.Generator().manual_seed(3)
-    slots = train.num_slots(cfg, len(d["y"]))
+    slots = train.num_slots(cfg, len(d.y))
     losses = [steps(torch.randint(0, slots, (cfg["batch_size"],), generator=g).cuda()).clone()
               for _ in range(n_steps)]
     torch.cuda.synchronize()
@@ -45,7 +46,7 @@ def test_cuda_graph_step_equals_eager_step(model, engine, monkeypatch):
     lg, pg, sg = _run(model, graphs=True, engine=engine)
     assert not se.cuda_graph
     assert sg.cuda_graph, f"capture failed: {sg.graph_error}"
-    assert sg.calls == engines.Steps.WARMUP + 1  # later steps were replays
+    assert sg.calls == Steps.WARMUP + 1  # later steps were replays
     torch.testing.assert_close(lg, le, rtol=1e-5, atol=1e-6)
     for k in pe:
         torch.testing.assert_close(pg[k], pe[k], rtol=1e-5, atol=1e-6)
@@ -78,7 +79,7 @@ def test_train_on_cuda_uses_the_graph_and_matches_eager(monkeypatch, engine):
 @pytest.mark.parametrize("engine", ["stacked", "sequential"])
 def test_dropout_draws_fresh_numbers_at_every_replay(engine):
     """The graph must advance the CUDA generator at each replay (or every replay would reuse one mask)."""
-    _, _, steps = _run("convnet4", graphs=True, n_steps=engines.Steps.WARMUP + 2, precision="bf16", engine=engine)
+    _, _, steps = _run("convnet4", graphs=True, n_steps=Steps.WARMUP + 2, precision="bf16", engine=engine)
     assert steps.cuda_graph
     gen = torch.cuda.default_generators[0]
     before = gen.get_offset()
@@ -99,7 +100,7 @@ def test_a_failed_capture_trains_on_eagerly(monkeypatch):
 
     monkeypatch.setattr(engines.Stacked, "step", host_sync)
     le, pe, se = _run("mlp2", graphs=True)
-    assert not se.cuda_graph and se.graph_error and engines.GRAPH_FAILURES
+    assert not se.cuda_graph and se.graph_error and graphs.GRAPH_FAILURES
     monkeypatch.setattr(engines, "GRAPH_FAILURES", {})
     monkeypatch.setattr(engines.Stacked, "step", real)
     lr, pr, _ = _run("mlp2", graphs=False)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from nlcore import config, engines, evaluate, machine, models, noise, tensors, train
+from nlcore import config, engines, evaluate, graphs, machine, models, noise, steps, tensors, train
 
 
 def _engines(name, lrs):
@@ -19,9 +19,9 @@ def _engines(name, lrs):
     torch.manual_seed(0)
     net = models.build(name, 1, 28, 10, width=32)
     torch.manual_seed(0)
-    st = engines.Stacked(net, lrs, cfg, "cpu", "fp32")
+    st = engines.Stacked(net, lrs, cfg, "cpu", precision="fp32")
     torch.manual_seed(0)
-    sq = engines.Sequential(copy.deepcopy(net), lrs, cfg, "cpu", "fp32", False)
+    sq = engines.Sequential(copy.deepcopy(net), lrs, cfg, "cpu", precision="fp32", channels_last=False)
     return st, sq
 
 
@@ -64,7 +64,7 @@ def test_a_diverged_model_leaves_the_others_untouched(name, compiled):
     pair = []
     for lrs in ([0.1, 1e30], [0.1, 0.05]):
         torch.manual_seed(1)
-        pair.append(engines.Stacked(net, lrs, cfg, "cpu", "fp32", compiled=compiled))
+        pair.append(engines.Stacked(net, lrs, cfg, "cpu", precision="fp32", compiled=compiled))
     both, sane = pair
     g = torch.Generator().manual_seed(1)
     for _ in range(5):
@@ -92,9 +92,11 @@ def test_sequential_on_device_steps_like_the_one_that_reads_each_loss(name):
     cfg = config.make_config("smoke", model=name, precision="fp32")
     torch.manual_seed(0)
     net = models.build(name, 1, 28, 10, width=32)
-    host = engines.Sequential(copy.deepcopy(net), [0.1, 0.05], cfg, "cpu", "fp32", False)
-    dev = engines.Sequential(copy.deepcopy(net), [0.1, 0.05], cfg, "cpu", "fp32", False, on_device=True)
-    bad = engines.Sequential(copy.deepcopy(net), [0.1, 1e30], cfg, "cpu", "fp32", False, on_device=True)
+    host = engines.Sequential(copy.deepcopy(net), [0.1, 0.05], cfg, "cpu", precision="fp32", channels_last=False)
+    dev = engines.Sequential(copy.deepcopy(net), [0.1, 0.05], cfg, "cpu", precision="fp32", channels_last=False,
+                                on_device=True)
+    bad = engines.Sequential(copy.deepcopy(net), [0.1, 1e30], cfg, "cpu", precision="fp32", channels_last=False,
+                                on_device=True)
     assert dev.graphable and not host.graphable
     g = torch.Generator().manual_seed(1)
     for _ in range(5):
@@ -118,19 +120,20 @@ def test_a_failed_capture_turns_graphs_off_for_that_engine_kind_only(monkeypatch
     """A CUDA-graph capture failure is kept per engine class: the other engine's steps are still captured
     (checked without a GPU: which steps would be graphed, and what Steps reports)."""
     monkeypatch.delenv("NLCORE_CUDA_GRAPHS", raising=False)
-    monkeypatch.setattr(engines, "GRAPH_FAILURES", {"Stacked": "RuntimeError('capture')"})
-    assert engines.cuda_graphs_enabled("cuda", "Sequential") and not engines.cuda_graphs_enabled("cuda", "Stacked")
-    assert not engines.cuda_graphs_enabled("cpu", "Sequential")
+    monkeypatch.setattr(graphs, "GRAPH_FAILURES", {"Stacked": "RuntimeError('capture')"})
+    assert graphs.cuda_graphs_enabled("cuda", "Sequential") and not graphs.cuda_graphs_enabled("cuda", "Stacked")
+    assert not graphs.cuda_graphs_enabled("cpu", "Sequential")
     cfg = config.make_config("smoke", model="mlp1", lrs=[0.1, 0.5])
     net = models.build("mlp1", 1, 28, 10, width=32)
-    seq = engines.Sequential(copy.deepcopy(net), cfg["lrs"], cfg, "cpu", "fp32", False, on_device=True)
-    st = engines.Stacked(copy.deepcopy(net), cfg["lrs"], cfg, "cpu", "fp32")
+    seq = engines.Sequential(copy.deepcopy(net), cfg["lrs"], cfg, "cpu", precision="fp32", channels_last=False,
+                             on_device=True)
+    st = engines.Stacked(copy.deepcopy(net), cfg["lrs"], cfg, "cpu", precision="fp32")
     d = dict(y=torch.zeros(10, dtype=torch.long))
-    s_seq, s_st = engines.Steps(d, cfg, seq, "cuda"), engines.Steps(d, cfg, st, "cuda")
+    s_seq, s_st = steps.Steps(d, cfg, seq, "cuda"), steps.Steps(d, cfg, st, "cuda")
     assert s_seq.graphable and s_seq.graph_error is None
     assert not s_st.graphable and s_st.graph_error == "RuntimeError('capture')"
     monkeypatch.setenv("NLCORE_CUDA_GRAPHS", "0")
-    assert not engines.cuda_graphs_enabled("cuda", "Sequential")
+    assert not graphs.cuda_graphs_enabled("cuda", "Sequential")
 
 
 def test_smoke_run_metrics_and_determinism():
@@ -178,12 +181,12 @@ def test_steps_follow_epochs_and_min_steps():
 def test_clean_subset_and_validation_split_are_disjoint():
     cfg = config.make_config("smoke", model="mlp1")
     d = tensors.prepare(cfg, "cpu")
-    assert len(d["x"]) == cfg["n_clean"] and len(d["xval"]) == cfg["n_val"]
+    assert len(d.x) == cfg["n_clean"] and len(d.xval) == cfg["n_val"]
 
     def flat(t):
         return {bytes(r) for r in t.reshape(len(t), -1).numpy()}
 
-    assert not flat(d["x"]) & flat(d["xval"])
+    assert not flat(d.x) & flat(d.xval)
 
 
 @pytest.mark.parametrize("inputs", ["unit", "standardized"])
@@ -192,15 +195,15 @@ def test_white_noise_source_images(inputs):
     / 255, whatever the model's inputs); clean slots show the real images (Sec 3.3)."""
     cfg = config.make_config("smoke", model="mlp1", alpha=4, noise_source="white", repeat=False, inputs=inputs)
     d = tensors.prepare(cfg, "cpu")
-    n = len(d["y"])
+    n = len(d.y)
     slots = torch.arange(n * 5)
     labels = torch.zeros_like(slots)
     x, _ = tensors.batch(d, cfg, slots, labels)
-    clean = (d["x"].float() / 255 - d["mean"]) / d["std"]
+    clean = (d.x.float() / 255 - d.mean) / d.std
     assert torch.allclose(x[:n], clean)
-    noisy = x[n:] * d["std"] + d["mean"]  # back in pixels / 255
-    assert abs(noisy.mean().item() - d["pix_mean"].item()) < 0.01  # matched mean and variance
-    assert abs(noisy.std().item() - d["pix_std"].item()) < 0.01
+    noisy = x[n:] * d.std + d.mean  # back in pixels / 255
+    assert abs(noisy.mean().item() - d.pix_mean.item()) < 0.01  # matched mean and variance
+    assert abs(noisy.std().item() - d.pix_std.item()) < 0.01
     perm = torch.randperm(len(slots))[:300]
     x2, _ = tensors.batch(d, cfg, slots[perm], labels[perm])
     assert torch.equal(x[perm], x2)  # a slot shows the same image in any batch
@@ -212,14 +215,14 @@ def test_structured_noise_trains_end_to_end():
 
     cfg = config.make_config("smoke", model="perceptron", alpha=20, delta=1.0, order="random")
     d = tensors.prepare(cfg, "cpu")
-    T = d["T"]
+    T = d.T
     assert np.allclose(T.sum(1), 1) and not np.allclose(T, 0.1)
     m = train.train(cfg, progress=False)
     assert m["best"]["lr"] is not None
     conf = np.arange(100).reshape(10, 10)  # class c is most often confused with 9 (or 8 for c = 9)
     ranks = noise.class_order("confusing", 10, conf).tolist()
     ok = tensors.prepare(config.make_config("smoke", model="perceptron", alpha=20, delta=1.0, ranks=ranks), "cpu")
-    wrong = ok["T"][0, 1:]  # class 0's wrong classes 1..9: the most confused (9) is the most likely, 1 the least
+    wrong = ok.T[0, 1:]  # class 0's wrong classes 1..9: the most confused (9) is the most likely, 1 the least
     assert np.argmax(wrong) + 1 == 9 and np.argmin(wrong) + 1 == 1
     with pytest.raises(ValueError, match="needs ranks"):
         config.make_config("smoke", model="perceptron", alpha=20, delta=1.0, order="confusing")
@@ -263,7 +266,8 @@ def test_engines_train_on_h_alpha(engine):
     cfg = config.make_config("smoke", model="perceptron", alpha=20, loss="h_alpha", precision="fp32", engine=engine)
     torch.manual_seed(0)
     net = models.build("perceptron", 1, 28, 10)
-    eng = (engines.Stacked if engine == "stacked" else engines.Sequential)(net, cfg["lrs"], cfg, "cpu", "fp32", False)
+    cls = engines.Stacked if engine == "stacked" else engines.Sequential
+    eng = cls(net, cfg["lrs"], cfg, "cpu", precision="fp32", channels_last=False)
     g = torch.Generator().manual_seed(1)
     x, y = torch.randn(64, 1, 28, 28, generator=g), torch.randint(0, 10, (64,), generator=g)
     want = engines.h_alpha(net(x), y, 20.0).item()  # every model of the grid starts from net's weights
@@ -281,8 +285,8 @@ def test_top5_accuracy_counts_a_hit_in_any_of_the_five_best():
     x = torch.zeros(6, 1, 2, 2, dtype=torch.uint8)
     y = torch.tensor([0, 1, 4, 5, 9, 4])  # top-1 hits: one image; top-5 (classes 0-4): four images
     z = torch.zeros(1, 1, 1, 1)
-    assert evaluate.accuracy(Stub(), x, y, z, z + 1) == [pytest.approx(1 / 6)]
-    assert evaluate.accuracy(Stub(), x, y, z, z + 1, k=5) == [pytest.approx(4 / 6)]
+    assert evaluate.accuracy(Stub(), x, y, mean=z, std=z + 1) == [pytest.approx(1 / 6)]
+    assert evaluate.accuracy(Stub(), x, y, mean=z, std=z + 1, k=5) == [pytest.approx(4 / 6)]
 
 
 def test_fastest_takes_turns_and_keeps_each_engines_best_round():
@@ -321,8 +325,8 @@ def test_compiled_stacked_step_matches_eager_and_short_batches_stay_eager(model,
     lrs = [0.05, 0.5, 1.0]
     cfg = config.make_config("smoke", model=model, lrs=lrs, precision="fp32", mlp_dropout=mlp_dropout)
     net = models.build(model, 1, 28, 10, mlp_dropout=mlp_dropout)
-    eager = engines.Stacked(net, lrs, cfg, "cpu", "fp32")
-    comp = engines.Stacked(net, lrs, cfg, "cpu", "fp32", compiled=True)
+    eager = engines.Stacked(net, lrs, cfg, "cpu", precision="fp32")
+    comp = engines.Stacked(net, lrs, cfg, "cpu", precision="fp32", compiled=True)
     assert len(eager.masks) == (1 if mlp_dropout else 0)
     g = torch.Generator().manual_seed(1)
     from torch._dynamo.utils import counters
@@ -355,8 +359,9 @@ def test_compiling_is_chosen_only_where_it_pays(monkeypatch):
 
     monkeypatch.setattr(machine, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(compile_s=20.0,
                                                                                           step_s=0.006)}))
-    choose = lambda steps, **kw: machine.choose_compiled(dict(cfg, **kw), net, "cpu", (1, 28, 28), "bf16",  # noqa
-                                                        False, "sequential", steps)
+    choose = lambda steps, **kw: machine.choose_compiled(dict(cfg, **kw), net, "cpu", (1, 28, 28),  # noqa: E731
+                                                        precision="bf16", channels_last=False, eager="sequential",
+                                                        steps=steps)
     assert not choose(100) and asked == ["eager_step_s"]  # 1 s of eager work: compiling is not even measured
     assert not choose(4000)  # saves 16 s, costs 20 s
     assert choose(6000)  # saves 24 s
@@ -367,7 +372,8 @@ def test_compiling_is_chosen_only_where_it_pays(monkeypatch):
     monkeypatch.setenv("NLCORE_COMPILE", "0")
     monkeypatch.setattr(machine, "calibrated", fake({"eager_step_s": 0.010, "compiled": dict(compile_s=0, step_s=0)}))
     assert not choose(10**6)
-    assert not machine.choose_compiled(cfg, net, "cuda", (1, 28, 28), "bf16", False, "stacked", None)
+    assert not machine.choose_compiled(cfg, net, "cuda", (1, 28, 28), precision="bf16", channels_last=False,
+                                   eager="stacked", steps=None)
 
 
 @pytest.mark.parametrize("noise_source", ["same", "white"])
@@ -383,19 +389,19 @@ def test_a_compiled_run_records_it_and_trains_like_the_eager_one(monkeypatch, no
         assert a["test_acc"] == pytest.approx(b["test_acc"], abs=0.005)
 
 
-def test_a_compilation_that_cannot_happen_falls_back_to_eager_and_says_so(monkeypatch):
+def test_a_compilation_that_cannot_happen_falls_back_to_eager_and_says_so():
     """Past torch's cap on compiled variants the step would quietly run eagerly: here it raises, the engine
     trains eagerly and ``compiled`` turns False (what a run records)."""
     cfg = config.make_config("smoke", model="mlp1", lrs=[0.1, 1.0], precision="fp32")
     net = models.build("mlp1", 1, 28, 10, width=24)
-    comp = engines.Stacked(net, cfg["lrs"], cfg, "cpu", "fp32", compiled=True)
+    comp = engines.Stacked(net, cfg["lrs"], cfg, "cpu", precision="fp32", compiled=True)
     assert torch._dynamo.config.recompile_limit >= engines.COMPILE_CACHE  # room for a sweep's kinds
-    eager = engines.Stacked(net, cfg["lrs"], cfg, "cpu", "fp32")
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 0)  # no room for this kind
+    eager = engines.Stacked(net, cfg["lrs"], cfg, "cpu", precision="fp32")
     x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
-    torch.testing.assert_close(comp.step(x, y), eager.step(x, y))
-    assert not comp.compiled and comp.compile_error
-    torch.testing.assert_close(comp.step(x, y), eager.step(x, y))  # and stays eager
+    with torch._dynamo.config.patch(recompile_limit=0):  # no room for this kind (torch's own patcher undoes it)
+        torch.testing.assert_close(comp.step(x, y), eager.step(x, y))
+        assert not comp.compiled and comp.compile_error
+        torch.testing.assert_close(comp.step(x, y), eager.step(x, y))  # and stays eager
 
 
 _FAULTS_OF_A_REUSED_BLOCK = """
@@ -446,9 +452,9 @@ def test_always_dark_pixels_get_no_gradient_from_unit_inputs_only(inputs):
     standardized, it carries -mean/std and under label noise its weights drift."""
     cfg = config.make_config("smoke", model="perceptron", alpha=20, inputs=inputs, evals=2, mean_last=1)
     d = tensors.prepare(cfg, "cpu")
-    assert int((d["x"].flatten(1).amax(0) == 0).sum()) > 0  # MNIST's border
+    assert int((d.x.flatten(1).amax(0) == 0).sum()) > 0  # MNIST's border
     if inputs == "unit":
-        assert float(d["mean"].abs().max()) == 0 and float((d["std"] - 1).abs().max()) == 0
+        assert float(d.mean.abs().max()) == 0 and float((d.std - 1).abs().max()) == 0
     r = train.train(cfg, progress=False)
     for p in r["per_lr"]:
         for e in p["curve"]:
@@ -472,7 +478,7 @@ def test_stacked_dropout_masks_on_a_cpu_keep_1_minus_p_and_differ_between_models
     per model and per step; the model in eval mode ignores them."""
     lrs = [0.1, 0.5, 1.0]
     cfg = config.make_config("smoke", model="mlp2", lrs=lrs, precision="fp32", mlp_dropout=0.2)
-    eng = engines.Stacked(models.build("mlp2", 1, 28, 10, mlp_dropout=0.2), lrs, cfg, "cpu", "fp32")
+    eng = engines.Stacked(models.build("mlp2", 1, 28, 10, mlp_dropout=0.2), lrs, cfg, "cpu", precision="fp32")
     assert [p for _, p in eng.masks] == [0.2, 0.2] and not eng.graphable
     x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
     eng.step(x, y)
