@@ -156,6 +156,12 @@ DERIVED = {"fig4": "noise code (nlcore.noise)", "fig9": "fig8", "fig12": "fig2"}
 NOT_RUN = {"fig3": IMAGENET, "fig10": IMAGENET}
 
 
+def model_seeds_of(figure: str, profile: str, model: str) -> list[int]:
+    """The seeds a figure runs ``model`` with at ``profile`` (empty: the model is not run there)."""
+    seeds = FIGURES[figure]["seeds"][profile]
+    return list(seeds.get(model, seeds["*"]))
+
+
 def figure_configs(figure: str, profile: str = "cpu", *, alphas=None, seeds=None, models=None, grid=None,
                    confusion=None, root=None, **overrides) -> list[dict]:
     """Configs of ``figure`` at ``profile``, one per distinct run (duplicates, e.g. delta = 0 in every
@@ -179,7 +185,7 @@ def figure_configs(figure: str, profile: str = "cpu", *, alphas=None, seeds=None
     ranks = {}
     out, seen = [], set()
     for model in models:
-        model_seeds = seeds if seeds is not None else spec["seeds"][profile].get(model, spec["seeds"][profile]["*"])
+        model_seeds = seeds if seeds is not None else model_seeds_of(figure, profile, model)
         for values in itertools.product(*axes.values()):
             point = dict(base)
             for name, v in zip(axes, values):

@@ -1,0 +1,270 @@
+"""What each chapter says about its figures: sentences and tables computed from stored runs (nothing trains).
+
+The chapters call one function per finding and show its Markdown (or glue its strings into their prose),
+so no number in the book is typed by hand and every sentence a chapter computes is tested here
+(tests/test_findings.py). Functions take records (:mod:`nlcore.results`) or summary rows
+(:func:`nlcore.results.summarize`: ``mean``, ``std``, ``min``, ``max``, ``n_seeds``, ``lrs`` per point).
+Accuracies are fractions in [0, 1], printed as percentages with one decimal.
+"""
+
+from __future__ import annotations
+
+from . import analysis
+from .plots import NAMES
+
+CLIMBING = 0.02  # a run "still climbing": more than 2 points up over its last evaluation interval
+
+
+def settings_table(rows: list[tuple[str, str]]) -> str:
+    """A two-column Markdown table of (setting, value) pairs."""
+    return "| setting | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
+
+
+def run_settings(records: list[dict], cfg: dict, devices: bool = False) -> list[tuple[str, str]]:
+    """The settings every figure's protocol table states, from its stored runs (``cfg``: one of its configs)."""
+    minutes = f"{sum(r['wall_time_s'] for r in records) / 60:.0f} min"
+    if devices:
+        minutes += f" ({'; '.join(sorted({r['device'] for r in records}))})"
+    chosen_on = "held-out clean validation split" if cfg["lr_select"] == "val" else "the test set"
+    return [("learning rate chosen on", chosen_on),
+            ("training length", f"max({cfg['epochs']:g} pass over the diluted set, {cfg['min_steps']:,} steps)"),
+            ("seeds", ", ".join(str(s) for s in sorted({r["seed"] for r in records}))),
+            ("training time of the runs shown", minutes)]
+
+
+def last_change(record: dict) -> float | None:
+    """The chosen rate's test accuracy change over the run's last evaluation interval (None: one evaluation,
+    or every rate diverged)."""
+    b = record["metrics"]["best"]
+    if b["lr"] is None:
+        return None
+    (e,) = [p for p in record["metrics"]["per_lr"] if p["lr"] == b["lr"]]
+    return e["curve"][-1]["test_acc"] - e["curve"][-2]["test_acc"] if len(e["curve"]) > 1 else None
+
+
+def last_interval(records: list[dict], summary: list[dict], top: float | None) -> dict:
+    """Were the runs still learning when they stopped? Per model and alpha, each seed's change over the last
+    evaluation interval (``table``); ``median_last_change`` (of its absolute value), ``n_rising`` (runs up
+    by more than :data:`CLIMBING`), ``rising_text`` and, for the ranking at alpha ``top``,
+    ``ordering_caveat`` (how many seeds it rests on, and which models were still climbing there)."""
+    rows, change_by = [], {}
+    for s in summary:
+        rs = [r for r in records if r["config"]["model"] == s["model"] and r["config"]["alpha"] == s["alpha"]]
+        ch = change_by[(s["model"], s["alpha"])] = [c for c in map(last_change, rs) if c is not None]
+        rows.append(f"| {NAMES[s['model']]} | {s['alpha']:g} | {', '.join(f'{x:g}' for x in s['lrs'])} | "
+                    + ", ".join(f"{c:+.1%}" for c in ch) + f" | {rs[0]['metrics']['steps']:,} |")
+    changes = [c for c in map(last_change, records) if c is not None]
+    n_up, n_down = sum(c > CLIMBING for c in changes), sum(c < -CLIMBING for c in changes)
+    rising = ("No run was still climbing by that measure." if n_up == 0 else
+              "Those runs were probably still learning when they stopped, so at this scale such points may "
+              "understate what longer training reaches"
+              + (f"; but under heavy noise test accuracy also swings between evaluations ({n_down} "
+                 f"run{'s' if n_down > 1 else ''} lost more than 2 points over the same interval), so one "
+                 "interval is weak evidence either way." if n_down else "."))
+    top_rows = [s for s in summary if s["alpha"] == top and s["mean"] is not None]
+    n_seeds = sorted({s["n_seeds"] for s in top_rows})
+    climbing = [NAMES[s["model"]] for s in top_rows if any(c > CLIMBING for c in change_by[(s["model"], top)])]
+    who = "every model" if len(climbing) == len(top_rows) else " and of ".join(climbing)
+    seeds_n = "no" if not n_seeds else str(n_seeds[0]) if len(n_seeds) == 1 else f"{n_seeds[0]} to {n_seeds[-1]}"
+    caveat = (f"That ranking rests on {seeds_n} seed{'' if n_seeds == [1] else 's'} per model"
+              + (f", and at that α at least one run of {who} was still climbing at the end "
+                 "(more than 2 points up over the last evaluation interval): it ranks what each model reached in "
+                 "our training budget, not how far it could go." if climbing else "."))
+    return dict(table="| model | α | lr chosen (per seed) | change over the last evaluation interval | steps |\n"
+                      "|---|---|---|---|---|\n" + "\n".join(rows),
+                median_last_change=f"{sorted(map(abs, changes))[len(changes) // 2]:.1%}" if changes else "n/a",
+                n_rising=f"{n_up} of {len(changes)}", rising_text=rising, ordering_caveat=caveat)
+
+
+def scale_sentence(records: list[dict], dataset_words: str) -> str:
+    """One sentence of a figure's scale: clean images, the rate grid and where it was chosen, the length,
+    the seeds and the training time of its stored runs."""
+    if not records:
+        return "No stored runs yet."
+    c = records[0]["config"]
+    return (f"Our runs: {c['n_clean']:,} clean {dataset_words}, learning rate chosen from "
+            f"{', '.join(f'{x:g}' for x in c['lrs'])} on "
+            f"{'held-out clean images' if c['lr_select'] == 'val' else 'the test set (as the paper)'}, "
+            f"max({c['epochs']:g} pass, {c['min_steps']:,} steps), seeds {sorted({r['seed'] for r in records})}, "
+            f"{sum(r['wall_time_s'] for r in records) / 60:.0f} min of training.")
+
+
+def drop(summary: list[dict], field: str, value) -> tuple[float | None, float | None]:
+    """(accuracy lost between alpha = 0 and the largest alpha of the line ``field == value``, that alpha);
+    (None, None) without a stored alpha = 0 and a larger one."""
+    rows = sorted((s for s in summary if s[field] == value and s["mean"] is not None), key=lambda s: s["alpha"])
+    if len(rows) > 1 and rows[0]["alpha"] == 0:
+        return rows[0]["mean"] - rows[-1]["mean"], rows[-1]["alpha"]
+    return None, None
+
+
+def drops_by_model(summary: list[dict]) -> str:
+    """Per model: its accuracy at alpha = 0 and what it loses by the largest alpha stored (Markdown list)."""
+    if not summary:
+        return ""
+    top = max(s["alpha"] for s in summary)
+    zero = {s["model"]: s["mean"] for s in summary if s["alpha"] == 0}
+    return "\n".join(f"- {NAMES[s['model']]}: {zero[s['model']]:.1%} at α = 0, loses "
+                     f"{zero[s['model']] - s['mean']:.1%} by α = {top:g}"
+                     for s in summary if s["alpha"] == top and s["model"] in zero)
+
+
+def fig5_lines(rows: list[dict]) -> str:
+    """Figure 5's points as bullets (uniform noise, then each delta > 0 with every order), then the paper's
+    claim read against the spread between seeds: the largest drop from uniform noise at a delta below the
+    largest, and the smallest at the largest (Markdown list)."""
+    def acc(order, d):
+        s = [x for x in rows if x["order"] == order and x["delta"] == d]
+        return s[0] if s else None
+
+    orders = ("confusing", "reverse", "random")
+    lines = []
+    top = max((s["delta"] for s in rows), default=None)
+    uni = acc("random", 0.0)
+    if uni is not None:
+        lines.append(f"- Uniform noise (δ = 0): {uni['mean']:.1%} ± {uni['std']:.1%}.")
+    for d in sorted({s["delta"] for s in rows if s["delta"] > 0}):
+        parts = [f"{o} {acc(o, d)['mean']:.1%} ± {acc(o, d)['std']:.1%}" for o in orders if acc(o, d) is not None]
+        lines.append(f"- δ = {d:g}: " + ", ".join(parts) + ".")
+    mid = [d for d in sorted({s["delta"] for s in rows}) if 0 < d < top] if top is not None else []
+    if uni is not None and mid and top:
+        drop_mid = max(uni["mean"] - acc(o, d)["mean"] for o in orders for d in mid if acc(o, d) is not None)
+        drop_top = min(uni["mean"] - acc(o, top)["mean"] for o in orders if acc(o, top) is not None)
+        spread = max(s["max"] - s["min"] for s in rows)
+        held = drop_mid <= spread < drop_top  # no drop beyond seed noise below the top delta, a real one at it
+        lines.append(f"- The paper's claim, *like uniform noise except for δ near 1*: the largest drop from uniform "
+                     f"at δ < {top:g} is {drop_mid:+.1%}; the smallest drop at δ = {top:g} is {drop_top:+.1%} "
+                     f"(largest spread between seeds of one point: {spread:.1%}). "
+                     + ("The pattern holds in our runs." if held else
+                        "Our runs do not show that pattern: below δ = 1 the accuracy already falls by more than the "
+                        "spread between seeds." if drop_mid > spread else
+                        "Our runs do not show that pattern: even δ = 1 costs no more than the spread between seeds."))
+    return "\n".join(lines) or "No stored runs."
+
+
+def fig6_text(s6: list[dict]) -> str:
+    """Figure 6's drops from alpha = 0 to the largest alpha for each noise source, with the paper's words."""
+    d_same, a_top = drop(s6, "noise_source", "same")
+    d_other, _ = drop(s6, "noise_source", "other")
+    d_white, _ = drop(s6, "noise_source", "white")
+    if d_same is None or d_other is None or d_white is None:
+        return "Not every source has stored runs at α = 0 and above at this profile."
+    spread = max((s["max"] - s["min"] for s in s6), default=0.0)
+    ratio = d_other / d_same if d_same > 0 else float("nan")
+    return (f"From α = 0 to α = {a_top:g} our ConvNet-6 loses {d_same:.1%} with CIFAR-10 noise, {d_other:.1%} with "
+            f"CIFAR-100 noise (ratio {ratio:.2f}; the paper: about one half) and {d_white:.1%} with white noise "
+            f"(the paper: no appreciable drop). The largest spread between seeds of one point is {spread:.1%}.")
+
+
+def fig7_gaps(s7: list[dict]) -> str:
+    """Figure 7: at each alpha > 0, repeated against unique noisy images, and whether their seed ranges overlap."""
+    gaps = []
+    for a in sorted({s["alpha"] for s in s7 if s["alpha"] > 0}):
+        rep = [s for s in s7 if s["alpha"] == a and s["repeat"] is True]
+        uni = [s for s in s7 if s["alpha"] == a and s["repeat"] is False]
+        if rep and uni:
+            overlap = rep[0]["min"] <= uni[0]["max"] and uni[0]["min"] <= rep[0]["max"]
+            gaps.append(f"- α = {a:g}: repeated {rep[0]['mean']:.1%}, unique {uni[0]['mean']:.1%} "
+                        f"(difference {rep[0]['mean'] - uni[0]['mean']:+.1%}; seed ranges "
+                        + ("overlap)" if overlap else "do not overlap)"))
+    return "\n".join(gaps) or "No stored runs above α = 0."
+
+
+def exp3_protocol(figures: dict[str, list[dict]]) -> tuple[str, str]:
+    """(Markdown table, sentence) of the scale of each of ``figures`` (name -> its stored records)."""
+    rows, parts = [], []
+    for name, recs in figures.items():
+        if not recs:
+            continue
+        c = recs[0]["config"]
+        rows.append(f"| {name} | {c['dataset']} | {NAMES[c['model']]} | {c['n_clean']:,} | "
+                    f"{', '.join(f'{x:g}' for x in c['lrs'])} | max({c['epochs']:g} pass, {c['min_steps']:,} steps) | "
+                    f"{', '.join(str(s) for s in sorted({r['seed'] for r in recs}))} | "
+                    f"{sum(r['wall_time_s'] for r in recs) / 60:.0f} min |")
+        passes = sorted({round(r["metrics"]["steps"] * c["batch_size"] / r["metrics"]["slots"], 1) for r in recs})
+        parts.append(f"{name}: {c['n_clean']:,} clean labels, learning rate chosen per run from "
+                     f"{len(c['lrs'])} values on " + ("held-out clean images" if c["lr_select"] == "val" else
+                     "the test set (as the paper)") + f", {passes[0]:g} to {passes[-1]:g} passes over the diluted "
+                     "set (more at low α).")
+    table = ("| figure | data | model | clean labels | learning rates | training length | seeds | training time |\n"
+             "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+    return table, " ".join(parts) or "No stored runs yet."
+
+
+def fig9(summary: list[dict], records: list[dict], targets, profile: str) -> dict:
+    """Figure 9 from Figure 8's summary: per target accuracy the critical number of clean labels at each alpha
+    (:func:`nlcore.analysis.critical_n_clean`) and the power law fitted through them. Returns ``crit``,
+    ``fits``, ``table`` (Markdown), ``k_text`` and ``k_error_text``."""
+    crit = {t: analysis.critical_n_clean(summary, t) for t in targets}
+    fits = {t: analysis.power_law(list(crit[t]), [v["n"] if v["status"] == "crossed" else None
+                                                  for v in crit[t].values()]) for t in targets}
+    alphas = sorted({s["alpha"] for s in summary})
+    rows = []
+    for t in targets:
+        cells = []
+        for a in alphas:
+            v = crit[t].get(a)
+            cells.append("not run" if v is None else "beyond the sweep" if v["status"] == "never" else
+                         f"≤ {v['n']:,.0f}" if v["status"] == "at_smallest" else f"{v['n']:,.0f}")
+        f = fits[t]
+        k = "n/a (fewer than 2 crossings)" if f["k"] is None else \
+            f"{f['k']:.2f}" + (f" ± {f['k_se']:.2f}" if f["k_se"] is not None else " (2 points: no error estimate)")
+        rows.append(f"| {t:.0%} | " + " | ".join(cells) + f" | {k} |")
+    table = ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k |\n|"
+             + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows))
+    ks = [(t, f) for t, f in fits.items() if f["k"] is not None]
+    k_text = "; ".join(f"{f['k']:.2f}" + (f" ± {f['k_se']:.2f}" if f["k_se"] is not None else "")
+                       + f" at {t:.0%} ({f['points']} α values)" for t, f in ks) \
+        or "not estimable from these runs (no target was crossed at two or more α)"
+    n_seeds = max((s["n_seeds"] for s in summary), default=0)
+    seeds_text = f"at most {n_seeds} seed{'s' if n_seeds != 1 else ''} per point (profile {profile})"
+    if not records:
+        k_error = "No runs are stored yet, so no k is fitted."
+    elif not ks:
+        k_error = f"With {seeds_text} no k could be fitted at all."
+    else:
+        k_error = (f"With {seeds_text}, a k fitted through three or more α values has only the residual error of the "
+                   "fit, not the seed-to-seed error, and one fitted through two has no error estimate at all.")
+    return dict(crit=crit, fits=fits, table=table, k_text=k_text, k_error_text=k_error)
+
+
+def fig11_variant(s: dict) -> str:
+    """The name of a Figure 11 line: its batch size, or the noisy loss H_alpha."""
+    return "H_α (infinite batch)" if s["loss"] == "h_alpha" else f"batch {s['batch_size']}"
+
+
+def fig11_lines(s11: list[dict]) -> str:
+    """Figure 11 at its largest alpha: each batch size and H_alpha, whether accuracy rises with the batch,
+    and whether H_alpha degrades from alpha = 0 (Markdown list)."""
+    top = max((s["alpha"] for s in s11), default=None)
+    at_top = {fig11_variant(s): s for s in s11 if s["alpha"] == top and s["mean"] is not None}
+    batches = sorted((s for s in at_top.values() if s["loss"] == "ce"), key=lambda s: s["batch_size"])
+    mono = all(a["mean"] <= b["mean"] for a, b in zip(batches, batches[1:]))
+    h = [s for s in s11 if s["loss"] == "h_alpha" and s["mean"] is not None]
+    h0 = next((s for s in h if s["alpha"] == 0), None)
+    ht = next((s for s in h if s["alpha"] == top), None)
+    lines = [f"- At α = {top:g}: " + ", ".join(f"{fig11_variant(s)} {s['mean']:.1%} ± {s['std']:.1%}" for s in batches)
+             + (f"; H_α {ht['mean']:.1%} ± {ht['std']:.1%}" if ht else "") + "."] if top is not None else []
+    if batches:
+        lines.append(f"- *Larger batches are more robust*: accuracy at α = {top:g} "
+                     + ("rises with every doubling of the batch in our runs." if mono else
+                        "does not rise monotonically with the batch size in our runs."))
+    if h0 and ht:
+        lines.append(f"- *H_α does not degrade with α*: {h0['mean']:.1%} at α = 0, {ht['mean']:.1%} at α = {top:g} "
+                     f"(change {ht['mean'] - h0['mean']:+.1%}).")
+    return "\n".join(lines) or "No stored runs."
+
+
+def fig12_text(records: list[dict]) -> str:
+    """Figure 12: the best learning rate at each alpha on the test set and on the validation split."""
+    best = analysis.best_lr_by_alpha(analysis.per_lr(records, "test"))
+    if not best:
+        return "No stored runs."
+    val_best = analysis.best_lr_by_alpha(analysis.per_lr(records, "val"))
+    return ("Best learning rate on the test set by α: " + ", ".join(f"α = {a:g}: {lr:g}" for a, lr in best.items())
+            + ". On the held-out validation split: " + ", ".join(f"α = {a:g}: {lr:g}" for a, lr in val_best.items())
+            + ". " + ("The best rate at the largest α is lower than without noise, as the paper reports."
+                      if list(best.values())[-1] < list(best.values())[0] else
+                      "The best rate does not fall from α = 0 to the largest α in our runs.")
+            + (" Without noise the best rate is 1, as the paper says." if best.get(0.0) == 1.0 else
+               f" Without noise our best rate is {best.get(0.0, float('nan')):g} (the paper: 1)."))

@@ -1,0 +1,114 @@
+"""The chapters' computed sentences say what the stored runs say (synthetic summaries and records, known answers)."""
+
+from nlcore import config, findings
+
+
+def row(mean, spread=0.0, n_seeds=2, lrs=(0.1, 0.1), **fields):
+    return dict(mean=mean, std=spread / 2, min=mean - spread / 2, max=mean + spread / 2, n_seeds=n_seeds,
+                lrs=list(lrs), **fields)
+
+
+def record(model, alpha, curve, seed=0, lr=0.1, wall=60.0, **fields):
+    cfg = config.make_config("smoke", model=model, alpha=alpha, seed=seed, **fields)
+    per_lr = [dict(lr=lr, diverged=False, val_acc=curve[-1], test_acc=curve[-1],
+                   curve=[dict(step=i + 1, test_acc=a, val_acc=a) for i, a in enumerate(curve)])]
+    return dict(key=config.config_key(cfg), config=cfg, seed=seed, wall_time_s=wall, device="cpu-x",
+                metrics=dict(per_lr=per_lr, best=dict(lr=lr, test_acc=curve[-1], val_acc=curve[-1]), steps=100,
+                             slots=1280))
+
+
+def test_last_interval_counts_runs_still_climbing_and_names_them_in_the_caveat():
+    recs = [record("perceptron", 100, [0.2, 0.25], seed=0), record("perceptron", 100, [0.3, 0.31], seed=1),
+            record("convnet4", 100, [0.5, 0.45], seed=0)]
+    summary = [row(0.28, model="perceptron", alpha=100.0), row(0.45, n_seeds=1, lrs=(0.1,), model="convnet4",
+                                                              alpha=100.0)]
+    out = findings.last_interval(recs, summary, 100.0)
+    assert out["n_rising"] == "1 of 3"  # +5 points; +1 is within the 2-point threshold; -5 is a fall
+    assert out["median_last_change"] == "5.0%"  # |changes| 1, 5, 5 points
+    assert "1 run lost more than 2 points" in out["rising_text"]
+    caveat = out["ordering_caveat"]
+    assert "1 to 2 seeds per model" in caveat and "of Perceptron was still climbing" in caveat
+    assert "| Perceptron | 100 | 0.1, 0.1 | +5.0%, +1.0% | 100 |" in out["table"]
+
+
+def test_last_interval_with_no_climbing_run_says_so():
+    recs = [record("mlp1", 10, [0.8, 0.8])]
+    out = findings.last_interval(recs, [row(0.8, n_seeds=1, model="mlp1", alpha=10.0)], 10.0)
+    assert out["rising_text"] == "No run was still climbing by that measure."
+    assert out["ordering_caveat"] == "That ranking rests on 1 seed per model."
+
+
+def test_drop_and_the_fig6_sentence():
+    s6 = [row(0.60, 0.02, noise_source=src, alpha=0.0) for src in ("same", "other", "white")] + [
+        row(0.40, noise_source="same", alpha=50.0), row(0.50, noise_source="other", alpha=50.0),
+        row(0.59, noise_source="white", alpha=50.0)]
+    d, a = findings.drop(s6, "noise_source", "same")
+    assert round(d, 6) == 0.2 and a == 50.0
+    text = findings.fig6_text(s6)
+    assert "loses 20.0% with CIFAR-10 noise, 10.0% with CIFAR-100 noise (ratio 0.50" in text
+    assert "1.0% with white noise" in text and "spread between seeds of one point is 2.0%" in text
+    assert findings.drop(s6[3:], "noise_source", "same") == (None, None)  # no alpha = 0
+    assert findings.fig6_text(s6[:3]).startswith("Not every source")
+
+
+def test_fig7_gaps_say_whether_seed_ranges_overlap():
+    s7 = [row(0.80, 0.02, repeat=True, alpha=20.0), row(0.79, 0.04, repeat=False, alpha=20.0),
+          row(0.70, 0.0, repeat=True, alpha=50.0), row(0.60, 0.0, repeat=False, alpha=50.0)]
+    text = findings.fig7_gaps(s7)
+    assert "α = 20: repeated 80.0%, unique 79.0% (difference +1.0%; seed ranges overlap)" in text
+    assert "α = 50: repeated 70.0%, unique 60.0% (difference +10.0%; seed ranges do not overlap)" in text
+    assert findings.fig7_gaps([]) == "No stored runs above α = 0."
+
+
+def test_fig5_lines_read_the_claim_against_the_spread_between_seeds():
+    rows = [row(0.90, 0.01, order=o, delta=0.0) for o in ("confusing", "reverse", "random")]
+    rows += [row(0.895, 0.01, order=o, delta=0.5) for o in ("confusing", "reverse", "random")]
+    rows += [row(0.60, 0.01, order=o, delta=1.0) for o in ("confusing", "reverse", "random")]
+    text = findings.fig5_lines(rows)
+    assert "- Uniform noise (δ = 0): 90.0% ± 0.5%." in text
+    assert "the largest drop from uniform at δ < 1 is +0.5%; the smallest drop at δ = 1 is +30.0%" in text
+    assert text.endswith("The pattern holds in our runs.")
+    flat = [dict(r, mean=0.9) for r in rows]  # even delta = 1 costs nothing
+    assert findings.fig5_lines(flat).endswith("even δ = 1 costs no more than the spread between seeds.")
+
+
+def test_fig9_fits_the_critical_numbers_and_states_their_error():
+    # accuracy reaches 0.9 at n = 2,000 for alpha 10 and n = 10,000 for alpha 50 (log-linear in between)
+    summary = [row(acc, model="convnet4", alpha=a, n_clean=n)
+               for a, pts in ((10.0, ((1000, 0.85), (4000, 0.95))), (50.0, ((5000, 0.85), (20000, 0.95))))
+               for n, acc in pts]
+    f9 = findings.fig9(summary, [{}], [0.9], "full")
+    assert round(f9["crit"][0.9][10.0]["n"]) == 2000 and round(f9["crit"][0.9][50.0]["n"]) == 10000
+    assert f9["k_text"].startswith("1.00 at 90% (2 α values)")  # 10,000 / 2,000 = 5 = 50 / 10: k = 1
+    assert "| 90% | 2,000 | 10,000 | 1.00 (2 points: no error estimate) |" in f9["table"]
+    assert "one fitted through two has no error estimate" in f9["k_error_text"]
+    assert findings.fig9(summary, [], [0.99], "full")["k_error_text"] == "No runs are stored yet, so no k is fitted."
+
+
+def test_fig11_lines_check_that_accuracy_rises_with_the_batch():
+    s11 = [row(0.5, loss="ce", batch_size=32, alpha=50.0), row(0.6, loss="ce", batch_size=128, alpha=50.0),
+           row(0.9, loss="h_alpha", batch_size=128, alpha=0.0), row(0.88, loss="h_alpha", batch_size=128, alpha=50.0)]
+    text = findings.fig11_lines(s11)
+    assert "- At α = 50: batch 32 50.0% ± 0.0%, batch 128 60.0% ± 0.0%; H_α 88.0% ± 0.0%." in text
+    assert "rises with every doubling" in text and "90.0% at α = 0, 88.0% at α = 50 (change -2.0%)" in text
+    assert findings.fig11_variant(s11[2]) == "H_α (infinite batch)"
+    s11[1]["mean"] = 0.4
+    assert "does not rise monotonically" in findings.fig11_lines(s11)
+
+
+def test_protocol_tables_and_scale_sentences_come_from_the_records():
+    recs = [record("convnet4", 10, [0.9], seed=s, wall=120.0) for s in (1, 0)]
+    table = findings.settings_table([("α", "10")] + findings.run_settings(recs, recs[0]["config"], devices=True))
+    assert "| seeds | 0, 1 |" in table and "| training time of the runs shown | 4 min (cpu-x) |" in table
+    assert table.startswith("| setting | value |\n|---|---|\n| α | 10 |")
+    sentence = findings.scale_sentence(recs, "MNIST images")
+    assert "clean MNIST images" in sentence and "seeds [0, 1], 4 min of training." in sentence
+    assert findings.scale_sentence([], "x") == "No stored runs yet."
+    table, scale = findings.exp3_protocol({"Figure 7": recs, "Figure 6": []})
+    assert table.count("\n| Figure 7 | mnist | ConvNet, 4 layers |") == 1 and "Figure 6" not in table
+    assert "10 to 10 passes" in scale  # 100 steps of 128 over 1,280 slots
+
+
+def test_drops_by_model_at_the_largest_alpha():
+    s = [row(0.8, model="convnet4", alpha=0.0), row(0.5, model="convnet4", alpha=10.0)]
+    assert findings.drops_by_model(s) == "- ConvNet, 4 layers: 80.0% at α = 0, loses 30.0% by α = 10"
