@@ -1,4 +1,5 @@
-"""Tables and sentences the chapters show, computed from stored records (nothing here trains).
+"""The fidelity tables of Experiment 1 (the ablation, the lineage, the training length, the validation split),
+computed from stored records; nothing here trains. The other chapters' findings are in :mod:`nlcore.findings`.
 
 Each function takes records (``nlcore.results``) or summary rows (``results.summarize``) and returns
 Markdown, so a chapter's prose says what the stored runs say and no number is typed by hand.
