@@ -80,9 +80,9 @@ def main() -> None:
                 continue
             try:
                 try:
-                    cfgs = sweep.figure_configs(fig, profile)
+                    cfgs = sweep.figure_configs(fig, profile, unpiloted="estimate")
                 except ValueError:  # Fig 5 before its confusion runs: the work does not depend on the ranks
-                    cfgs = sweep.figure_configs(fig, profile, confusion=np.ones((10, 10)))
+                    cfgs = sweep.figure_configs(fig, profile, confusion=np.ones((10, 10)), unpiloted="estimate")
             except data.DataError:
                 rows.append(f"| {fig} | {profile} | | | needs a copy of ImageNet (not available here) | | |")
                 continue
@@ -102,7 +102,9 @@ and how long that is on the 2-core CPU this book was made on, predicted from mea
 images per second of the stored runs of the same model and dataset (evaluation included), or the
 engine's rate from `benchmarks/throughput.py` for a model with no stored run. A model with neither is
 marked *not measured* rather than guessed (ResNets on a CPU). The last column is what is stored and the
-wall time those runs actually took (it includes any time the sweep was paused for tests).
+wall time those runs actually took (it includes any time the sweep was paused for tests). A run whose
+learning rates come from a pilot run not stored yet (Figure 1's ConvNet-4 above α = 20 at the `full`
+profile: `sweep.prune_lrs`) is counted with the two rates it will train.
 
 The GPU column is one NVIDIA H200 (lent for 15 minutes; `benchmarks/gpu.sh`), predicted the same way
 from the paper-profile Figure 1 runs it trained (whole CUDA-graph steps, bf16, the learning-rate grid

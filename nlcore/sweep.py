@@ -163,11 +163,18 @@ def model_seeds_of(figure: str, profile: str, model: str) -> list[int]:
 
 
 def figure_configs(figure: str, profile: str = "cpu", *, alphas=None, seeds=None, models=None, grid=None,
-                   confusion=None, root=None, **overrides) -> list[dict]:
+                   confusion=None, root=None, unpiloted: str = "skip", **overrides) -> list[dict]:
     """Configs of ``figure`` at ``profile``, one per distinct run (duplicates, e.g. delta = 0 in every
     order, appear once). ``alphas``/``seeds``/``models`` replace the profile's lists; ``grid`` replaces
     axes of the grid; ``overrides`` set fields. Figure 5 needs the confusion matrix (Sec 3.2): pass
-    ``confusion`` ((m, m) counts) or store the ``confusion`` sweep first (:func:`confusion_matrix`)."""
+    ``confusion`` ((m, m) counts) or store the ``confusion`` sweep first (:func:`confusion_matrix`).
+
+    ``unpiloted``: what to do with a run whose learning rates wait for a pilot run not stored yet
+    (:func:`prune_lrs`): ``"skip"`` leaves it out (a sweep cannot train it yet); ``"estimate"`` lists it
+    with the first two rates of its grid, a stand-in with the work of the real run (two rates) for
+    predicting its cost, never to be trained."""
+    if unpiloted not in ("skip", "estimate"):
+        raise ValueError(f"unpiloted must be 'skip' or 'estimate', got {unpiloted!r}")
     if figure not in FIGURES:
         raise ValueError(f"figure must be one of {sorted(FIGURES)}, got {figure!r}")
     spec = FIGURES[figure]
@@ -201,9 +208,12 @@ def figure_configs(figure: str, profile: str = "cpu", *, alphas=None, seeds=None
             point.update(spec.get("model_overrides", {}).get(profile, {}).get(model, {}))
             for seed in model_seeds:
                 cfg = make_config(profile, **dict(point, model=model, seed=seed))
-                cfg = prune_lrs(spec.get("pilot", {}).get(profile), cfg, root)
-                if cfg is None:  # its learning rates come from a pilot run not stored yet: not listed until then
+                pruned = prune_lrs(spec.get("pilot", {}).get(profile), cfg, root)
+                if pruned is None and unpiloted == "estimate":  # two rates, as the pilot will leave
+                    pruned = make_config(profile, **dict(point, model=model, seed=seed, lrs=sorted(cfg["lrs"])[:2]))
+                if pruned is None:  # its learning rates come from a pilot run not stored yet: not listed until then
                     continue
+                cfg = pruned
                 key = config_key(cfg)
                 if key not in seen:
                     seen.add(key)

@@ -162,3 +162,15 @@ def test_sweep_cli_takes_config_fields_with_set(results_root):
     assert r.returncode == 2 and "--set takes KEY=VALUE with a JSON value" in r.stderr
     r = subprocess.run(cmd + ["--set", 'inputs="zscore"'], capture_output=True, text=True, env=dict(os.environ))
     assert r.returncode == 2 and "inputs must be one of" in r.stderr
+
+
+def test_a_run_waiting_for_its_pilot_is_left_out_or_estimated_with_two_rates(tmp_path):
+    """Figure 1's ConvNet-4 above alpha = 20 at the full profile trains the pilot's rate and the next smaller:
+    before the pilot is stored a sweep cannot list it; the cost page counts it with two rates."""
+    listed = sweep.figure_configs("fig1", "full", models=["convnet4"], alphas=[20.0, 100.0], seeds=[0], root=tmp_path)
+    assert [c["alpha"] for c in listed] == [20.0]
+    est = sweep.figure_configs("fig1", "full", models=["convnet4"], alphas=[20.0, 100.0], seeds=[0], root=tmp_path,
+                               unpiloted="estimate")
+    assert [(c["alpha"], len(c["lrs"])) for c in est] == [(20.0, 5), (100.0, 2)]
+    with pytest.raises(ValueError, match="unpiloted must be"):
+        sweep.figure_configs("fig1", "full", unpiloted="maybe")
