@@ -268,3 +268,42 @@ def fig12_text(records: list[dict]) -> str:
                       "The best rate does not fall from α = 0 to the largest α in our runs.")
             + (" Without noise the best rate is 1, as the paper says." if best.get(0.0) == 1.0 else
                f" Without noise our best rate is {best.get(0.0, float('nan')):g} (the paper: 1)."))
+
+
+def fig1_points(summary: list[dict], models, alphas=(0, 10, 50, 100)) -> tuple[str, dict]:
+    """(Markdown table, {"<model>_<alpha>": text}) of Figure 1's mean test accuracy at each model and alpha."""
+    def acc(model, a):
+        s = [x for x in summary if x["model"] == model and x["alpha"] == a and x["mean"] is not None]
+        return f"{s[0]['mean']:.1%}" if s else "n/a (not run at this profile)"
+
+    table = ("| model | " + " | ".join(f"α={a}" for a in alphas) + " |\n|---|" + "---|" * len(alphas) + "\n"
+             + "\n".join(f"| {NAMES[m]} | " + " | ".join(acc(m, a) for a in alphas) + " |" for m in models))
+    return table, {f"{m}_{a}": acc(m, a) for m in models for a in alphas}
+
+
+def fig1_ranking(summary: list[dict], models) -> dict:
+    """The paper's ranking at the largest alpha run (``top_alpha``): ``ranking`` (best first) and
+    ``ordering_holds`` ("holds" when every model is there, the ConvNet first and the perceptron last)."""
+    top = max((s["alpha"] for s in summary if s["mean"] is not None), default=None)
+    at_top = sorted((s for s in summary if s["alpha"] == top and s["mean"] is not None), key=lambda s: -s["mean"])
+    holds = len(at_top) == len(models) and at_top[0]["model"] == "convnet4" and at_top[-1]["model"] == "perceptron"
+    return dict(top=top, top_alpha=f"{top:g}" if top is not None else "n/a",
+                ranking=" > ".join(f"{NAMES[s['model']]} ({s['mean']:.1%})" for s in at_top) or "n/a",
+                ordering_holds="holds" if holds else "does not hold")
+
+
+def paper_profile_table(big: list[dict], summary: list[dict], profile: str, stated: dict) -> str:
+    """The runs at the paper profile (seed 0), each beside ours at ``profile`` and the paper's number
+    (``stated``: (model, alpha) -> fraction), with the device, wall time and code version it ran with."""
+    ours = {(s["model"], s["alpha"]): f"{s['mean']:.1%}" for s in summary if s["mean"] is not None}
+    rows = []
+    for r in sorted(big, key=lambda r: (r["config"]["model"], r["config"]["alpha"])):
+        m, a, b = r["config"]["model"], r["config"]["alpha"], r["metrics"]["best"]
+        paper_value = stated.get((m, int(a)))
+        rows.append(f"| {NAMES[m]} | {a:g} | {b['test_acc']:.1%} (lr {b['lr']:g}) | {ours.get((m, a), 'n/a')} | "
+                    f"{'–' if paper_value is None else f'{paper_value:.0%}'} | {r['device']}, "
+                    f"{r['wall_time_s']:.0f} s | `{r['code_version'][:10]}` |")
+    if not rows:
+        return "No paper-profile run of Figure 1 is stored."
+    return (f"| model | α | paper profile (seed 0) | profile {profile} | paper | device, wall time | code |\n"
+            "|---|---|---|---|---|---|---|\n" + "\n".join(rows))

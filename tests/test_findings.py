@@ -112,3 +112,20 @@ def test_protocol_tables_and_scale_sentences_come_from_the_records():
 def test_drops_by_model_at_the_largest_alpha():
     s = [row(0.8, model="convnet4", alpha=0.0), row(0.5, model="convnet4", alpha=10.0)]
     assert findings.drops_by_model(s) == "- ConvNet, 4 layers: 80.0% at α = 0, loses 30.0% by α = 10"
+
+
+def test_fig1_points_ranking_and_the_paper_profile_table():
+    summary = [row(0.9, model="convnet4", alpha=100.0), row(0.3, model="perceptron", alpha=100.0),
+               row(0.5, model="mlp1", alpha=100.0), row(0.98, model="convnet4", alpha=0.0)]
+    table, points = findings.fig1_points(summary, ("perceptron", "mlp1", "convnet4"), alphas=(0, 100))
+    assert points["convnet4_100"] == "90.0%" and points["mlp1_0"] == "n/a (not run at this profile)"
+    assert "| ConvNet, 4 layers | 98.0% | 90.0% |" in table
+    rank = findings.fig1_ranking(summary, ("perceptron", "mlp1", "convnet4"))
+    assert rank["top"] == 100.0 and rank["ordering_holds"] == "holds"
+    assert rank["ranking"] == "ConvNet, 4 layers (90.0%) > MLP, 1 hidden layer (50.0%) > Perceptron (30.0%)"
+    missing = findings.fig1_ranking(summary, ("perceptron", "mlp1", "mlp2", "convnet4"))  # MLP-2 not stored
+    assert missing["ordering_holds"] == "does not hold"
+    big = [dict(record("convnet4", 100, [0.78]), device="H200", code_version="abcdef0123456")]
+    text = findings.paper_profile_table(big, summary, "full", {("convnet4", 100): 0.91})
+    assert "| ConvNet, 4 layers | 100 | 78.0% (lr 0.1) | 90.0% | 91% | H200, 60 s | `abcdef0123` |" in text
+    assert findings.paper_profile_table([], summary, "full", {}) == "No paper-profile run of Figure 1 is stored."
