@@ -5,6 +5,9 @@
     python -m nlcore sweep FIGURE --dask local:4           ... fanned out over a Dask cluster
     torchrun --nproc_per_node N -m nlcore train --model resnet18 --alpha 2 [--set key=value ...]
                                                            one run, data-parallel (DDP) over N processes
+    python -m nlcore clean-labels --alpha 20 --target 0.9 [--json] [--extrapolate]
+    python -m nlcore clean-labels --label-accuracy 0.3 --target 0.9
+                                                           clean labels needed, from the stored Figure 8 runs
 """
 
 from __future__ import annotations
@@ -43,7 +46,21 @@ def main(argv=None) -> int:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="other config fields, JSON values")
     tr.add_argument("--no-progress", action="store_true")
+    cl = sub.add_parser("clean-labels", help="how many clean labels reach a target accuracy at a noise level "
+                                             "(from the stored Figure 8 runs)")
+    noise_level = cl.add_mutually_exclusive_group(required=True)
+    noise_level.add_argument("--alpha", type=float, help="noisy labels per clean label (>= 0)")
+    noise_level.add_argument("--label-accuracy", type=float,
+                             help="the fraction of labels that are right, in (1/m, 1]: converted to alpha under "
+                                  "uniform noise, q = (1 + alpha/m) / (1 + alpha)")
+    cl.add_argument("--target", type=float, required=True, help="test accuracy to reach, in (0, 1)")
+    cl.add_argument("--profile", default=None, choices=list(PROFILES),
+                    help="the runs to answer from (default: the largest profile with stored Figure 8 runs)")
+    cl.add_argument("--extrapolate", action="store_true", help="answer outside the measured alphas (warns)")
+    cl.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if args.cmd == "clean-labels":
+        return _clean_labels(args)
     if args.cmd == "train":
         return _train(args)
     if args.cmd == "status":
@@ -77,6 +94,57 @@ def main(argv=None) -> int:
     except (ValueError, DataError, ResultsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _clean_labels(args) -> int:
+    """The clean-label calculator (nlcore.critical) on the stored Figure 8 runs: text or JSON."""
+    import warnings
+
+    from . import critical, data
+    from .plots import NAMES
+
+    spec = sweep.FIGURES["fig8"]
+    profiles = [args.profile] if args.profile else [p for p in ("paper", "full", "cpu") if p in spec["grid"]]
+    records, profile = [], None
+    for p in profiles:
+        records = sweep.figure_records("fig8", p)
+        if records:
+            profile = p
+            break
+    model, dataset = spec["models"][0], spec["fixed"]["dataset"]
+    m = data.num_classes(dataset)
+    try:
+        alpha = args.alpha
+        if args.label_accuracy is not None:
+            alpha = critical.alpha_from_label_accuracy(args.label_accuracy, m)
+        if not records:
+            raise critical.OutsideMeasuredRange(f"no Figure 8 run is stored at profile {' or '.join(profiles)}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = critical.clean_labels(records, alpha=alpha, target=args.target, extrapolate=args.extrapolate)
+    except ValueError as e:  # OutsideMeasuredRange included
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    out.update(model=model, dataset=dataset, profile=profile, label_accuracy=critical.label_accuracy(alpha, m))
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    f, interval = out["fit"], ""
+    if out["low"] is not None and out["high"] is not None:
+        interval = f" (95% interval {out['low']:,.0f} to {out['high']:,.0f})"
+    law = "" if f["k"] is None else (f"; fitted law n = {f['c']:.3g} * alpha^{f['k']:.2f}"
+                                     + ("" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}]"))
+    print(f"At alpha = {alpha:g} (a label is right with probability {out['label_accuracy']:.1%}), "
+          f"{NAMES[model]} on {dataset.upper()} reaches {args.target:.0%} test accuracy with "
+          f"{'at most' if out['upper_bound'] else 'about'} {out['n_clean']:,.0f} clean labels{interval}{law}.\n"
+          f"From {out['how']}; measured at alpha {', '.join(f'{a:g}' for a in out['measured']['alphas_run'])} "
+          f"(crossing the target at alpha > 0: {', '.join(f'{a:g}' for a in out['measured']['alphas']) or 'none'}) "
+          f"with {out['measured']['n_clean'][0]:,} to {out['measured']['n_clean'][-1]:,} clean labels "
+          f"({out['measured']['runs']} stored runs, profile {profile}). This answers for this model and dataset "
+          "only: sweep Figure 8 with another model for its own answer.")
     return 0
 
 

@@ -1,0 +1,116 @@
+"""The critical number of clean labels, its power law and the clean-label calculator (synthetic runs, known law)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from nlcore import __main__ as cli
+from nlcore import config, critical, results, sweep
+
+SIZES = [250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 55000]
+ALPHAS = [0, 5, 10, 20, 50, 100]
+
+
+def synthetic(k=1.2, c=200.0, target=0.9, seeds=(0, 1), jitter=0.0):
+    """Runs whose accuracy reaches ``target`` exactly at n = c * alpha^k (c at alpha = 0): accuracy is linear
+    in log n (slope 0.1 per doubling), so log interpolation recovers the crossing exactly; ``jitter``
+    shifts each seed's curve by a factor exp(+-jitter) in n."""
+    recs = []
+    for seed in seeds:
+        shift = jitter * (1 if seed % 2 else -1)
+        for a in ALPHAS:
+            n_star = c * (a ** k if a > 0 else 1.0) * math.exp(shift)
+            for n in SIZES:
+                acc = min(0.999, max(0.01, target + 0.1 * math.log2(n / n_star)))
+                cfg = dict(alpha=float(a), n_clean=n, model="convnet4", dataset="mnist", profile="full")
+                recs.append(dict(config=cfg, seed=seed, metrics=dict(best=dict(lr=0.1, test_acc=acc))))
+    return recs
+
+
+def test_the_fit_recovers_a_known_exponent():
+    for k in (0.8, 1.0, 1.3):
+        cross = critical.crossings(synthetic(k=k), 0.9)
+        assert cross[10.0]["status"] == "crossed"
+        assert cross[10.0]["n"] == pytest.approx(200 * 10 ** k, rel=1e-9)
+        law = critical.fit(cross)
+        assert law["k"] == pytest.approx(k, abs=1e-9) and law["c"] == pytest.approx(200, rel=1e-9)
+
+
+def test_the_interval_on_k_comes_from_the_spread_between_seeds():
+    cross = critical.crossings(synthetic(k=1.1, jitter=0.2), 0.9)
+    v = cross[20.0]
+    assert v["low"] == pytest.approx(200 * 20 ** 1.1 * math.exp(-0.2)) and v["high"] == pytest.approx(
+        200 * 20 ** 1.1 * math.exp(0.2))
+    law = critical.fit(cross)
+    assert law["k_low"] < 1.1 < law["k_high"] and law["interval"].startswith("95% bootstrap")
+    assert critical.fit(cross)["k_low"] == law["k_low"]  # a fixed generator: the same interval every time
+    one_seed = critical.fit(critical.crossings(synthetic(k=1.1, seeds=(0,)), 0.9))
+    assert one_seed["k_low"] == pytest.approx(1.1) and "t-interval" in one_seed["interval"]  # exact law: zero width
+
+
+def test_label_accuracy_and_alpha_convert_both_ways():
+    assert critical.label_accuracy(0) == 1.0
+    assert critical.label_accuracy(9, m=10) == pytest.approx((1 + 0.9) / 10)
+    for a in (0.5, 10, 100):
+        assert critical.alpha_from_label_accuracy(critical.label_accuracy(a)) == pytest.approx(a)
+    # the paper's headline: 100 noisy labels per clean one, about 10.9% of labels right for 10 classes
+    assert critical.label_accuracy(100) == pytest.approx(0.1089, abs=1e-4)
+    for bad in (0.1, 0.05, 1.2, "0.3"):
+        with pytest.raises(ValueError, match="label_accuracy must be in"):
+            critical.alpha_from_label_accuracy(bad)
+
+
+def test_the_calculator_answers_inside_refuses_outside_and_warns_when_extrapolating():
+    recs = synthetic(k=1.2, jitter=0.1)
+    out = critical.clean_labels(recs, alpha=30, target=0.9)
+    assert out["n_clean"] == pytest.approx(200 * 30 ** 1.2, rel=1e-6) and not out["extrapolated"]
+    assert out["low"] < out["n_clean"] < out["high"]
+    assert out["fit"]["k"] == pytest.approx(1.2) and out["measured"]["alphas"] == [5.0, 10.0, 20.0, 50.0, 100.0]
+    with pytest.raises(critical.OutsideMeasuredRange, match="outside the measured alphas 5 to 100"):
+        critical.clean_labels(recs, alpha=200, target=0.9)
+    with pytest.warns(UserWarning, match="extrapolates"):
+        far = critical.clean_labels(recs, alpha=200, target=0.9, extrapolate=True)
+    assert far["extrapolated"] and far["n_clean"] == pytest.approx(200 * 200 ** 1.2, rel=1e-6)
+    zero = critical.clean_labels(recs, alpha=0, target=0.9)
+    # at alpha = 0 the target is reached below the smallest size tried (200 < 250): only an upper bound
+    assert zero["how"] == "the crossing measured at alpha = 0" and zero["n_clean"] == 250 and zero["upper_bound"]
+    with pytest.raises(critical.OutsideMeasuredRange, match="the law needs two"):
+        critical.clean_labels(recs, alpha=30, target=0.9999, extrapolate=True)  # never reached anywhere
+
+
+@pytest.mark.parametrize("kw, match", [(dict(alpha=-1, target=0.9), "alpha must be a number >= 0"),
+                                       (dict(alpha=10, target=1.0), r"target must be a test accuracy in \(0, 1\)"),
+                                       (dict(alpha=10, target=0), "target must be"),
+                                       (dict(alpha=float("nan"), target=0.9), "alpha must be")])
+def test_bad_questions_are_refused_with_the_parameter_named(kw, match):
+    with pytest.raises(ValueError, match=match):
+        critical.clean_labels(synthetic(), **kw)
+
+
+def test_the_command_prints_text_json_and_refusals(results_root, capsys, monkeypatch):
+    # this test's runs are Figure 8's at the cpu profile: its grid and seeds for the length of the test
+    monkeypatch.setitem(sweep.FIGURES["fig8"]["grid"], "cpu", dict(n_clean=SIZES, alpha=ALPHAS))
+    monkeypatch.setitem(sweep.FIGURES["fig8"]["seeds"], "cpu", {"*": [0, 1]})
+    for r in synthetic(k=1.0, jitter=0.1):
+        c = r["config"]
+        cfg = config.make_config("cpu", model="convnet4", alpha=c["alpha"], n_clean=c["n_clean"], seed=r["seed"],
+                                 lrs=[0.01, 0.1])
+        acc = r["metrics"]["best"]["test_acc"]
+        results.save(cfg, dict(best=dict(lr=0.1, test_acc=acc, val_acc=acc, selected_on="val"), per_lr=[]), 1.0)
+    assert cli.main(["clean-labels", "--alpha", "20", "--target", "0.9", "--profile", "cpu", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"alpha", "target", "n_clean", "low", "high", "extrapolated", "fit"} <= set(out)
+    assert set(out["fit"]) == {"c", "k", "k_low", "k_high"} and out["n_clean"] == pytest.approx(4000, rel=1e-6)
+    q = critical.label_accuracy(20)
+    assert cli.main(["clean-labels", "--label-accuracy", str(q), "--target", "0.9", "--profile", "cpu"]) == 0
+    text = capsys.readouterr().out
+    assert "At alpha = 20 (a label is right with probability 14.3%)" in text and "about 4,000 clean labels" in text
+    assert cli.main(["clean-labels", "--alpha", "500", "--target", "0.9", "--profile", "cpu"]) == 2
+    assert "outside the measured alphas" in capsys.readouterr().err
+    assert cli.main(["clean-labels", "--alpha", "500", "--target", "0.9", "--profile", "cpu", "--extrapolate"]) == 0
+    assert "warning: alpha = 500 lies outside" in capsys.readouterr().err
+    assert cli.main(["clean-labels", "--label-accuracy", "0.1", "--target", "0.9", "--profile", "cpu"]) == 2
+    assert "label_accuracy must be in (0.1, 1]" in capsys.readouterr().err
+    assert np.isfinite(out["fit"]["k_low"]) and out["fit"]["k_low"] < 1.0 < out["fit"]["k_high"]
