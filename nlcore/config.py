@@ -54,16 +54,17 @@ DEFAULTS = dict(
     lrs=[0.01, 0.05, 0.1, 0.5, 1.0], lr_select="test", rho=0.95, eps=1e-7,
     batch_size=128, epochs=1.0, min_steps=0, evals=12, mean_last=3, seed=0,
     engine="auto", precision="auto", loss="ce", ranks=None, n_test=None,
-    inputs="unit", init="keras", mlp_dropout=0.2,
+    inputs="unit", init="keras", mlp_dropout=0.2, conv_padding="keras",
 )
 # Fields added after runs were first stored, with the value every earlier run had: a field at that value
 # is left out of the key, so the key of every earlier run is unchanged (and a stored record without the
 # field reads as having that value). Where the default has since changed, a new run's field is in its key.
 ADDED_FIELDS = dict(loss="ce", ranks=None, n_test=None, inputs="standardized", init="torch", mlp_dropout=0.0,
-                    mean_last=1)
+                    mean_last=1, conv_padding="same")
 # What the stored cpu-profile book was trained with before the Keras lineage became the default: the cpu
 # profile keeps them, so its runs (and every chapter drawn from them) keep their keys.
-EARLIER = dict(rho=0.9, eps=1e-6, evals=4, inputs="standardized", init="torch", mlp_dropout=0.0, mean_last=1)
+EARLIER = dict(rho=0.9, eps=1e-6, evals=4, inputs="standardized", init="torch", mlp_dropout=0.0, mean_last=1,
+               conv_padding="same")
 
 
 # Profiles: what changes between a CI smoke run, the committed CPU book and the paper's scale.
@@ -105,11 +106,13 @@ def canonical(cfg: dict) -> dict:
     With ``alpha == 0`` there are no noisy examples, so ``noise_source``/``repeat``/``order``/``ranks``
     cannot matter (``loss="h_alpha"`` equals cross-entropy there but is kept: it is what Fig 11 plots);
     with ``delta == 0`` the noise is uniform, so the order and ranks cannot matter; ``mlp_dropout`` matters
-    only to the MLPs.
+    only to the MLPs, ``conv_padding`` only to ConvNet-6.
     """
     cfg = dict(cfg)
     if not str(cfg.get("model", "")).startswith("mlp"):  # only the MLPs have the hidden-layer dropout
         cfg["mlp_dropout"] = ADDED_FIELDS["mlp_dropout"]
+    if cfg.get("model") != "convnet6":  # the only model whose blocks pad one way or the other
+        cfg["conv_padding"] = ADDED_FIELDS["conv_padding"]
     if cfg.get("alpha") == 0:
         cfg.update(noise_source="same", repeat=True)
     if cfg.get("delta") == 0 or cfg.get("alpha") == 0:
@@ -156,6 +159,10 @@ def check_config(cfg: dict) -> dict:
     _choice(cfg, "loss", ("ce", "h_alpha"))
     _choice(cfg, "inputs", ("unit", "standardized"))
     _choice(cfg, "init", models.INITS)
+    _choice(cfg, "conv_padding", models.PADDINGS)
+    _num(cfg, "mlp_dropout", 0, 1)  # checked before canonical() sets it aside for the models without it
+    if cfg["mlp_dropout"] >= 1:
+        raise ValueError(f"mlp_dropout must be a number >= 0 and < 1, got {cfg['mlp_dropout']!r}")
     cfg["alpha"] = noise.check_alpha(cfg["alpha"]) + 0.0  # + 0.0: -0.0 and 0.0 are one run
     m = data.num_classes(cfg["dataset"])
     cfg["delta"] = noise.check_delta(cfg["delta"], cfg["alpha"], m) + 0.0
@@ -164,9 +171,6 @@ def check_config(cfg: dict) -> dict:
                      ("evals", 1), ("seed", 0)):
         _int(cfg, name, lo)
     _int(cfg, "mean_last", 1, cfg["evals"])
-    _num(cfg, "mlp_dropout", 0, 1)
-    if cfg["mlp_dropout"] >= 1:
-        raise ValueError(f"mlp_dropout must be a number >= 0 and < 1, got {cfg['mlp_dropout']!r}")
     _num(cfg, "epochs", 0)
     _num(cfg, "rho", 0, 1)
     _num(cfg, "eps", 0, lo_open=True)

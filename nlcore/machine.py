@@ -158,9 +158,11 @@ def fastest(engines: dict, x, y, device: str, *, repeats: int = 3, steps: int = 
 
 
 def _model_key(cfg: dict) -> tuple:
-    """The model in calibration keys: its name, and its MLP dropout where it has one (a model with dropout
-    steps at another speed; without, the key is the model's name alone, as before dropout was a field)."""
-    return (cfg["model"],) + (("mlp_dropout", cfg["mlp_dropout"]) if cfg.get("mlp_dropout") else ())
+    """The model in calibration keys: its name, its MLP dropout where it has one (a model with dropout
+    steps at another speed) and ConvNet-6's padding where it is not "same" (other shapes); otherwise the
+    key is the model's name alone, as before these were fields."""
+    return ((cfg["model"],) + (("mlp_dropout", cfg["mlp_dropout"]) if cfg.get("mlp_dropout") else ())
+            + (("conv_padding", cfg["conv_padding"]) if cfg.get("conv_padding", "same") != "same" else ()))
 
 
 def choose_precision(cfg: dict, net, device: str, shape) -> tuple[str, bool]:
@@ -276,7 +278,7 @@ def make_engine(cfg: dict, device: str, *, shape: tuple, classes: int, steps: in
     torch.manual_seed(cfg["seed"])
     shape = tuple(shape)
     net = models.build(cfg["model"], shape[0], shape[1], classes, width=cfg["width"], init=cfg["init"],
-                       mlp_dropout=cfg["mlp_dropout"])
+                       mlp_dropout=cfg["mlp_dropout"], conv_padding=cfg["conv_padding"])
     precision, cl = choose_precision(cfg, net, device, shape)
     name = choose_engine(cfg, net, device, shape, precision=precision, channels_last=cl)
     world, rank = 1, 0

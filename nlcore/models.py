@@ -7,7 +7,9 @@
 - ``convnet4``: Keras ``mnist_cnn.py``: Conv 32 3x3, Conv 64 3x3, max-pool, dropout 0.25,
   Dense 128, dropout 0.5, Dense classes (our reading of "4-layer ConvNet").
 - ``convnet6``: Keras ``cifar10_cnn.py``: 2x(Conv 32), pool, 2x(Conv 64), pool, Dense 512,
-  Dense classes, with its dropouts (our reading of "6-layer ConvNet").
+  Dense classes, with its dropouts (our reading of "6-layer ConvNet"). ``conv_padding``: ``"keras"`` as
+  ``cifar10_cnn.py`` has it (the first convolution of each block pads, 'same'; the second does not,
+  'valid': 32x32 inputs reach the Dense layer as 64x6x6), ``"same"`` every convolution pads (64x8x8).
 - ``resnet18``, ``resnet101``: torchvision's, for 32x32 inputs (3x3 stem, no max-pool)
   when ``side <= 64``; the ImageNet stem otherwise.
 
@@ -30,6 +32,7 @@ import torch
 from torch import nn
 
 INITS = ("keras", "torch")
+PADDINGS = ("keras", "same")
 MODELS = ("perceptron", "mlp1", "mlp2", "mlp4", "convnet2", "convnet4", "convnet6", "resnet18", "resnet101")
 
 
@@ -59,18 +62,21 @@ def _resnet(depth: int, channels: int, side: int, classes: int) -> nn.Module:
 
 
 def build(name: str, channels: int, side: int, classes: int, *, width: int = 512, init: str = "torch",
-          mlp_dropout: float = 0.0) -> nn.Module:
+          mlp_dropout: float = 0.0, conv_padding: str = "same") -> nn.Module:
     """A fresh model (random init from torch's global RNG; seed it first).
 
     Parameters: ``channels``, ``side`` of the square input images; ``classes``;
     ``width`` of the MLP hidden layers; ``init`` one of :data:`INITS`; ``mlp_dropout`` the dropout
-    probability after each hidden layer of the MLPs, in [0, 1).
+    probability after each hidden layer of the MLPs, in [0, 1); ``conv_padding`` ConvNet-6's, one of
+    :data:`PADDINGS`.
     """
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    net = _build(name, channels, side, classes, width=width, mlp_dropout=mlp_dropout)
+    if conv_padding not in PADDINGS:
+        raise ValueError(f"conv_padding must be one of {PADDINGS}, got {conv_padding!r}")
+    net = _build(name, channels, side, classes, width=width, mlp_dropout=mlp_dropout, conv_padding=conv_padding)
     if init == "keras":
         keras_init(net)
     return net
@@ -87,7 +93,8 @@ def keras_init(net: nn.Module) -> nn.Module:
     return net
 
 
-def _build(name: str, channels: int, side: int, classes: int, *, width: int, mlp_dropout: float) -> nn.Module:
+def _build(name: str, channels: int, side: int, classes: int, *, width: int, mlp_dropout: float,
+           conv_padding: str) -> nn.Module:
     d = channels * side * side
     if name == "perceptron":
         return _mlp(d, classes, 0, width=width, dropout=0.0)
@@ -103,10 +110,11 @@ def _build(name: str, channels: int, side: int, classes: int, *, width: int, mlp
                              nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(), nn.Linear(64 * s * s, 128),
                              nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, classes))
     if name == "convnet6":
-        s = side // 4
-        return nn.Sequential(nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1),
+        second = 1 if conv_padding == "same" else 0  # the second convolution of each block
+        s = side // 4 if second else _conv_out(_conv_out(side) // 2) // 2
+        return nn.Sequential(nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=second),
                              nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
-                             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1),
+                             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=second),
                              nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
                              nn.Linear(64 * s * s, 512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, classes))
     return _resnet(int(name[6:]), channels, side, classes)

@@ -22,7 +22,7 @@ def test_hash_is_stable_and_sensitive_to_every_field():
                        order="random", noise_source="white", repeat=False, lrs=[0.1], lr_select="test", rho=0.95,
                        eps=1e-7, batch_size=64, epochs=2.0, min_steps=3, evals=2, seed=1, engine="sequential",
                        precision="fp32", profile="paper", loss="h_alpha", ranks=[[1, 2]], n_test=10,
-                       inputs="unit", init="keras", mlp_dropout=0.5, mean_last=2)
+                       inputs="unit", init="keras", mlp_dropout=0.5, mean_last=2, conv_padding="keras")
     assert set(other_value) == set(cfg)  # every field of the config is tried
     keys = {config.config_key(dict(cfg, **{k: v})) for k, v in other_value.items()}
     assert key not in keys and len(keys) == len(other_value)
@@ -51,6 +51,11 @@ def test_the_defaults_are_the_keras_lineage_and_the_cpu_profile_keeps_the_earlie
     key, mk = config.config_key, config.make_config
     assert key(mk("full", model="convnet4", mlp_dropout=0.0)) == key(mk("full", model="convnet4"))
     assert key(mk("full", model="mlp2", mlp_dropout=0.0)) != key(mk("full", model="mlp2"))
+    # ConvNet-6 pads as cifar10_cnn.py at the new profiles; the stored cpu runs padded every convolution
+    c6 = dict(model="convnet6", dataset="cifar10", n_clean=45000)
+    assert mk("full", **c6)["conv_padding"] == "keras" and mk("cpu", **c6)["conv_padding"] == "same"
+    assert key(mk("full", **c6, conv_padding="same")) != key(mk("full", **c6))
+    assert key(mk("full", model="convnet4", conv_padding="same")) == key(mk("full", model="convnet4"))
 
 
 def test_runs_that_cannot_differ_share_one_key():
@@ -106,6 +111,8 @@ BAD = [
     (dict(init="he"), "init must be one of"),
     (dict(model="mlp1", mlp_dropout=1.0), "mlp_dropout must be a number >= 0 and < 1"),
     (dict(model="mlp1", mlp_dropout=-0.1), "mlp_dropout must be a number >= 0"),
+    (dict(model="convnet4", mlp_dropout=5), "mlp_dropout must be a number >= 0"),  # checked for every model
+    (dict(model="convnet6", dataset="cifar10", conv_padding="valid"), "conv_padding must be one of"),
     (dict(mean_last=0), r"mean_last must be an integer in \[1, 4\]"),
     (dict(mean_last=5), r"mean_last must be an integer in \[1, 4\]"),
 ]

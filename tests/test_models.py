@@ -27,6 +27,12 @@ def test_architecture_choices_are_as_documented():
     assert sum(isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) for m in conv4.modules()) == 4
     conv6 = models.build("convnet6", 3, 32, 10)
     assert sum(isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) for m in conv6.modules()) == 6
+    keras6 = models.build("convnet6", 3, 32, 10, conv_padding="keras")  # Keras cifar10_cnn: 1,250,858 parameters
+    assert models.count_params(keras6) == 1250858
+    assert keras6(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    assert models.count_params(conv6) == 1250858 - 2304 * 512 + 4096 * 512  # 64x8x8 into the Dense layer
+    with pytest.raises(ValueError, match="conv_padding must be one of"):
+        models.build("convnet6", 3, 32, 10, conv_padding="valid")
     assert models.has_batchnorm(models.build("resnet18", 3, 32, 10))
 
 
