@@ -104,7 +104,8 @@ engine's rate from `benchmarks/throughput.py` for a model with no stored run. A 
 marked *not measured* rather than guessed (ResNets on a CPU). The last column is what is stored and the
 wall time those runs actually took (it includes any time the sweep was paused for tests). A run whose
 learning rates come from a pilot run not stored yet (Figure 1's ConvNet-4 above α = 20 at the `full`
-profile: `sweep.prune_lrs`) is counted with the two rates it will train.
+profile: `sweep.prune_lrs`) is counted with two rates, what the pilot rule trains unless the pilot chose
+the smallest rate of the grid (then one).
 
 The GPU column is one NVIDIA H200 (lent for 15 minutes; `benchmarks/gpu.sh`), predicted the same way
 from the paper-profile Figure 1 runs it trained (whole CUDA-graph steps, bf16, the learning-rate grid

@@ -132,9 +132,11 @@ def _clean_labels(args) -> int:
     if args.json:
         print(json.dumps(out))
         return 0
-    f, interval = out["fit"], ""
-    if out["low"] is not None and out["high"] is not None:
-        interval = f" (95% interval {out['low']:,.0f} to {out['high']:,.0f})"
+    f, interval = out["fit"], f" (interval: {out['interval']})"
+    if out["low"] is not None or out["high"] is not None:
+        lo = "–" if out["low"] is None else f"{out['low']:,.0f}"
+        hi = "unbounded" if out["high"] is None else f"{out['high']:,.0f}"
+        interval = f" ({lo} to {hi}: {out['interval']})"
     law = "" if f["k"] is None else (f"; fitted law n = {f['c']:.3g} * alpha^{f['k']:.2f}"
                                      + ("" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}]"))
     print(f"At alpha = {alpha:g} (a label is right with probability {out['label_accuracy']:.1%}), "

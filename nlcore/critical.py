@@ -27,7 +27,7 @@ import numpy as np
 
 from .analysis import critical_n_clean
 
-BOOT = 2000  # bootstrap resamples of the seeds' crossings
+BOOT = 2000  # bootstrap resamples of the seeds
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 
 
@@ -52,99 +52,122 @@ def alpha_from_label_accuracy(q: float, m: int = 10) -> float:
 
 
 def _curves(records: list[dict]) -> dict:
-    """{alpha: {seed: [(n_clean, test accuracy of the chosen rate)]}}, runs whose rates all diverged left out."""
+    """{alpha: {seed: {n_clean: test accuracy of the chosen rate}}}, runs whose rates all diverged left out."""
     out: dict = {}
     for r in records:
         acc = r["metrics"]["best"]["test_acc"]
         if acc is not None:
             c = r["config"]
-            out.setdefault(float(c["alpha"]), {}).setdefault(r["seed"], []).append((c["n_clean"], acc))
+            out.setdefault(float(c["alpha"]), {}).setdefault(r["seed"], {})[c["n_clean"]] = acc
     return out
 
 
-def crossings(records: list[dict], target: float) -> dict[float, dict]:
-    """Per alpha, the critical number of clean labels for ``target`` and its interval.
+def _crossing(curves: list[dict], alpha: float, target: float) -> dict:
+    """The crossing of the mean of ``curves`` (each {n_clean: accuracy}) over the sizes they all have."""
+    sizes = sorted(set.intersection(*(set(c) for c in curves)))
+    mean = [dict(alpha=alpha, n_clean=n, mean=float(np.mean([c[n] for c in curves]))) for n in sizes]
+    return critical_n_clean(mean, target)[alpha]
 
-    Returns ``{alpha: dict(n, low, high, status, per_seed, sizes)}``: ``n`` from the mean curve over
-    seeds and ``status`` as :func:`nlcore.analysis.critical_n_clean` gives them (``"crossed"``,
-    ``"at_smallest"``, ``"never"``); ``per_seed`` each seed's own crossing (None where that seed's curve
-    never reaches the target); ``low``/``high`` the smallest and largest per-seed crossing when two or
-    more seeds crossed, else the measured sizes around the mean curve's crossing (all the interpolation
-    knows); ``high`` is None when a seed never reaches the target (the critical number may lie beyond
-    the sweep); ``sizes``: the n_clean values measured at that alpha.
+
+def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int = 0) -> dict[float, dict]:
+    """Per alpha, the critical number of clean labels for ``target`` and how well the runs pin it down.
+
+    Returns ``{alpha: dict(n, status, low, high, interval, draws, per_seed, sizes)}``:
+
+    - ``n``, ``status``: from the mean curve over seeds, as :func:`nlcore.analysis.critical_n_clean`
+      gives them (``"crossed"``, ``"at_smallest"``: the smallest size tried already reaches the target, so
+      ``n`` is an upper bound, ``"never"``: beyond the largest size tried, ``n`` None).
+    - ``draws``: with two or more seeds, ``boot`` bootstrap resamples of the seeds (drawn with
+      replacement, a fixed generator), each the crossing of its resample's mean curve (``inf`` where that
+      mean curve never reaches the target; the smallest size, an upper bound, where it starts above it);
+      None with one seed. With two seeds a resample is one of three mean curves, so the interval is close
+      to the range between the seeds.
+    - ``low``, ``high``: with draws, their 2.5th and 97.5th percentiles (``high`` None when more than 2.5%
+      of the resamples never reach the target: the runs do not bound it); with one seed, the measured
+      sizes on either side of the crossing (all that linear interpolation knows). ``interval`` says which.
+    - ``per_seed``: each seed's own crossing (None where it never reaches the target); ``sizes``: the
+      n_clean values measured.
     """
     out = {}
-    for alpha, seeds in sorted(_curves(records).items()):
-        sizes = sorted({n for pts in seeds.values() for n, _ in pts})
-        at = {n: [a for pts in seeds.values() for size, a in pts if size == n] for n in sizes}
-        mean = [dict(alpha=alpha, n_clean=n, mean=float(np.mean(at[n]))) for n in sizes]
-        est = critical_n_clean(mean, target)[alpha]
-        per_seed = {}
-        for s, pts in sorted(seeds.items()):
-            c = critical_n_clean([dict(alpha=alpha, n_clean=n, mean=a) for n, a in pts], target)[alpha]
-            per_seed[s] = c["n"] if c["status"] != "never" else None
-        crossed = [v for v in per_seed.values() if v is not None]
-        if len(crossed) >= 2:
-            low, high = min(crossed), (None if len(crossed) < len(per_seed) else max(crossed))
+    rng = np.random.default_rng(seed)
+    for alpha, by_seed in sorted(_curves(records).items()):
+        curves = [by_seed[s] for s in sorted(by_seed)]
+        sizes = sorted(set.intersection(*(set(c) for c in curves)))
+        est = _crossing(curves, alpha, target)
+        per_seed = {s: (lambda c: c["n"] if c["status"] != "never" else None)(_crossing([by_seed[s]], alpha, target))
+                    for s in sorted(by_seed)}
+        draws = low = high = None
+        if len(curves) >= 2:
+            draws = np.empty(boot)
+            for b in range(boot):
+                c = _crossing([curves[i] for i in rng.integers(len(curves), size=len(curves))], alpha, target)
+                draws[b] = math.inf if c["status"] == "never" else c["n"]
+            low, high = (float(v) for v in np.quantile(draws, [0.025, 0.975], method="inverted_cdf"))
+            high = None if math.isinf(high) else high
+            low = None if math.isinf(low) else low
+            interval = f"95% bootstrap over the {len(curves)} seeds ({boot} resamples)"
         elif est["status"] == "crossed":
             above = next(i for i, n in enumerate(sizes) if n >= est["n"])
             low, high = float(sizes[max(0, above - 1)]), float(sizes[above])
+            interval = "the measured sizes on either side of the crossing (one seed)"
         else:
-            low, high = (None, est["n"]) if est["status"] == "at_smallest" else (None, None)
-        out[alpha] = dict(n=est["n"], status=est["status"], low=low, high=high, per_seed=per_seed, sizes=sizes)
+            interval = "none (one seed, and the target is not crossed between two measured sizes)"
+        out[alpha] = dict(n=est["n"], status=est["status"], low=low, high=high, interval=interval, draws=draws,
+                          per_seed=per_seed, sizes=sizes)
     return out
 
 
-def fit(cross: dict[float, dict], *, boot: int = BOOT, seed: int = 0) -> dict:
-    """The law log n* = log c + k log alpha through the alphas > 0 whose mean curve crossed.
+def fit(cross: dict[float, dict]) -> dict:
+    """The law log n* = log c + k log alpha through the alphas > 0 whose mean curve crossed the target.
 
     Returns ``c``, ``k`` (least squares through the mean-curve crossings), ``k_low``, ``k_high`` (a 95%
-    interval), ``alphas`` (those used), ``interval`` (how the interval was made) and ``draws`` ((B, 2)
-    bootstrap (log c, k) pairs, for intervals on predictions; None without a bootstrap). The interval
-    comes from resampling, at each alpha independently, one of its seeds' crossings (``boot`` times, a
-    fixed generator): the spread between seeds. With at most one crossing seed per alpha it is the
-    least-squares t-interval, which needs three alphas; with two alphas and one seed it is None (a line
-    through two points says nothing of its error).
+    interval or None), ``alphas`` (those used), ``interval`` (how it was made, or why there is none) and
+    ``draws`` ((B, 2) bootstrap (log c, k) pairs for intervals on predictions, or None). With bootstrap
+    draws at every alpha used (:func:`crossings`, two or more seeds), the law is fitted to each resample;
+    a resample that never reaches the target at one of those alphas leaves the law unbounded, and when
+    more than 2.5% do, the interval is None (the runs do not bound k). With one seed per alpha the
+    interval is the least-squares t-interval, which needs three alphas.
     """
     pts = {a: v for a, v in cross.items() if a > 0 and v["status"] == "crossed"}
     none = dict(c=None, k=None, k_low=None, k_high=None, alphas=sorted(pts), interval=None, draws=None)
     if len(pts) < 2:
-        return none
+        return dict(none, interval="none: the law needs the target crossed at two alphas > 0")
     x = np.log(list(pts))
     y = np.log([v["n"] for v in pts.values()])
     k, logc = np.polyfit(x, y, 1)
     out = dict(none, c=float(math.exp(logc)), k=float(k))
-    seeds = [[n for n in v["per_seed"].values() if n is not None] or [v["n"]] for v in pts.values()]
-    if any(len(s) > 1 for s in seeds):
-        rng = np.random.default_rng(seed)
-        draws = np.empty((boot, 2))
-        for b in range(boot):
-            yb = np.log([s[rng.integers(len(s))] for s in seeds])
-            kb, cb = np.polyfit(x, yb, 1)
-            draws[b] = cb, kb
-        lo, hi = np.percentile(draws[:, 1], [2.5, 97.5])
+    if all(v["draws"] is not None for v in pts.values()):
+        ys = np.log(np.stack([v["draws"] for v in pts.values()], axis=1))  # (B, alphas)
+        bounded = np.isfinite(ys).all(1)
+        if bounded.mean() < 0.975:
+            return dict(out, interval=f"none: {1 - bounded.mean():.0%} of the resamples of the seeds never reach "
+                                      "the target at one of the alphas (the runs do not bound k)")
+        cb, kb = np.polynomial.polynomial.polyfit(x, ys[bounded].T, 1)  # one fit per resample
+        draws = np.stack([cb, kb], axis=1)
+        lo, hi = np.percentile(kb, [2.5, 97.5])
         return dict(out, k_low=float(lo), k_high=float(hi), draws=draws,
-                    interval=f"95% bootstrap over seeds ({boot} resamples)")
+                    interval=f"95% bootstrap over seeds ({int(bounded.sum())} resamples)")
     if len(pts) >= 3:
         resid = y - (k * x + logc)
         se = math.sqrt(resid @ resid / (len(pts) - 2) / ((x - x.mean()) @ (x - x.mean())))
         t = T975.get(len(pts) - 2, 1.96)
         return dict(out, k_low=float(k - t * se), k_high=float(k + t * se),
                     interval="95% least-squares t-interval (one seed per alpha)")
-    return out
+    return dict(out, interval="none: a line through two alphas with one seed says nothing of its error")
 
 
 def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolate: bool = False) -> dict:
     """How many clean labels reach ``target`` test accuracy at ``alpha``, from the stored runs ``records``
     (one model and dataset, several alpha and n_clean).
 
-    Returns ``alpha``, ``target``, ``n_clean`` (the estimate), ``low``, ``high`` (a 95% interval, None where
-    the runs cannot give one), ``upper_bound`` (True when ``n_clean`` is only an upper bound: the smallest
-    size tried already reached the target), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``,
-    ``k_high``), ``measured`` (``alphas``: those > 0 whose curves crossed the target; ``alphas_run``;
-    ``n_clean``: the smallest and largest size tried; ``runs``) and ``how``. At
-    an alpha > 0 the answer is the fitted law's (:func:`fit`), its interval from the same bootstrap; at
-    alpha = 0 it is the crossing measured there (:func:`crossings`).
+    Returns ``alpha``, ``target``, ``n_clean`` (the estimate), ``low``, ``high`` and ``interval`` (the
+    interval and how it was made; None where the runs cannot give one), ``upper_bound`` (True when
+    ``n_clean`` is only an upper bound: the smallest size tried already reached the target),
+    ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``, ``k_high``), ``measured`` (``alphas``: those > 0
+    whose curves crossed the target; ``alphas_run``; ``n_clean``: the smallest and largest size tried;
+    ``runs``) and ``how``. At an alpha > 0 the answer is the fitted law's (:func:`fit`), its interval the
+    2.5th to 97.5th percentile of the law fitted to each bootstrap resample of the seeds; at alpha = 0 it
+    is the crossing measured there (:func:`crossings`).
 
     Raises ValueError for alpha < 0 or a target outside (0, 1), and :class:`OutsideMeasuredRange` when
     alpha lies outside the measured alphas (or fewer than two alphas crossed the target) unless
@@ -166,7 +189,7 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
         if v is None or v["status"] == "never":
             raise OutsideMeasuredRange(f"no stored run at alpha = 0 reaches target {target:g}; measured n_clean "
                                        f"{measured['n_clean']}")
-        return dict(base, n_clean=v["n"], low=v["low"], high=v["high"], extrapolated=False,
+        return dict(base, n_clean=v["n"], low=v["low"], high=v["high"], interval=v["interval"], extrapolated=False,
                     upper_bound=v["status"] == "at_smallest", how="the crossing measured at alpha = 0")
     if law["k"] is None:
         raise OutsideMeasuredRange(f"target {target:g} was crossed at {len(law['alphas'])} alpha > 0 "
@@ -184,5 +207,5 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     if law["draws"] is not None:
         pred = np.exp(law["draws"][:, 0] + law["draws"][:, 1] * math.log(alpha))
         low, high = (float(v) for v in np.percentile(pred, [2.5, 97.5]))
-    return dict(base, n_clean=float(n), low=low, high=high, extrapolated=not inside, upper_bound=False,
-                how=f"the fitted law n = c alpha^k ({law['interval'] or 'no interval: two alphas, one seed'})")
+    return dict(base, n_clean=float(n), low=low, high=high, interval=law["interval"], extrapolated=not inside,
+                upper_bound=False, how="the fitted law n = c alpha^k")

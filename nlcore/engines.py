@@ -1,7 +1,9 @@
 """The engines that train a learning-rate grid on one batch at a time. An edit here changes speed; a change
 to the arithmetic of a step changes results (tests compare the engines with ``torch.optim.Adadelta``).
 
-Every engine has the interface :class:`Engine` names, and nothing else of it is used outside this file:
+Every engine has the interface :class:`Engine` names; the training loop, evaluation and checkpoints use
+nothing else of it (the machine choices and the step wrapper also look at ``Stacked``'s compilation, and
+benchmarks at its internals):
 
 - :class:`Stacked`: the lr grid as one model with a leading dimension (``torch.func.vmap``), one
   vectorised AdaDelta step with a per-model lr; may be compiled (``torch.compile``) on a CPU.

@@ -159,8 +159,8 @@ def fastest(engines: dict, x, y, device: str, *, repeats: int = 3, steps: int = 
 
 def _model_key(cfg: dict) -> tuple:
     """The model in calibration keys: its name, its MLP dropout where it has one (a model with dropout
-    steps at another speed) and ConvNet-6's padding where it is not "same" (other shapes); otherwise the
-    key is the model's name alone, as before these were fields."""
+    steps at another speed) and ConvNet-6's padding where it is not "same" (other shapes). At those
+    fields' earlier values the key is the model's name alone, so measurements already stored still apply."""
     return ((cfg["model"],) + (("mlp_dropout", cfg["mlp_dropout"]) if cfg.get("mlp_dropout") else ())
             + (("conv_padding", cfg["conv_padding"]) if cfg.get("conv_padding", "same") != "same" else ()))
 

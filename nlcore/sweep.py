@@ -171,8 +171,8 @@ def figure_configs(figure: str, profile: str = "cpu", *, alphas=None, seeds=None
 
     ``unpiloted``: what to do with a run whose learning rates wait for a pilot run not stored yet
     (:func:`prune_lrs`): ``"skip"`` leaves it out (a sweep cannot train it yet); ``"estimate"`` lists it
-    with the first two rates of its grid, a stand-in with the work of the real run (two rates) for
-    predicting its cost, never to be trained."""
+    with the first two rates of its grid, a stand-in with the work of the real run (two rates; one if the
+    pilot chooses the smallest) for predicting its cost, never to be trained."""
     if unpiloted not in ("skip", "estimate"):
         raise ValueError(f"unpiloted must be 'skip' or 'estimate', got {unpiloted!r}")
     if figure not in FIGURES:

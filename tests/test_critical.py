@@ -50,6 +50,18 @@ def test_the_interval_on_k_comes_from_the_spread_between_seeds():
     assert one_seed["k_low"] == pytest.approx(1.1) and "t-interval" in one_seed["interval"]  # exact law: zero width
 
 
+def test_a_seed_that_never_reaches_the_target_leaves_the_interval_open():
+    """At alpha = 100 one seed's critical number (55,500) lies beyond the largest size tried (55,000): the
+    estimate from the mean curve stands, but a quarter of the resamples never cross, so no interval."""
+    cross = critical.crossings(synthetic(k=1.2, jitter=0.1), 0.9)
+    v = cross[100.0]
+    assert v["status"] == "crossed" and v["per_seed"][1] is None and v["high"] is None
+    law = critical.fit(cross)
+    assert law["k"] == pytest.approx(1.2) and law["k_low"] is None and "do not bound k" in law["interval"]
+    out = critical.clean_labels(synthetic(k=1.2, jitter=0.1), alpha=30, target=0.9)
+    assert out["low"] is None and out["high"] is None and out["n_clean"] == pytest.approx(200 * 30 ** 1.2)
+
+
 def test_label_accuracy_and_alpha_convert_both_ways():
     assert critical.label_accuracy(0) == 1.0
     assert critical.label_accuracy(9, m=10) == pytest.approx((1 + 0.9) / 10)
@@ -63,16 +75,16 @@ def test_label_accuracy_and_alpha_convert_both_ways():
 
 
 def test_the_calculator_answers_inside_refuses_outside_and_warns_when_extrapolating():
-    recs = synthetic(k=1.2, jitter=0.1)
+    recs = synthetic(k=1.1, jitter=0.1)
     out = critical.clean_labels(recs, alpha=30, target=0.9)
-    assert out["n_clean"] == pytest.approx(200 * 30 ** 1.2, rel=1e-6) and not out["extrapolated"]
-    assert out["low"] < out["n_clean"] < out["high"]
-    assert out["fit"]["k"] == pytest.approx(1.2) and out["measured"]["alphas"] == [5.0, 10.0, 20.0, 50.0, 100.0]
+    assert out["n_clean"] == pytest.approx(200 * 30 ** 1.1, rel=1e-6) and not out["extrapolated"]
+    assert out["low"] < out["n_clean"] < out["high"] and out["interval"].startswith("95% bootstrap")
+    assert out["fit"]["k"] == pytest.approx(1.1) and out["measured"]["alphas"] == [5.0, 10.0, 20.0, 50.0, 100.0]
     with pytest.raises(critical.OutsideMeasuredRange, match="outside the measured alphas 5 to 100"):
         critical.clean_labels(recs, alpha=200, target=0.9)
     with pytest.warns(UserWarning, match="extrapolates"):
         far = critical.clean_labels(recs, alpha=200, target=0.9, extrapolate=True)
-    assert far["extrapolated"] and far["n_clean"] == pytest.approx(200 * 200 ** 1.2, rel=1e-6)
+    assert far["extrapolated"] and far["n_clean"] == pytest.approx(200 * 200 ** 1.1, rel=1e-6)
     zero = critical.clean_labels(recs, alpha=0, target=0.9)
     # at alpha = 0 the target is reached below the smallest size tried (200 < 250): only an upper bound
     assert zero["how"] == "the crossing measured at alpha = 0" and zero["n_clean"] == 250 and zero["upper_bound"]

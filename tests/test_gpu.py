@@ -90,7 +90,7 @@ def test_dropout_draws_fresh_numbers_at_every_replay(engine):
 
 def test_a_failed_capture_trains_on_eagerly(monkeypatch):
     """A step that reads a value back to the host cannot be captured: the run must go on, eagerly."""
-    monkeypatch.setattr(engines, "GRAPH_FAILURES", {})
+    monkeypatch.setattr(graphs, "GRAPH_FAILURES", {})
     real = engines.Stacked.step
 
     def host_sync(self, x, y):
@@ -101,7 +101,7 @@ def test_a_failed_capture_trains_on_eagerly(monkeypatch):
     monkeypatch.setattr(engines.Stacked, "step", host_sync)
     le, pe, se = _run("mlp2", graphs=True)
     assert not se.cuda_graph and se.graph_error and graphs.GRAPH_FAILURES
-    monkeypatch.setattr(engines, "GRAPH_FAILURES", {})
+    monkeypatch.setattr(graphs, "GRAPH_FAILURES", {})
     monkeypatch.setattr(engines.Stacked, "step", real)
     lr, pr, _ = _run("mlp2", graphs=False)
     torch.testing.assert_close(le, lr, rtol=1e-5, atol=1e-6)
