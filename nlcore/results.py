@@ -99,11 +99,19 @@ def check_writable(root=None) -> Path:
 
 
 def remove_orphans(root=None) -> list[Path]:
-    """Delete temporary files of writers on this host that died mid-write (SIGKILL between create and replace).
+    """Delete temporary files of writers on this host that died mid-write (SIGKILL between create and replace),
+    and locks whose holder is gone (a process killed after storing its run but before releasing its lock:
+    a later sweep skips that stored run and would never take the lock over).
 
     A temp file is named ``.<key>-<host>-<boot>-<pid>-<random>.tmp``; files of other hosts are left alone.
+    A lock is gone by the rule :func:`claim` takes one over by (dead process on this host and boot, or not
+    refreshed for ``STALE_LOCK_S``).
     """
     gone = []
+    for lock in (results_dir(root) / "runs").glob("*.lock"):
+        if not _holder_alive(lock):
+            lock.unlink(missing_ok=True)
+            gone.append(lock)
     host, boot, _ = _ME.split()
     for tmp in (results_dir(root) / "runs").glob(f".*-{host}-*.tmp"):
         parts = tmp.name[:-4].split("-")

@@ -174,3 +174,16 @@ def test_a_run_waiting_for_its_pilot_is_left_out_or_estimated_with_two_rates(tmp
     assert [(c["alpha"], len(c["lrs"])) for c in est] == [(20.0, 5), (100.0, 2)]
     with pytest.raises(ValueError, match="unpiloted must be"):
         sweep.figure_configs("fig1", "full", unpiloted="maybe")
+
+
+def test_a_dead_holders_lock_beside_a_stored_run_is_removed(tmp_path):
+    """A sweep killed after storing a run but before releasing its lock leaves the lock; the next sweep skips
+    the stored run (never claims it), so remove_orphans must clear the dead holder's lock, not a live one's."""
+    runs = tmp_path / "runs"
+    runs.mkdir(parents=True)
+    host, boot, _ = results._ME.split()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (runs / "aaaa.lock").write_text(f"{host} {boot} {int(dead.stdout)}")  # that process has exited
+    (runs / "bbbb.lock").write_text(results._ME)  # this live process
+    gone = results.remove_orphans(tmp_path)
+    assert [p.name for p in gone] == ["aaaa.lock"] and (runs / "bbbb.lock").exists()
