@@ -36,8 +36,8 @@ FIGURES = {
               "full": dict(alpha=[0, 5, 10, 20, 50, 100]),
               "paper": dict(alpha=[0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100])},
         seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "full": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
-        # a ConvNet-4 run at alpha = 100 on 55,000 clean images is 43,000 steps per learning rate (2.6 h on
-        # 2 cores): above alpha = 20 it trains two rates, chosen by the pilot rule of prune_lrs
+        # a ConvNet-4 run at alpha = 100 on 55,000 clean images is 43,000 steps per learning rate (book/cost.md
+        # gives the hours): above alpha = 20 it trains two rates, chosen by the pilot rule of prune_lrs
         pilot={"full": dict(model="convnet4", alpha=20, seed=0)},
     ),
     # Sec 3.1's inputs and optimiser where the paper is silent: the Keras examples' x / 255 against
