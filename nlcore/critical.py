@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from .analysis import critical_n_clean
+from .analysis import critical_n_clean, power_law
 
 BOOT = 2000  # bootstrap resamples of the seeds
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
@@ -132,10 +132,10 @@ def fit(cross: dict[float, dict]) -> dict:
     none = dict(c=None, k=None, k_low=None, k_high=None, alphas=sorted(pts), interval=None, draws=None)
     if len(pts) < 2:
         return dict(none, interval="none: the law needs the target crossed at two alphas > 0")
+    law = power_law(list(pts), [v["n"] for v in pts.values()])  # least squares; k_se with 3 or more alphas
+    k = law["k"]
+    out = dict(none, c=math.exp(law["c"]), k=k)
     x = np.log(list(pts))
-    y = np.log([v["n"] for v in pts.values()])
-    k, logc = np.polyfit(x, y, 1)
-    out = dict(none, c=float(math.exp(logc)), k=float(k))
     if all(v["draws"] is not None for v in pts.values()):
         ys = np.log(np.stack([v["draws"] for v in pts.values()], axis=1))  # (B, alphas)
         bounded = np.isfinite(ys).all(1)
@@ -147,11 +147,9 @@ def fit(cross: dict[float, dict]) -> dict:
         lo, hi = np.percentile(kb, [2.5, 97.5])
         return dict(out, k_low=float(lo), k_high=float(hi), draws=draws,
                     interval=f"95% bootstrap over seeds ({int(bounded.sum())} resamples)")
-    if len(pts) >= 3:
-        resid = y - (k * x + logc)
-        se = math.sqrt(resid @ resid / (len(pts) - 2) / ((x - x.mean()) @ (x - x.mean())))
+    if law["k_se"] is not None:
         t = T975.get(len(pts) - 2, 1.96)
-        return dict(out, k_low=float(k - t * se), k_high=float(k + t * se),
+        return dict(out, k_low=k - t * law["k_se"], k_high=k + t * law["k_se"],
                     interval="95% least-squares t-interval (one seed per alpha)")
     return dict(out, interval="none: a line through two alphas with one seed says nothing of its error")
 

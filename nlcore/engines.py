@@ -192,7 +192,7 @@ class Sequential:
 
     def state(self) -> dict:
         return dict(kind="Sequential", alive=self.alive.cpu().clone(),
-                    nets=[{k: _cpu(v) for k, v in n.state_dict().items()} for n in self.nets],
+                    nets=[_cpu(n.state_dict()) for n in self.nets],
                     opts=[_cpu(o.state_dict()) for o in self.opts])
 
     @torch.no_grad()

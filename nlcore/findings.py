@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import analysis
 from .plots import NAMES
+from .report import chosen
 
 CLIMBING = 0.02  # a run "still climbing": more than 2 points up over its last evaluation interval
 
@@ -35,10 +36,9 @@ def run_settings(records: list[dict], cfg: dict, devices: bool = False) -> list[
 def last_change(record: dict) -> float | None:
     """The chosen rate's test accuracy change over the run's last evaluation interval (None: one evaluation,
     or every rate diverged)."""
-    b = record["metrics"]["best"]
-    if b["lr"] is None:
+    e = chosen(record)
+    if e is None:
         return None
-    (e,) = [p for p in record["metrics"]["per_lr"] if p["lr"] == b["lr"]]
     return e["curve"][-1]["test_acc"] - e["curve"][-2]["test_acc"] if len(e["curve"]) > 1 else None
 
 
