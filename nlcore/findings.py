@@ -111,34 +111,29 @@ def drops_by_model(summary: list[dict]) -> str:
 
 def fig5_lines(rows: list[dict]) -> str:
     """Figure 5's points as bullets (uniform noise, then each delta > 0 with every order), then the paper's
-    claim read against the spread between seeds: the largest drop from uniform noise at a delta below the
-    largest, and the smallest at the largest (Markdown list)."""
+    claim scored by the front page's rule (:func:`nlcore.claims.fig5_verdict`) (Markdown list)."""
+    from .claims import fig5_verdict
+
     def acc(order, d):
         s = [x for x in rows if x["order"] == order and x["delta"] == d]
         return s[0] if s else None
 
     orders = ("confusing", "reverse", "random")
     lines = []
-    top = max((s["delta"] for s in rows), default=None)
     uni = acc("random", 0.0)
     if uni is not None:
         lines.append(f"- Uniform noise (δ = 0): {uni['mean']:.1%} ± {uni['std']:.1%}.")
     for d in sorted({s["delta"] for s in rows if s["delta"] > 0}):
         parts = [f"{o} {acc(o, d)['mean']:.1%} ± {acc(o, d)['std']:.1%}" for o in orders if acc(o, d) is not None]
         lines.append(f"- δ = {d:g}: " + ", ".join(parts) + ".")
-    mid = [d for d in sorted({s["delta"] for s in rows}) if 0 < d < top] if top is not None else []
-    if uni is not None and mid and top:
-        drop_mid = max(uni["mean"] - acc(o, d)["mean"] for o in orders for d in mid if acc(o, d) is not None)
-        drop_top = min(uni["mean"] - acc(o, top)["mean"] for o in orders if acc(o, top) is not None)
+    v = fig5_verdict(rows)
+    if v is not None:
         spread = max(s["max"] - s["min"] for s in rows)
-        held = drop_mid <= spread < drop_top  # no drop beyond seed noise below the top delta, a real one at it
+        top = (f"; at δ = 1 the smallest drop is {min(v['top_drops'].values()):+.1%}" if v["top_drops"] else
+               "; δ = 1 was not run")
         lines.append(f"- The paper's claim, *like uniform noise except for δ near 1*: the largest drop from uniform "
-                     f"at δ < {top:g} is {drop_mid:+.1%}; the smallest drop at δ = {top:g} is {drop_top:+.1%} "
-                     f"(largest spread between seeds of one point: {spread:.1%}). "
-                     + ("The pattern holds in our runs." if held else
-                        "Our runs do not show that pattern: below δ = 1 the accuracy already falls by more than the "
-                        "spread between seeds." if drop_mid > spread else
-                        "Our runs do not show that pattern: even δ = 1 costs no more than the spread between seeds."))
+                     f"at δ = {v['delta']:g} is {max(v['drops'].values()):+.1%}{top} (largest spread between seeds "
+                     f"of one point: {spread:.1%}). Verdict: **{v['verdict']}** ({v['why']}).")
     return "\n".join(lines) or "No stored runs."
 
 

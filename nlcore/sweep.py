@@ -124,6 +124,19 @@ FIGURES = {
         seeds={"smoke": {"*": [0]}, "cpu": {"*": [0]}, "paper": {"*": [0, 1]}},
         overrides={"cpu": dict(lrs=[0.01, 0.1]), "paper": dict(n_val=5000, lr_select="val")},
     ),
+    # Figure 8's training length, measured before its grid: one pass over a small clean set diluted by alpha
+    # is a few dozen steps, so small sets get more passes. Learning curves at the smallest sizes, with many
+    # passes and 16 evaluations, show after how many passes accuracy stops rising, at alpha = 0 and 10 alike
+    "fig8len": dict(
+        title="Figure 8's training length: learning curves on small clean sets", experiment="exp4",
+        fixed=dict(dataset="mnist", lrs=[0.5, 1.0], evals=16), models=["convnet4"],
+        grid={"smoke": dict(point=[dict(n_clean=200, alpha=a, epochs=2.0) for a in (0, 10)]),
+              # alpha = 10 runs half the passes of alpha = 0: 1,375 steps at both sizes, the steps of one pass at
+              # alpha = 10 over 16,000 clean images
+              "full": dict(point=[dict(n_clean=n, alpha=a, epochs=e / (2 if a else 1))
+                                  for n, e in ((500, 64.0), (2000, 16.0)) for a in (0, 10)])},
+        seeds={"smoke": {"*": [0]}, "full": {"*": [0]}},
+    ),
     "fig11": dict(
         title="Figure 11: MNIST ConvNet-2, batch size and the noisy loss H_alpha", experiment="exp5",
         fixed=dict(dataset="mnist", epochs=0.0), models=["convnet2"],

@@ -65,3 +65,28 @@ def test_the_learning_rate_claim_compares_alpha_0_and_100_for_every_model(result
     row = claims.fig12_lr()
     assert row["verdict"] == "partly" and "Perceptron 1 → 1" in row["ours"]
     assert "MLP, 1 hidden layer 1 → 0.1" in row["ours"]
+
+
+def fig5_rows(at_half, at_one):
+    rows = [dict(order="random", delta=0.0, mean=0.90)]
+    rows += [dict(order=o, delta=0.5, mean=m) for o, m in zip(("confusing", "reverse", "random"), at_half)]
+    rows += [dict(order=o, delta=1.0, mean=m) for o, m in zip(("confusing", "reverse", "random"), at_one)]
+    return rows
+
+
+@pytest.mark.parametrize("at_half, at_one, verdict", [
+    ((0.89, 0.90, 0.88), (0.10, 0.30, 0.70), "held"),        # flat below 1, every order falls at 1
+    ((0.89, 0.90, 0.88), (0.10, 0.30, 0.85), "partly"),      # one order does not fall at delta = 1
+    ((0.85, 0.90, 0.88), (0.10, 0.30, 0.70), "partly"),      # 5 points down at 0.5: beyond 3, within 10
+    ((0.70, 0.90, 0.88), (0.10, 0.30, 0.70), "not held"),    # 20 points down already at 0.5
+    ((0.89, 0.90, 0.88), (), "partly"),                      # delta = 1 not run: half the claim
+])
+def test_structured_noise_is_like_uniform_except_near_delta_1(at_half, at_one, verdict):
+    v = claims.fig5_verdict(fig5_rows(at_half, at_one))
+    assert v["verdict"] == verdict and v["delta"] == 0.5
+    assert v["drops"]["confusing"] == pytest.approx(0.90 - at_half[0])
+
+
+def test_structured_noise_needs_uniform_noise_and_a_delta_below_1():
+    assert claims.fig5_verdict([dict(order="random", delta=1.0, mean=0.1)]) is None
+    assert claims.fig5_verdict([dict(order="random", delta=0.0, mean=0.9)]) is None

@@ -60,16 +60,18 @@ def test_fig7_gaps_say_whether_seed_ranges_overlap():
     assert findings.fig7_gaps([]) == "No stored runs above α = 0."
 
 
-def test_fig5_lines_read_the_claim_against_the_spread_between_seeds():
+def test_fig5_lines_score_the_claim_by_the_front_pages_rule():
     rows = [row(0.90, 0.01, order=o, delta=0.0) for o in ("confusing", "reverse", "random")]
     rows += [row(0.895, 0.01, order=o, delta=0.5) for o in ("confusing", "reverse", "random")]
     rows += [row(0.60, 0.01, order=o, delta=1.0) for o in ("confusing", "reverse", "random")]
     text = findings.fig5_lines(rows)
     assert "- Uniform noise (δ = 0): 90.0% ± 0.5%." in text
-    assert "the largest drop from uniform at δ < 1 is +0.5%; the smallest drop at δ = 1 is +30.0%" in text
-    assert text.endswith("The pattern holds in our runs.")
-    flat = [dict(r, mean=0.9) for r in rows]  # even delta = 1 costs nothing
-    assert findings.fig5_lines(flat).endswith("even δ = 1 costs no more than the spread between seeds.")
+    assert "the largest drop from uniform at δ = 0.5 is +0.5%; at δ = 1 the smallest drop is +30.0%" in text
+    assert "Verdict: **held**" in text
+    flat = [dict(r, mean=0.9) for r in rows]  # even delta = 1 costs nothing: only half the claim
+    assert "Verdict: **partly**" in findings.fig5_lines(flat)
+    early = [dict(r, mean=0.7) if r["delta"] == 0.5 else r for r in rows]  # falls 20 points already at 0.5
+    assert "Verdict: **not held**" in findings.fig5_lines(early)
 
 
 def test_fig9_fits_the_critical_numbers_and_states_their_error():
