@@ -156,7 +156,8 @@ def fig5_structured(root=None) -> dict:
     v = fig5_verdict(results.summarize(recs, by=("order", "delta")))
     if v is None:
         return dict(NOT_RUN, why="no stored run of uniform noise and of a structured δ < 1")
-    ours = f"δ = {v['delta']:g} against uniform: " + ", ".join(f"{o} {-x * 100:+.1f} points" for o, x in v["drops"].items())
+    ours = f"δ = {v['delta']:g} against uniform: " + ", ".join(
+        f"{o} {-x * 100:+.1f} points" for o, x in v["drops"].items())
     if v["top_drops"]:
         ours += "; δ = 1: " + ", ".join(f"{o} {-x * 100:+.1f}" for o, x in v["top_drops"].items())
     return dict(ours=ours, scale=_scale(recs, profile), verdict=v["verdict"], why=v["why"])
@@ -211,7 +212,8 @@ def fig7_repeat(root=None) -> dict:
 
 def fig8_critical(root=None) -> dict:
     """Fig 8: 2,000 clean labels reach 90% at alpha = 10, 10,000 at alpha = 50 (each within a factor of 2)."""
-    recs, profile = _stored("fig8", root, profiles=("paper", "full", "cpu"))
+    sizes = lambda rs: len({r["config"]["n_clean"] for r in rs if r["config"]["alpha"] in (10, 50)}) >= 2  # noqa: E731
+    recs, profile = _stored("fig8", root, profiles=("paper", "full", "cpu"), needs=sizes)  # a crossing needs 2 sizes
     crit = analysis.critical_n_clean(results.summarize(recs, by=("alpha", "n_clean")), 0.9)
     parts, verdicts = [], []
     for alpha, (n, _) in paper.CRITICAL_N_CLEAN_90.items():

@@ -154,6 +154,31 @@ def fit(cross: dict[float, dict]) -> dict:
     return dict(out, interval="none: a line through two alphas with one seed says nothing of its error")
 
 
+def laws(records: list[dict], targets) -> dict[float, dict]:
+    """Per target accuracy, the fitted law (:func:`fit`) with the ``crossings`` it rests on."""
+    out = {}
+    for t in targets:
+        cross = crossings(records, t)
+        out[t] = dict(fit(cross), crossings=cross)
+    return out
+
+
+def answers(records: list[dict], targets, alphas) -> list[dict]:
+    """The calculator's answer (:func:`clean_labels`, inside the measured range only) for every target and
+    alpha: dicts of ``alpha``, ``target`` and either the answer's ``n_clean``, ``low``, ``high`` or ``refused``
+    (why there is no answer)."""
+    out = []
+    for t in targets:
+        for a in alphas:
+            try:
+                r = clean_labels(records, alpha=a, target=t)
+                out.append(dict(alpha=a, target=t, n_clean=r["n_clean"], low=r["low"], high=r["high"],
+                                upper_bound=r["upper_bound"]))
+            except OutsideMeasuredRange as e:
+                out.append(dict(alpha=a, target=t, refused=str(e)))
+    return out
+
+
 def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolate: bool = False) -> dict:
     """How many clean labels reach ``target`` test accuracy at ``alpha``, from the stored runs ``records``
     (one model and dataset, several alpha and n_clean).

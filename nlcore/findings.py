@@ -10,6 +10,7 @@ Accuracies are fractions in [0, 1], printed as percentages with one decimal.
 from __future__ import annotations
 
 from . import analysis
+from .critical import label_accuracy
 from .plots import NAMES
 from .report import chosen
 
@@ -184,6 +185,94 @@ def exp3_protocol(figures: dict[str, list[dict]]) -> tuple[str, str]:
     table = ("| figure | data | model | clean labels | learning rates | training length | seeds | training time |\n"
              "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
     return table, " ".join(parts) or "No stored runs yet."
+
+
+def length_table(records: list[dict], mean_last: int = 3) -> str:
+    """Figure 8's training length: per run (clean labels, alpha), the test accuracy its kept evaluations give
+    under each statistic of :func:`nlcore.evaluate.final` (the learning rate chosen on validation by that
+    statistic), where validation peaked (passes over the diluted set, the middle of the peak window) and how
+    many passes the run made (Markdown table)."""
+    from .evaluate import final, select_lr
+
+    rows = []
+    for r in sorted(records, key=lambda r: (r["config"]["n_clean"], r["config"]["alpha"], r["seed"])):
+        c, per_lr = r["config"], r["metrics"]["per_lr"]
+        picks = {}
+        for stat in ("last", "peak"):
+            entries = [dict(p, **final(p["curve"], mean_last, stat)) for p in per_lr]
+            picks[stat] = (select_lr(entries, "val"), entries)
+        best_peak, entries = picks["peak"]
+        if best_peak["lr"] is None:
+            continue
+        (e,) = [p for p in entries if p["lr"] == best_peak["lr"]]
+        mid = e["curve"][(e["window"][0] + e["window"][1]) // 2]["epoch"]
+        last = picks["last"][0]
+        rows.append(f"| {c['n_clean']:,} | {c['alpha']:g} | {r['seed']} | {last['test_acc']:.1%} (lr {last['lr']:g}) | "
+                    f"{best_peak['test_acc']:.1%} (lr {best_peak['lr']:g}) | "
+                    f"{mid:.1f} of {e['curve'][-1]['epoch']:.0f} |")
+    head = ("| clean labels | α | seed | test accuracy, last 3 evaluations | test accuracy where validation peaked "
+            "| passes at the peak |\n|---|---|---|---|---|---|\n")
+    return head + "\n".join(rows) if rows else "No stored runs."
+
+
+def peaks_at_end(records: list[dict]) -> str:
+    """Whether the training length let the runs peak: how many records read with the "peak" statistic
+    (:func:`nlcore.evaluate.restat`) had their chosen rate peak in the last evaluations (still rising at
+    the end: the length, not the clean labels, may have limited them), and which."""
+    read = [r for r in records if r["metrics"]["best"].get("report") == "peak" and r["metrics"]["best"]["lr"]]
+    late = []
+    for r in read:
+        e = chosen(r)
+        if e["window"][1] == len(e["curve"]) - 1:
+            late.append(f"{r['config']['n_clean']:,} clean at α = {r['config']['alpha']:g} (seed {r['seed']})")
+    if not read:
+        return "No run is read at its peak yet."
+    return (f"{len(late)} of {len(read)} runs peaked in their last evaluations (still rising when they stopped)"
+            + (f": {', '.join(late)}." if late else "."))
+
+
+def critical_table(laws: dict) -> str:
+    """Figure 9 with intervals: per target (rows of ``laws``, from :func:`nlcore.critical.laws`) the critical
+    number of clean labels at each alpha with its 95% interval, and the fitted exponent k with its own."""
+    alphas = sorted({a for f in laws.values() for a in f["crossings"]})
+
+    def cell(v):
+        if v is None:
+            return "not run"
+        if v["status"] == "never":
+            return "beyond the sizes tried"
+        n = f"≤ {v['n']:,.0f}" if v["status"] == "at_smallest" else f"{v['n']:,.0f}"
+        if v["status"] == "crossed" and v["low"] is not None:
+            high = "unbounded" if v["high"] is None else f"{v['high']:,.0f}"
+            n += f" ({v['low']:,.0f} to {high})"
+        return n
+
+    rows = []
+    for t, f in sorted(laws.items()):
+        k = "n/a: " + f["interval"] if f["k"] is None else f"{f['k']:.2f}" + (
+            f" ({f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else f"; interval {f['interval']}")
+        rows.append(f"| {t:.0%} | " + " | ".join(cell(f["crossings"].get(a)) for a in alphas) + f" | {k} |")
+    return ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k (95%) |\n|"
+            + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows)) if laws and alphas else "No stored runs."
+
+
+def calculator_table(rows: list[dict]) -> str:
+    """The calculator's answers (:func:`nlcore.critical.answers`) as a Markdown table, one row per alpha and one
+    column per target: the estimate and its 95% interval, or why there is none."""
+    targets = sorted({r["target"] for r in rows})
+    alphas = sorted({r["alpha"] for r in rows})
+
+    def cell(r):
+        if "refused" in r:
+            return "outside the measured range"
+        n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
+        return n + (f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None else "")
+
+    at = {(r["alpha"], r["target"]): r for r in rows}
+    head = "| α | label accuracy | " + " | ".join(f"{t:.0%} test accuracy" for t in targets) + " |\n"
+    head += "|---|---|" + "---|" * len(targets) + "\n"
+    return head + "\n".join(f"| {a:g} | {label_accuracy(a):.1%} | " + " | ".join(cell(at[a, t]) for t in targets) + " |"
+                             for a in alphas) if rows else "No answers."
 
 
 def fig9(summary: list[dict], records: list[dict], targets, profile: str) -> dict:

@@ -345,3 +345,50 @@ def critical_vs_alpha(crit: dict, fits: dict, title: str) -> go.Figure:
                       yaxis=dict(type="log", title="critical number of clean labels"),
                       template="plotly_white", height=460)
     return fig
+
+
+def calculator(laws: dict, title: str) -> go.Figure:
+    """The clean-label calculator drawn: per target accuracy (a slider picks it, so it works in static HTML),
+    the fitted law n* = c alpha^k over the measured alphas with its 95% band where the seeds give one, the
+    law dotted beyond them (extrapolation), and the measured crossings. ``laws[target]``: a
+    :func:`nlcore.critical.fit` result plus ``crossings`` (:func:`nlcore.critical.crossings`)."""
+    import numpy as np
+
+    fig, owner = go.Figure(), []
+    targets = sorted(laws)
+    for i, t in enumerate(targets):
+        f, color, first = laws[t], PALETTE[i % len(PALETTE)], len(fig.data)
+        pts = [(a, v) for a, v in sorted(f["crossings"].items()) if a > 0 and v["status"] == "crossed"]
+        if f["k"] is not None:
+            lo_a, hi_a = min(f["alphas"]), max(f["alphas"])
+            xs = np.geomspace(lo_a, hi_a, 40)
+            law = f["c"] * xs ** f["k"]
+            if f["draws"] is not None:
+                pred = np.exp(f["draws"][:, :1] + f["draws"][:, 1:] * np.log(xs)[None])  # (B, 40)
+                low, high = np.percentile(pred, [2.5, 97.5], axis=0)
+                fig.add_trace(go.Scatter(x=np.r_[xs, xs[::-1]], y=np.r_[high, low[::-1]], fill="toself",
+                                         fillcolor=color, opacity=0.2, line=dict(width=0), hoverinfo="skip",
+                                         name="95% band (bootstrap over seeds)"))
+            k_int = f" (95%: {f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else ""
+            fig.add_trace(go.Scatter(
+                x=xs, y=law, mode="lines", line=dict(color=color), name=f"n* = {f['c']:.3g} α^{f['k']:.2f}{k_int}",
+                hovertext=[f"α = {a:.3g}: {n:,.0f} clean labels for {t:.0%}" for a, n in zip(xs, law)],
+                hoverinfo="text"))
+            out = np.geomspace(hi_a, max(100.0, hi_a), 10)
+            if hi_a < 100:
+                fig.add_trace(go.Scatter(x=out, y=f["c"] * out ** f["k"], mode="lines", hoverinfo="skip",
+                                         line=dict(color=color, dash="dot"), name="extrapolated"))
+        fig.add_trace(go.Scatter(
+            x=[a for a, _ in pts], y=[v["n"] for _, v in pts], mode="markers", marker=dict(color=color, size=10),
+            name="measured crossings", hoverinfo="text",
+            hovertext=[f"α = {a:g}: {v['n']:,.0f} measured" + (f" ({v['low']:,.0f} to {v['high']:,.0f})"
+                                                                 if v["low"] and v["high"] else "") for a, v in pts]))
+        owner += [t] * (len(fig.data) - first)
+    for tr, o in zip(fig.data, owner):
+        tr.visible = o == targets[0]
+    steps = [dict(method="update", label=f"{t:.0%}", args=[{"visible": [o == t for o in owner]}]) for t in targets]
+    fig.update_layout(title=title, xaxis=dict(type="log", title=ALPHA_AXIS),
+                      yaxis=dict(type="log", title="clean labels needed"), template="plotly_white", height=480,
+                      sliders=[dict(active=0, currentvalue=dict(prefix="target test accuracy: "), steps=steps,
+                                    pad=dict(t=50))])
+    return fig

@@ -126,3 +126,29 @@ def test_the_command_prints_text_json_and_refusals(results_root, capsys, monkeyp
     assert cli.main(["clean-labels", "--label-accuracy", "0.1", "--target", "0.9", "--profile", "cpu"]) == 2
     assert "label_accuracy must be in (0.1, 1]" in capsys.readouterr().err
     assert np.isfinite(out["fit"]["k_low"]) and out["fit"]["k_low"] < 1.0 < out["fit"]["k_high"]
+
+
+def test_laws_and_answers_cover_every_target_and_refuse_outside_the_measured_range():
+    recs = synthetic(k=1.2, jitter=0.05)
+    law = critical.laws(recs, [0.8, 0.9])
+    assert set(law) == {0.8, 0.9} and law[0.9]["k"] == pytest.approx(1.2, abs=0.01)
+    assert law[0.9]["crossings"][10.0]["status"] == "crossed" and law[0.9]["draws"] is not None
+    rows = critical.answers(recs, [0.9], [10, 200])
+    inside, outside = rows
+    assert inside["n_clean"] == pytest.approx(200 * 10 ** 1.2, rel=0.02) and inside["low"] < inside["high"]
+    assert "outside the measured alphas" in outside["refused"]
+
+
+def test_the_calculator_figure_has_one_slider_step_per_target_and_a_band():
+    from nlcore import plots
+
+    fig = plots.calculator(critical.laws(synthetic(k=1.2, jitter=0.05), [0.8, 0.9]), "calculator")
+    steps = fig.layout.sliders[0].steps
+    assert [s.label for s in steps] == ["80%", "90%"]
+    visible = [bool(t.visible) for t in fig.data]
+    assert visible == steps[0].args[0]["visible"] and 0 < sum(visible) < len(fig.data)
+    names = [t.name for t in fig.data if t.visible]
+    assert any(n.startswith("95% band") for n in names) and any(n.startswith("n* = ") for n in names)
+    law = next(t for t in fig.data if t.visible and t.name.startswith("n* = "))
+    # 80% is one halving of n below 90% (0.1 per doubling): c = 100; the fitted law, not made-up points
+    assert law.y[0] == pytest.approx(100 * law.x[0] ** 1.2, rel=0.05)

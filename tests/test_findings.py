@@ -131,3 +131,53 @@ def test_fig1_points_ranking_and_the_paper_profile_table():
     text = findings.paper_profile_table(big, summary, "full", {("convnet4", 100): 0.91})
     assert "| ConvNet, 4 layers | 100 | 78.0% (lr 0.1) | 90.0% | 91% | H200, 60 s | `abcdef0123` |" in text
     assert findings.paper_profile_table([], summary, "full", {}) == "No paper-profile run of Figure 1 is stored."
+
+
+def test_length_table_reads_both_statistics_off_the_kept_evaluations():
+    def entry(lr, vals):
+        return dict(lr=lr, diverged=False, curve=[dict(epoch=2.0 * (i + 1), val_acc=v, test_acc=v - 0.01)
+                                                  for i, v in enumerate(vals)])
+    rec = dict(config=dict(n_clean=500, alpha=10.0), seed=0,
+               metrics=dict(per_lr=[entry(0.5, [0.4, 0.66, 0.67, 0.65, 0.5, 0.45, 0.44]),
+                                    entry(1.0, [0.4, 0.5, 0.55, 0.56, 0.57, 0.55, 0.56])]))
+    text = findings.length_table([rec])
+    # last 3: lr 1.0 (0.56 against 0.46); peak: lr 0.5's window [1, 3] (0.66), the middle at 6 passes of 14
+    assert "| 500 | 10 | 0 | 55.0% (lr 1) | 65.0% (lr 0.5) | 6.0 of 14 |" in text
+    assert findings.length_table([]) == "No stored runs."
+
+
+def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
+    rows = [dict(alpha=10, target=0.9, n_clean=2000.0, low=1500.0, high=2600.0, upper_bound=False),
+            dict(alpha=0, target=0.9, n_clean=500.0, low=None, high=None, upper_bound=True),
+            dict(alpha=200, target=0.9, refused="alpha = 200 is outside the measured alphas")]
+    text = findings.calculator_table(rows)
+    assert "| 10 | 18.2% | 2,000 (1,500 to 2,600) |" in text  # label accuracy (1 + 10/10) / 11
+    assert "| 0 | 100.0% | ≤ 500 |" in text
+    assert "| 200 | 10.4% | outside the measured range |" in text
+
+
+def test_critical_table_states_each_crossing_with_its_interval_and_k_with_its_own():
+    cross = {0.0: dict(n=300.0, status="at_smallest", low=None, high=None),
+             10.0: dict(n=2000.0, status="crossed", low=1800.0, high=2300.0),
+             50.0: dict(n=None, status="never", low=None, high=None)}
+    laws = {0.9: dict(k=None, interval="none: the law needs the target crossed at two alphas > 0", crossings=cross),
+            0.8: dict(k=1.1, k_low=0.9, k_high=1.3, interval="95% bootstrap", crossings=cross)}
+    text = findings.critical_table(laws)
+    assert "| 80% | ≤ 300 | 2,000 (1,800 to 2,300) | beyond the sizes tried | 1.10 (0.90 to 1.30) |" in text
+    assert "| 90% |" in text and "n/a: none: the law needs" in text
+    assert findings.critical_table({}) == "No stored runs."
+
+
+def test_peaks_at_end_names_the_runs_still_rising_when_they_stopped():
+    from nlcore.evaluate import restat, select_lr
+
+    def rec(vals, n):
+        curve = [dict(epoch=float(i), val_acc=v, test_acc=v) for i, v in enumerate(vals)]
+        per_lr = [dict(lr=0.5, diverged=False, curve=curve, val_acc=vals[-1], test_acc=vals[-1])]
+        return restat(dict(key="k", seed=0, config=dict(n_clean=n, alpha=10.0, mean_last=3, n_val=5000),
+                           metrics=dict(per_lr=per_lr, best=select_lr(per_lr, "val"))), "peak")
+
+    text = findings.peaks_at_end([rec([0.5, 0.8, 0.8, 0.8, 0.6, 0.5], 500), rec([0.5, 0.6, 0.7, 0.8, 0.9], 2000)])
+    assert text == ("1 of 2 runs peaked in their last evaluations (still rising when they stopped): "
+                    "2,000 clean at α = 10 (seed 0).")
+    assert findings.peaks_at_end([]) == "No run is read at its peak yet."

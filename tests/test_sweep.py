@@ -187,3 +187,31 @@ def test_a_dead_holders_lock_beside_a_stored_run_is_removed(tmp_path):
     (runs / "bbbb.lock").write_text(results._ME)  # this live process
     gone = results.remove_orphans(tmp_path)
     assert [p.name for p in gone] == ["aaaa.lock"] and (runs / "bbbb.lock").exists()
+
+
+def _store_curve(cfg, vals):
+    """Store ``cfg`` with one rate whose validation (and test, 1 point lower) accuracy follows ``vals``."""
+    curve = [dict(step=i, epoch=float(i), val_acc=v, test_acc=v - 0.01) for i, v in enumerate(vals)]
+    per_lr = [dict(lr=cfg["lrs"][0], diverged=False, curve=curve, **evaluate.final(curve, cfg["mean_last"]))]
+    results.save(cfg, dict(per_lr=per_lr, best=evaluate.select_lr(per_lr, cfg["lr_select"])), 1.0)
+
+
+def test_figure_8_goes_down_the_sizes_while_the_larger_size_reaches_the_floor(results_root):
+    line = [config.make_config("full", alpha=10, n_clean=n, epochs=max(1.0, 8000 / n), lrs=[0.5], seed=s)
+            for n in (20000, 5000, 1000) for s in (0, 1)]
+    listed = lambda: [(c["n_clean"], c["seed"]) for c in sweep.descend(line, 0.7, "peak")]  # noqa: E731
+    assert listed() == [(20000, 0), (20000, 1)]  # nothing stored: only the largest size
+    _store_curve(line[0], [0.6, 0.9, 0.9, 0.9])  # 20,000 clean labels, seed 0: 89% where validation peaked
+    assert listed() == [(20000, 0), (20000, 1), (5000, 0), (5000, 1)]
+    # 5,000 rose to 72% and fell to 50%: its peak (71%) clears the floor though its last evaluations do not
+    _store_curve(line[2], [0.5, 0.72, 0.72, 0.72, 0.6, 0.5, 0.5])
+    assert listed()[-2:] == [(1000, 0), (1000, 1)]
+    assert [(c["n_clean"]) for c in sweep.descend(line, 0.7, "last")] == [20000, 20000, 5000, 5000]
+
+
+def test_figure_records_read_with_the_figures_statistic(results_root):
+    cfg = sweep.figure_configs("fig8len", "full")[0]
+    _store_curve(cfg, [0.5, 0.8, 0.8, 0.8, 0.6, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
+    (rec,) = [r for r in sweep.figure_records("fig8len", "full") if r["key"] == config.config_key(cfg)]
+    assert rec["metrics"]["best"]["report"] == "peak" and rec["metrics"]["best"]["test_acc"] == pytest.approx(0.79)
+    assert results.load(cfg)["metrics"]["best"]["test_acc"] == pytest.approx(0.49)  # stored as trained
