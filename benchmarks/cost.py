@@ -105,9 +105,11 @@ marked *not measured* rather than guessed (ResNets on a CPU). The last column is
 wall time those runs actually took (it includes any time the sweep was paused for tests). A run whose
 learning rates come from a pilot run not stored yet (Figure 1's ConvNet-4 above α = 20 at the `full`
 profile: `sweep.prune_lrs`) is counted with two rates, what the pilot rule trains unless the pilot chose
-the smallest rate of the grid (then one). Figure 8 at the `full` profile is counted at every size: an upper
-bound, since going down the sizes of one α a size is trained only if the next larger one reached
-`sweep.FIG8_FLOOR`.
+the smallest rate of the grid (then one). Figure 8 at the `full` profile is counted at every size, so its
+images are an upper bound (going down the sizes of one α a size is trained only if the next larger one
+reached `sweep.FIG8_FLOOR`); its predicted time is not, since the prediction is images over a rate and
+leaves out the fixed cost of evaluating, which dominates the short runs of small clean sets (the fig8len
+row shows by how much, though those runs also shared the CPU with another).
 
 The GPU column is one NVIDIA H200 (lent for 15 minutes; `benchmarks/gpu.sh`), predicted the same way
 from the paper-profile Figure 1 runs it trained (whole CUDA-graph steps, bf16, the learning-rate grid

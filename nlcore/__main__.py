@@ -106,18 +106,14 @@ def _clean_labels(args) -> int:
 
     spec = sweep.FIGURES["fig8"]
     profiles = [args.profile] if args.profile else [p for p in ("paper", "full", "cpu") if p in spec["grid"]]
-    records, profile = [], None
-    for p in profiles:
-        records = sweep.figure_records("fig8", p)
-        if records:
-            profile = p
-            break
     model, dataset = spec["models"][0], spec["fixed"]["dataset"]
     m = data.num_classes(dataset)
     try:
         alpha = args.alpha
         if args.label_accuracy is not None:
             alpha = critical.alpha_from_label_accuracy(args.label_accuracy, m)
+        stores = [(p, sweep.figure_records("fig8", p)) for p in profiles]
+        profile, records = critical.first_usable(stores, args.target, alpha)
         if not records:
             raise critical.OutsideMeasuredRange(f"no Figure 8 run is stored at profile {' or '.join(profiles)}")
         with warnings.catch_warnings(record=True) as caught:

@@ -134,7 +134,8 @@ def fig5_verdict(summary: list[dict]) -> dict | None:
 
     Returns ``dict(delta, drops, top_drops, verdict, why)``: ``drops`` {order: accuracy of uniform noise
     minus that order's at ``delta``}, ``top_drops`` the same at delta = 1 (empty if not run)."""
-    uniform = [s for s in summary if s["delta"] == 0 and s["mean"] is not None]
+    summary = [s for s in summary if s["mean"] is not None]
+    uniform = [s for s in summary if s["delta"] == 0]
     below = sorted({s["delta"] for s in summary if 0 < s["delta"] < 1})
     if not uniform or not below:
         return None
@@ -142,11 +143,12 @@ def fig5_verdict(summary: list[dict]) -> dict | None:
     drops = {s["order"]: u - s["mean"] for s in summary if s["delta"] == d and s["mean"] is not None}
     top_drops = {s["order"]: u - s["mean"] for s in summary if s["delta"] == 1 and s["mean"] is not None}
     flat = max(drops.values()) <= MARGINS["held"]
+    near = max(drops.values()) <= MARGINS["partly"]
     falls = bool(top_drops) and min(top_drops.values()) > MARGINS["partly"]
-    verdict = "held" if flat and falls else "partly" if max(drops.values()) <= MARGINS["partly"] else "not held"
+    verdict = "held" if flat and falls else "partly" if flat or (near and falls) else "not held"
     why = (f"held if at δ = {d:g} every order is within {pts(MARGINS['held'])} of uniform noise and at δ = 1 "
-           f"every order falls by more than {pts(MARGINS['partly'])}; partly if the orders at δ = {d:g} are "
-           f"within {pts(MARGINS['partly'])}")
+           f"every order falls by more than {pts(MARGINS['partly'])}; partly if only the first holds, or the "
+           f"second with the orders at δ = {d:g} within {pts(MARGINS['partly'])}")
     return dict(delta=d, drops=drops, top_drops=top_drops, verdict=verdict, why=why)
 
 
@@ -212,8 +214,11 @@ def fig7_repeat(root=None) -> dict:
 
 def fig8_critical(root=None) -> dict:
     """Fig 8: 2,000 clean labels reach 90% at alpha = 10, 10,000 at alpha = 50 (each within a factor of 2)."""
-    sizes = lambda rs: len({r["config"]["n_clean"] for r in rs if r["config"]["alpha"] in (10, 50)}) >= 2  # noqa: E731
-    recs, profile = _stored("fig8", root, profiles=("paper", "full", "cpu"), needs=sizes)  # a crossing needs 2 sizes
+    def bracketed(rs):  # a run below 90% at both alphas: the sizes above it locate the crossing
+        return all(any(r["config"]["alpha"] == a and r["metrics"]["best"]["test_acc"] is not None
+                       and r["metrics"]["best"]["test_acc"] < 0.9 for r in rs) for a in (10, 50))
+
+    recs, profile = _stored("fig8", root, profiles=("paper", "full", "cpu"), needs=bracketed)
     crit = analysis.critical_n_clean(results.summarize(recs, by=("alpha", "n_clean")), 0.9)
     parts, verdicts = [], []
     for alpha, (n, _) in paper.CRITICAL_N_CLEAN_90.items():

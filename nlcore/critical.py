@@ -163,6 +163,21 @@ def laws(records: list[dict], targets) -> dict[float, dict]:
     return out
 
 
+def first_usable(stores: list[tuple[str, list[dict]]], target: float, alpha: float | None = None
+                 ) -> tuple[str | None, list[dict]]:
+    """Of ``(profile, records)`` pairs in order of preference, the first whose runs can answer for ``target``
+    (at ``alpha`` = 0: a crossing measured there; else a law, the target crossed at two alphas > 0), else
+    the first with any records ((None, []) if none has any): the calculator answers from the largest scale
+    that can answer, never from one that merely has runs."""
+    for profile, records in stores:
+        if not records:
+            continue
+        cross = crossings(records, target)
+        if (cross.get(0.0, {}).get("status") == "crossed") if alpha == 0 else fit(cross)["k"] is not None:
+            return profile, records
+    return next(((p, r) for p, r in stores if r), (None, []))
+
+
 def answers(records: list[dict], targets, alphas) -> list[dict]:
     """The calculator's answer (:func:`clean_labels`, inside the measured range only) for every target and
     alpha: dicts of ``alpha``, ``target`` and either the answer's ``n_clean``, ``low``, ``high`` or ``refused``

@@ -114,13 +114,19 @@ def restat(record: dict, report: str) -> dict:
     """A stored record read with another statistic (:func:`final`'s ``report``), over the same kept
     evaluations and the record's own ``mean_last``: each rate's accuracies and the chosen rate recomputed
     (``best["report"]`` names the statistic). Training is untouched, so a run shared by two figures is one
-    stored run that each figure may read its own way. The record's ``confusion`` stays the final model's."""
+    stored run that each figure may read its own way. The record's ``confusion`` stays what training stored:
+    the final model's, of the rate chosen then (which another statistic may not choose)."""
     if report == "peak" and not record["config"].get("n_val"):
         raise ValueError(f"report='peak' finds the peak on the held-out clean split, and run {record['key']} has "
                          "none (n_val = 0)")
     k = record["config"].get("mean_last", 1)
-    per_lr = [dict({f: v for f, v in p.items() if f not in ("val_acc", "test_acc", "test_top5", "window")},
-                   **final(p["curve"], k, report)) for p in record["metrics"]["per_lr"]]
+    per_lr = []
+    for p in record["metrics"]["per_lr"]:
+        kept = {f: v for f, v in p.items() if f not in ("val_acc", "test_acc", "test_top5", "window")}
+        acc = final(p["curve"], k, report)
+        if p["diverged"]:  # a rate that diverged reports nothing, whatever it reached before (as under "last")
+            acc = {f: None for f in acc if f != "window"}
+        per_lr.append(dict(kept, **acc))
     best = dict(select_lr(per_lr, record["metrics"]["best"]["selected_on"]), report=report)
     return dict(record, metrics=dict(record["metrics"], per_lr=per_lr, best=best))
 

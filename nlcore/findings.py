@@ -187,20 +187,22 @@ def exp3_protocol(figures: dict[str, list[dict]]) -> tuple[str, str]:
     return table, " ".join(parts) or "No stored runs yet."
 
 
-def length_table(records: list[dict], mean_last: int = 3) -> str:
+def length_table(records: list[dict]) -> str:
     """Figure 8's training length: per run (clean labels, alpha), the test accuracy its kept evaluations give
-    under each statistic of :func:`nlcore.evaluate.final` (the learning rate chosen on validation by that
-    statistic), where validation peaked (passes over the diluted set, the middle of the peak window) and how
-    many passes the run made (Markdown table)."""
+    under each statistic of :func:`nlcore.evaluate.final` over the record's own ``mean_last`` evaluations
+    (the learning rate chosen by that statistic on the record's ``lr_select`` split), where validation
+    peaked (passes over the diluted set, the middle of the peak window) and how many passes the run made
+    (Markdown table)."""
     from .evaluate import final, select_lr
 
     rows = []
     for r in sorted(records, key=lambda r: (r["config"]["n_clean"], r["config"]["alpha"], r["seed"])):
         c, per_lr = r["config"], r["metrics"]["per_lr"]
+        k = c.get("mean_last", 1)
         picks = {}
         for stat in ("last", "peak"):
-            entries = [dict(p, **final(p["curve"], mean_last, stat)) for p in per_lr]
-            picks[stat] = (select_lr(entries, "val"), entries)
+            entries = [dict(p, **final(p["curve"], k, stat)) for p in per_lr]
+            picks[stat] = (select_lr(entries, c.get("lr_select", "val")), entries)
         best_peak, entries = picks["peak"]
         if best_peak["lr"] is None:
             continue
@@ -210,15 +212,17 @@ def length_table(records: list[dict], mean_last: int = 3) -> str:
         rows.append(f"| {c['n_clean']:,} | {c['alpha']:g} | {r['seed']} | {last['test_acc']:.1%} (lr {last['lr']:g}) | "
                     f"{best_peak['test_acc']:.1%} (lr {best_peak['lr']:g}) | "
                     f"{mid:.1f} of {e['curve'][-1]['epoch']:.0f} |")
-    head = ("| clean labels | α | seed | test accuracy, last 3 evaluations | test accuracy where validation peaked "
-            "| passes at the peak |\n|---|---|---|---|---|---|\n")
+    ks = sorted({r["config"].get("mean_last", 1) for r in records})
+    k = "/".join(map(str, ks))
+    head = (f"| clean labels | α | seed | test accuracy, last {k} evaluations | test accuracy where validation "
+            f"peaked ({k} evaluations) | passes at the peak |\n|---|---|---|---|---|---|\n")
     return head + "\n".join(rows) if rows else "No stored runs."
 
 
 def peaks_at_end(records: list[dict]) -> str:
     """Whether the training length let the runs peak: how many records read with the "peak" statistic
     (:func:`nlcore.evaluate.restat`) had their chosen rate peak in the last evaluations (still rising at
-    the end: the length, not the clean labels, may have limited them), and which."""
+    the end, or level), and which."""
     read = [r for r in records if r["metrics"]["best"].get("report") == "peak" and r["metrics"]["best"]["lr"]]
     late = []
     for r in read:
@@ -227,7 +231,8 @@ def peaks_at_end(records: list[dict]) -> str:
             late.append(f"{r['config']['n_clean']:,} clean at α = {r['config']['alpha']:g} (seed {r['seed']})")
     if not read:
         return "No run is read at its peak yet."
-    return (f"{len(late)} of {len(read)} runs peaked in their last evaluations (still rising when they stopped)"
+    return (f"{len(late)} of {len(read)} runs peaked in their last evaluations (rising or level when they "
+            "stopped: the length, not the clean labels, may have limited them)"
             + (f": {', '.join(late)}." if late else "."))
 
 
@@ -256,9 +261,10 @@ def critical_table(laws: dict) -> str:
             + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows)) if laws and alphas else "No stored runs."
 
 
-def calculator_table(rows: list[dict]) -> str:
+def calculator_table(rows: list[dict], m: int = 10) -> str:
     """The calculator's answers (:func:`nlcore.critical.answers`) as a Markdown table, one row per alpha and one
-    column per target: the estimate and its 95% interval, or why there is none."""
+    column per target: the estimate and its 95% interval, or why there is none; beside alpha, the label
+    accuracy of uniform noise over ``m`` classes."""
     targets = sorted({r["target"] for r in rows})
     alphas = sorted({r["alpha"] for r in rows})
 
@@ -271,8 +277,9 @@ def calculator_table(rows: list[dict]) -> str:
     at = {(r["alpha"], r["target"]): r for r in rows}
     head = "| α | label accuracy | " + " | ".join(f"{t:.0%} test accuracy" for t in targets) + " |\n"
     head += "|---|---|" + "---|" * len(targets) + "\n"
-    return head + "\n".join(f"| {a:g} | {label_accuracy(a):.1%} | " + " | ".join(cell(at[a, t]) for t in targets) + " |"
-                             for a in alphas) if rows else "No answers."
+    body = "\n".join(f"| {a:g} | {label_accuracy(a, m):.1%} | " + " | ".join(cell(at[a, t]) for t in targets) + " |"
+                     for a in alphas)
+    return head + body if rows else "No answers."
 
 
 def fig9(summary: list[dict], records: list[dict], targets, profile: str) -> dict:

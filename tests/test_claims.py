@@ -90,3 +90,9 @@ def test_structured_noise_is_like_uniform_except_near_delta_1(at_half, at_one, v
 def test_structured_noise_needs_uniform_noise_and_a_delta_below_1():
     assert claims.fig5_verdict([dict(order="random", delta=1.0, mean=0.1)]) is None
     assert claims.fig5_verdict([dict(order="random", delta=0.0, mean=0.9)]) is None
+
+
+def test_structured_noise_neither_half_is_not_held_and_missing_means_are_skipped():
+    assert claims.fig5_verdict(fig5_rows((0.82, 0.90, 0.88), (0.10, 0.30, 0.85)))["verdict"] == "not held"
+    rows = fig5_rows((0.89, 0.90, 0.88), (0.10, 0.30, 0.70)) + [dict(order="random", delta=0.9, mean=None)]
+    assert claims.fig5_verdict(rows)["delta"] == 0.5  # a point with no accuracy (all rates diverged) is left out

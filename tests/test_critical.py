@@ -152,3 +152,12 @@ def test_the_calculator_figure_has_one_slider_step_per_target_and_a_band():
     law = next(t for t in fig.data if t.visible and t.name.startswith("n* = "))
     # 80% is one halving of n below 90% (0.1 per doubling): c = 100; the fitted law, not made-up points
     assert law.y[0] == pytest.approx(100 * law.x[0] ** 1.2, rel=0.05)
+
+
+def test_the_calculator_answers_from_the_first_scale_that_can_answer():
+    law, flat = synthetic(k=1.2), [r for r in synthetic(k=1.2) if r["config"]["n_clean"] == 55000]
+    assert critical.first_usable([("full", flat), ("cpu", law)], 0.9) == ("cpu", law)  # one size: no crossing
+    assert critical.first_usable([("full", law), ("cpu", flat)], 0.9)[0] == "full"
+    assert critical.first_usable([("full", flat), ("cpu", [])], 0.9) == ("full", flat)  # none can: the first with runs
+    assert critical.first_usable([("full", [])], 0.9) == (None, [])
+    assert critical.first_usable([("full", flat), ("cpu", law)], 0.95, alpha=0)[0] == "cpu"  # a crossing at alpha 0

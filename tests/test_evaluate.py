@@ -60,3 +60,15 @@ def test_restat_rereads_a_record_with_the_peak_and_may_choose_another_rate():
     assert final(gone["curve"], 3, "peak")["test_acc"] is None
     with pytest.raises(ValueError, match="needs|none"):
         restat(record(per_lr, n_val=0), "peak")
+
+
+def test_restat_gives_a_diverged_rate_no_accuracy_even_before_it_diverged():
+    from nlcore.evaluate import restat
+
+    early = curve([0.5, 0.78, 0.78, 0.78]) + [dict(step=9, val_acc=None, test_acc=None)] * 3
+    gone = dict(lr=1.0, diverged=True, curve=early, **final(early, 3))
+    ok = dict(lr=0.1, diverged=False, curve=curve([0.5, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7]))
+    rec = record([gone, dict(ok, **final(ok["curve"], 3))])
+    peak = restat(rec, "peak")["metrics"]
+    assert peak["per_lr"][0]["test_acc"] is None and peak["per_lr"][0]["val_acc"] is None
+    assert peak["best"]["lr"] == 0.1

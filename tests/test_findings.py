@@ -137,7 +137,7 @@ def test_length_table_reads_both_statistics_off_the_kept_evaluations():
     def entry(lr, vals):
         return dict(lr=lr, diverged=False, curve=[dict(epoch=2.0 * (i + 1), val_acc=v, test_acc=v - 0.01)
                                                   for i, v in enumerate(vals)])
-    rec = dict(config=dict(n_clean=500, alpha=10.0), seed=0,
+    rec = dict(config=dict(n_clean=500, alpha=10.0, mean_last=3, lr_select="val"), seed=0,
                metrics=dict(per_lr=[entry(0.5, [0.4, 0.66, 0.67, 0.65, 0.5, 0.45, 0.44]),
                                     entry(1.0, [0.4, 0.5, 0.55, 0.56, 0.57, 0.55, 0.56])]))
     text = findings.length_table([rec])
@@ -178,6 +178,6 @@ def test_peaks_at_end_names_the_runs_still_rising_when_they_stopped():
                            metrics=dict(per_lr=per_lr, best=select_lr(per_lr, "val"))), "peak")
 
     text = findings.peaks_at_end([rec([0.5, 0.8, 0.8, 0.8, 0.6, 0.5], 500), rec([0.5, 0.6, 0.7, 0.8, 0.9], 2000)])
-    assert text == ("1 of 2 runs peaked in their last evaluations (still rising when they stopped): "
-                    "2,000 clean at α = 10 (seed 0).")
+    assert text == ("1 of 2 runs peaked in their last evaluations (rising or level when they stopped: the length, "
+                    "not the clean labels, may have limited them): 2,000 clean at α = 10 (seed 0).")
     assert findings.peaks_at_end([]) == "No run is read at its peak yet."

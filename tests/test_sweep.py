@@ -215,3 +215,28 @@ def test_figure_records_read_with_the_figures_statistic(results_root):
     (rec,) = [r for r in sweep.figure_records("fig8len", "full") if r["key"] == config.config_key(cfg)]
     assert rec["metrics"]["best"]["report"] == "peak" and rec["metrics"]["best"]["test_acc"] == pytest.approx(0.79)
     assert results.load(cfg)["metrics"]["best"]["test_acc"] == pytest.approx(0.49)  # stored as trained
+
+
+def test_training_figure_8_lists_the_smaller_sizes_as_the_larger_land(results_root, monkeypatch):
+    trained = []
+
+    def fake_run(cfgs, **kw):  # stores every listed run at 95% (above the floor) instead of training it
+        for c in cfgs:
+            if results.load(c) is None:
+                trained.append(c["n_clean"])
+                _store_curve(c, [0.9, 0.96, 0.96, 0.96])
+        return [results.load(c) for c in cfgs]
+
+    monkeypatch.setattr(sweep, "run", fake_run)
+    recs = sweep.figure_records("fig8", "full", train_missing=True, alphas=[0], seeds=[0])
+    assert trained == sorted(sweep.FIG8_SIZES, reverse=True)  # one size at a time, largest first
+    assert sorted(r["config"]["n_clean"] for r in recs) == sweep.FIG8_SIZES
+
+
+def test_one_size_of_figure_8_carries_its_length():
+    (c,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [3000]}, alphas=[10], seeds=[0])
+    assert (c["n_clean"], c["epochs"], c["min_steps"]) == (3000, sweep.FIG8_N_REF / 3000, sweep.FIG8_MIN_STEPS)
+    big = [c for c in sweep.figure_configs("fig8", "full", alphas=[10], seeds=[0], unpiloted="estimate")
+           if c["n_clean"] == 55000]
+    fig1 = [c for c in sweep.figure_configs("fig1", "full", models=["convnet4"], alphas=[10], seeds=[0])]
+    assert config.config_key(big[0]) == config.config_key(fig1[0])  # Figure 1's run, not trained twice
