@@ -273,7 +273,8 @@ def descend(cfgs: list[dict], floor: float, report: str = "last", root=None) -> 
     config but for ``n_clean`` and what a size sets with it: ``epochs``, ``min_steps``, ``lrs``) to smaller
     ones, a size is kept only if the next larger size is kept and its seed-0 run is stored with a test
     accuracy (by ``report``) of at least ``floor``. Below a run under the floor, smaller clean sets cannot
-    locate a crossing above it, and each costs as much as that run. Until the larger run is stored, the smaller is not listed (a later sweep is)."""
+    locate a crossing above it, and each costs as much as that run. Until the larger run is stored, the
+    smaller is not listed (a later sweep lists it)."""
     lines: dict = {}
     for c in cfgs:
         sized = ("n_clean", "epochs", "min_steps", "lrs")
