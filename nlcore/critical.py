@@ -167,15 +167,26 @@ def first_usable(stores: list[tuple[str, list[dict]]], target: float, alpha: flo
                  ) -> tuple[str | None, list[dict]]:
     """Of ``(profile, records)`` pairs in order of preference, the first whose runs can answer for ``target``
     (at ``alpha`` = 0: a crossing measured there; else a law, the target crossed at two alphas > 0), else
-    the first with any records ((None, []) if none has any): the calculator answers from the largest scale
-    that can answer, never from one that merely has runs."""
+    the first of those that measured the most sizes per alpha ((None, []) if none has runs): the calculator
+    answers from the largest scale that can answer, never from one that merely has runs."""
     for profile, records in stores:
         if not records:
             continue
         cross = crossings(records, target)
         if (cross.get(0.0, {}).get("status") == "crossed") if alpha == 0 else fit(cross)["k"] is not None:
             return profile, records
-    return next(((p, r) for p, r in stores if r), (None, []))
+    with_runs = [(p, r) for p, r in stores if r]
+    if not with_runs:
+        return None, []
+    return max(with_runs, key=lambda pr: _sizes_per_alpha(pr[1]))  # the first of those that measured most sizes
+
+
+def _sizes_per_alpha(records: list[dict]) -> float:
+    """The mean number of clean-set sizes measured per alpha."""
+    by: dict = {}
+    for r in records:
+        by.setdefault(r["config"]["alpha"], set()).add(r["config"]["n_clean"])
+    return sum(map(len, by.values())) / len(by)
 
 
 def answers(records: list[dict], targets, alphas) -> list[dict]:

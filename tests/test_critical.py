@@ -159,5 +159,6 @@ def test_the_calculator_answers_from_the_first_scale_that_can_answer():
     assert critical.first_usable([("full", flat), ("cpu", law)], 0.9) == ("cpu", law)  # one size: no crossing
     assert critical.first_usable([("full", law), ("cpu", flat)], 0.9)[0] == "full"
     assert critical.first_usable([("full", flat), ("cpu", [])], 0.9) == ("full", flat)  # none can: the first with runs
+    assert critical.first_usable([("full", flat), ("cpu", law[:20])], 0.99)[0] == "cpu"  # none can: the most sizes
     assert critical.first_usable([("full", [])], 0.9) == (None, [])
     assert critical.first_usable([("full", flat), ("cpu", law)], 0.95, alpha=0)[0] == "cpu"  # a crossing at alpha 0
