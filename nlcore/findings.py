@@ -189,26 +189,20 @@ def exp3_protocol(figures: dict[str, list[dict]]) -> tuple[str, str]:
 
 def length_table(records: list[dict]) -> str:
     """Figure 8's training length: per run (clean labels, alpha), the test accuracy its kept evaluations give
-    under each statistic of :func:`nlcore.evaluate.final` over the record's own ``mean_last`` evaluations
-    (the learning rate chosen by that statistic on the record's ``lr_select`` split), where validation
+    read with each statistic (:func:`nlcore.evaluate.restat`: the record's own ``mean_last`` evaluations, the
+    learning rate chosen by that statistic on the split the record chose on), where validation
     peaked (passes over the diluted set, the middle of the peak window) and how many passes the run made
     (Markdown table)."""
-    from .evaluate import final, select_lr
+    from .evaluate import restat
 
     rows = []
     for r in sorted(records, key=lambda r: (r["config"]["n_clean"], r["config"]["alpha"], r["seed"])):
-        c, per_lr = r["config"], r["metrics"]["per_lr"]
-        k = c.get("mean_last", 1)
-        picks = {}
-        for stat in ("last", "peak"):
-            entries = [dict(p, **final(p["curve"], k, stat)) for p in per_lr]
-            picks[stat] = (select_lr(entries, c.get("lr_select", "val")), entries)
-        best_peak, entries = picks["peak"]
-        if best_peak["lr"] is None:
+        c, last, peak = r["config"], restat(r, "last")["metrics"]["best"], restat(r, "peak")
+        e = chosen(peak)
+        if e is None:
             continue
-        (e,) = [p for p in entries if p["lr"] == best_peak["lr"]]
         mid = e["curve"][(e["window"][0] + e["window"][1]) // 2]["epoch"]
-        last = picks["last"][0]
+        best_peak = peak["metrics"]["best"]
         rows.append(f"| {c['n_clean']:,} | {c['alpha']:g} | {r['seed']} | {last['test_acc']:.1%} (lr {last['lr']:g}) | "
                     f"{best_peak['test_acc']:.1%} (lr {best_peak['lr']:g}) | "
                     f"{mid:.1f} of {e['curve'][-1]['epoch']:.0f} |")

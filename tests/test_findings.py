@@ -137,9 +137,10 @@ def test_length_table_reads_both_statistics_off_the_kept_evaluations():
     def entry(lr, vals):
         return dict(lr=lr, diverged=False, curve=[dict(epoch=2.0 * (i + 1), val_acc=v, test_acc=v - 0.01)
                                                   for i, v in enumerate(vals)])
-    rec = dict(config=dict(n_clean=500, alpha=10.0, mean_last=3, lr_select="val"), seed=0,
+    rec = dict(key="k", config=dict(n_clean=500, alpha=10.0, mean_last=3, lr_select="val", n_val=5000), seed=0,
                metrics=dict(per_lr=[entry(0.5, [0.4, 0.66, 0.67, 0.65, 0.5, 0.45, 0.44]),
-                                    entry(1.0, [0.4, 0.5, 0.55, 0.56, 0.57, 0.55, 0.56])]))
+                                    entry(1.0, [0.4, 0.5, 0.55, 0.56, 0.57, 0.55, 0.56])],
+                            best=dict(selected_on="val")))  # a stored record as training leaves it
     text = findings.length_table([rec])
     # last 3: lr 1.0 (0.56 against 0.46); peak: lr 0.5's window [1, 3] (0.66), the middle at 6 passes of 14
     assert "| 500 | 10 | 0 | 55.0% (lr 1) | 65.0% (lr 0.5) | 6.0 of 14 |" in text
