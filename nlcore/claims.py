@@ -57,17 +57,21 @@ def pts(x) -> str:
     return f"{x * 100:g} points"
 
 
-def _stored(figure: str, root=None, profiles=("full", "cpu"), needs=bool):
+def _stored(figure: str, root=None, profiles=("full", "cpu"), needs=None):
     """(records, profile) of ``figure`` at the first profile of ``profiles`` whose stored records satisfy
-    ``needs`` (by default: any record)."""
-    for p in profiles:
+    ``needs`` (a test of the records). By default a profile answers once every run of the figure there is
+    stored (a half-trained grid would mix what it has with what it lacks), and the last profile with any
+    stored run."""
+    for i, p in enumerate(profiles):
         if p not in sweep.FIGURES[figure]["grid"]:
             continue
         try:
             recs = sweep.figure_records(figure, p, root=root)
+            ok = needs(recs) if needs is not None else \
+                bool(recs) and (i == len(profiles) - 1 or sweep.complete(figure, p, root))
         except (ValueError, data.DataError):  # Fig 5 before its confusion runs; ImageNet absent
             continue
-        if recs and needs(recs):
+        if ok:
             return recs, p
     return [], None
 

@@ -77,6 +77,18 @@ def last_interval(records: list[dict], summary: list[dict], top: float | None) -
                 n_rising=f"{n_up} of {len(changes)}", rising_text=rising, ordering_caveat=caveat)
 
 
+def stored_line(figure: str, profile: str, records: list[dict], **selection) -> str:
+    """'Stored so far: k of the N runs of this figure at ``profile`` (h hours of training) ...': N counts
+    the runs that wait on others too (a pilot's rates, the confusion runs)."""
+    from . import sweep
+
+    n = len(sweep.figure_configs(figure, profile, unpiloted="estimate", **selection))
+    hours = sum(r["wall_time_s"] for r in records) / 3600
+    done = "all" if len(records) >= n else f"{len(records)} of the {n}"
+    return (f"Stored so far: {done} runs of this figure at profile `{profile}` ({hours:.1f} hours of training; "
+            "the cost page predicts the rest).")
+
+
 def scale_sentence(records: list[dict], dataset_words: str) -> str:
     """One sentence of a figure's scale: clean images, the rate grid and where it was chosen, the length,
     the seeds and the training time of its stored runs."""
@@ -218,11 +230,14 @@ def peaks_at_end(records: list[dict]) -> str:
     (:func:`nlcore.evaluate.restat`) had their chosen rate peak in the last evaluations (still rising at
     the end, or level), and which."""
     read = [r for r in records if r["metrics"]["best"].get("report") == "peak" and r["metrics"]["best"]["lr"]]
+    other = [k for k in ("model", "delta", "order", "noise_source", "repeat", "batch_size", "loss")
+             if len({str(r["config"].get(k)) for r in read}) > 1]  # what else tells the runs apart
     late = []
     for r in read:
         e = chosen(r)
         if e["window"][1] == len(e["curve"]) - 1:
-            late.append(f"{r['config']['n_clean']:,} clean at α = {r['config']['alpha']:g} (seed {r['seed']})")
+            extra = "".join(f", {k} {r['config'][k]}" for k in other)
+            late.append(f"{r['config']['n_clean']:,} clean at α = {r['config']['alpha']:g}{extra} (seed {r['seed']})")
     if not read:
         return "No run is read at its peak yet."
     return (f"{len(late)} of {len(read)} runs peaked in their last evaluations (rising or level when they "

@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import time
 
+import numpy as np
+
 from . import checkpoint, data, noise, results, switches, train
 from .config import PROFILES, config_key, make_config
 from .evaluate import restat
@@ -50,6 +52,24 @@ def fig8_size(n: int) -> dict:
 
 
 FIG11_IMAGES = 51200  # Figure 11: every batch size sees the same number of examples (400 steps at 128)
+
+# The other figures at the full profile: the largest scale of each that fits in about 6 CPU hours (book/cost.md
+# predicts each), with Figure 1's choices (the Keras lineage, validation-chosen rates, 12 evaluations) and one
+# length rule per figure that is the same at every alpha.
+# Figure 5 at 20,000 clean labels: one pass over the diluted set (Figure 8's rule at that size, so its delta = 0
+# runs are Figure 8's alpha = 20 runs, the same keys); 55,000 would be 2.7 times the hours
+FIG5_SIZE = 20000
+# Figure 11 at 10,000 clean labels: one pass over the diluted set for every batch size and for H_alpha (whose
+# steps are those of batch 128 on the diluted set: nlcore.train.num_steps), and at least FIG11_FULL_IMAGES
+# examples (binds at alpha = 0 only, where one pass is 10,000 images)
+FIG11_SIZE, FIG11_FULL_IMAGES = 10000, 64000
+# CIFAR-10 (Figures 2, 6, 12) at 5,000 clean labels, the most that CIFAR-100's 50,000 images allow as unique
+# noise at alpha = 10, and CIFAR_PASSES passes over the diluted set at every alpha (the Keras example trains
+# 100 passes over 50,000 images; the paper profile's one pass over 50,000 is on the cost page)
+CIFAR_SIZE, CIFAR_PASSES = 5000, 8.0
+# the two ConvNet-6 rates of Figures 2 and 6 at the full profile: the cpu profile's ConvNet-6 runs chose 0.5 or
+# 1.0 (within a point of each other) below alpha = 10 and 0.1 or 0.5 at 10
+CONVNET6_LRS = [0.1, 0.5]
 
 FIGURES = {
     "fig1": dict(
@@ -100,15 +120,26 @@ FIGURES = {
     "fig2": dict(
         title="Figure 2: CIFAR-10, uniform noise", experiment="exp1", fixed=dict(dataset="cifar10"),
         models=["convnet4", "convnet6", "resnet101"],
-        grid={"smoke": dict(alpha=[0, 5]), "cpu": dict(alpha=[0, 2, 5, 10]), "paper": dict(alpha=list(range(11)))},
-        seeds={"smoke": {"resnet101": [], "*": [0]}, "cpu": {"resnet101": [], "*": [0]}, "paper": {"*": [0, 1, 2]}},
-        overrides={"cpu": dict(min_steps=600), "paper": dict(n_clean=50000)},
+        grid={"smoke": dict(alpha=[0, 5]), "cpu": dict(alpha=[0, 2, 5, 10]), "full": dict(alpha=[0, 2, 5, 10]),
+              "paper": dict(alpha=list(range(11)))},
+        seeds={"smoke": {"resnet101": [], "*": [0]}, "cpu": {"resnet101": [], "*": [0]},
+               "full": {"resnet101": [], "*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        # full: ConvNet-4 trains every rate (Figure 12 is drawn from them); ConvNet-6's runs are Figure 6's
+        # (CIFAR-10's own images as noise), the same keys
+        overrides={"cpu": dict(min_steps=600), "full": dict(n_clean=CIFAR_SIZE, epochs=CIFAR_PASSES),
+                   "paper": dict(n_clean=50000)},
+        model_overrides={"full": {"convnet6": dict(lrs=CONVNET6_LRS)}}, report={"full": "peak"},
     ),
     "confusion": dict(  # Sec 3.2: "training the network repeatedly on a small subset of MNIST"
         title="The confusion matrix behind the confusing order (Sec 3.2)", experiment="exp2",
-        fixed=dict(dataset="mnist", alpha=0), models=["convnet4"], grid={p: {} for p in ("smoke", "cpu", "paper")},
-        seeds={"smoke": {"*": [0, 1]}, "cpu": {"*": [0, 1, 2, 3, 4]}, "paper": {"*": list(range(10))}},
+        fixed=dict(dataset="mnist", alpha=0), models=["convnet4"],
+        grid={p: {} for p in ("smoke", "cpu", "full", "paper")},
+        seeds={"smoke": {"*": [0, 1]}, "cpu": {"*": [0, 1, 2, 3, 4]}, "full": {"*": list(range(10))},
+               "paper": {"*": list(range(10))}},
+        # full: the Keras lineage's inputs, optimiser and initialisation (the cpu profile's runs predate them);
+        # 500 steps, where Figure 8's length runs without noise had stopped climbing (the fig8len runs chose 1.0)
         overrides={"cpu": dict(n_clean=1000, lrs=[1.0], epochs=0.0, min_steps=300, evals=1),
+                   "full": dict(n_clean=1000, lrs=[0.5, 1.0], epochs=0.0, min_steps=500, evals=1, mean_last=1),
                    "paper": dict(n_clean=1000, epochs=0.0, min_steps=1000, evals=1, mean_last=1)},
     ),
     "fig5": dict(
@@ -116,27 +147,37 @@ FIGURES = {
         fixed=dict(dataset="mnist", alpha=20), models=["convnet4"], needs="confusion",
         grid={"smoke": dict(delta=[0, 1.0], order=["confusing", "reverse", "random"]),
               "cpu": dict(delta=[0, 0.5, 1.0], order=["confusing", "reverse", "random"]),
+              "full": dict(delta=[0, 0.25, 0.5, 0.75, 0.9, 1.0], order=["confusing", "reverse", "random"]),
               "paper": dict(delta=[0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
                             order=["confusing", "reverse", "random"])},
-        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
-        overrides={"cpu": dict(lrs=LR2)},
+        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "full": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        overrides={"cpu": dict(lrs=LR2), "full": fig8_size(FIG5_SIZE)},
+        # full: uniform noise (delta = 0) trains every rate; structured noise the pilot's rate and the next smaller
+        pilot={"full": dict(model="convnet4", delta=0, seed=0)}, report={"full": "peak"},
     ),
     "fig6": dict(
         title="Figure 6: CIFAR-10, source of the noisy examples", experiment="exp3",
         fixed=dict(dataset="cifar10"), models=["convnet6"],
         grid={p: dict(alpha=a, source=[dict(noise_source="same"), dict(noise_source="other", repeat=False),
                                        dict(noise_source="white", repeat=False)])
-              for p, a in (("smoke", [0, 5]), ("cpu", [0, 5, 10]), ("paper", [0, 2, 4, 6, 8, 10]))},
-        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
-        overrides={"cpu": dict(min_steps=600, lrs=[0.1, 0.5]), "paper": dict(n_clean=50000)},
+              for p, a in (("smoke", [0, 5]), ("cpu", [0, 5, 10]), ("full", [0, 2, 5, 10]),
+                           ("paper", [0, 2, 4, 6, 8, 10]))},
+        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "full": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        overrides={"cpu": dict(min_steps=600, lrs=[0.1, 0.5]),
+                   "full": dict(n_clean=CIFAR_SIZE, epochs=CIFAR_PASSES, lrs=CONVNET6_LRS),
+                   "paper": dict(n_clean=50000)},
+        report={"full": "peak"},
     ),
     "fig7": dict(
         title="Figure 7: MNIST, repeated vs unique noisy images (2,500 clean)", experiment="exp3",
         fixed=dict(dataset="mnist", n_clean=2500), models=["convnet4"],
         grid={"smoke": dict(alpha=[0, 5], repeat=[True, False]), "cpu": dict(alpha=[0, 10, 20], repeat=[True, False]),
+              "full": dict(alpha=[0, 5, 10, 15, 20], repeat=[True, False]),
               "paper": dict(alpha=[0, 5, 10, 15, 20], repeat=[True, False])},
-        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
-        overrides={"cpu": dict(lrs=LR2), "smoke": dict(n_clean=500)},
+        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "full": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        # full: Figure 8's length rule at 2,500 clean labels (3.2 passes, at least 500 steps), read at the peak
+        overrides={"cpu": dict(lrs=LR2), "smoke": dict(n_clean=500), "full": fig8_size(2500)},
+        report={"full": "peak"},
     ),
     "fig8": dict(
         title="Figure 8: MNIST, accuracy against the number of clean labels", experiment="exp4",
@@ -171,9 +212,13 @@ FIGURES = {
         grid={p: dict(alpha=a, train=[dict(batch_size=b, min_steps=images // b) for b in (32, 64, 128, 256)]
                       + [dict(batch_size=128, min_steps=images // 128, loss="h_alpha")])
               for p, a, images in (("smoke", [0, 20], 2560), ("cpu", [0, 20, 50], FIG11_IMAGES),
-                                   ("paper", [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 60000 * 10))},
-        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
-        overrides={"cpu": dict(lrs=[0.01, 0.1, 1.0])},
+                                   ("paper", [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 60000 * 10))}
+        | {"full": dict(alpha=[0, 20, 50, 100],
+                        train=[dict(batch_size=b, min_steps=FIG11_FULL_IMAGES // b) for b in (32, 64, 128, 256)]
+                        + [dict(batch_size=128, min_steps=FIG11_FULL_IMAGES // 128, loss="h_alpha")])},
+        seeds={"smoke": {"*": [0]}, "cpu": {"*": [0, 1]}, "full": {"*": [0, 1]}, "paper": {"*": [0, 1, 2]}},
+        overrides={"cpu": dict(lrs=[0.01, 0.1, 1.0]),
+                   "full": dict(n_clean=FIG11_SIZE, epochs=1.0, lrs=[0.01, 0.1, 1.0])},
     ),
 }
 # ImageNet (a folder the user provides, nlcore.data): specified at the paper profile, not run for this book
@@ -211,9 +256,10 @@ def figure_configs(figure: str, profile: str = "cpu", *, alphas=None, seeds=None
     ``confusion`` ((m, m) counts) or store the ``confusion`` sweep first (:func:`confusion_matrix`).
 
     ``unpiloted``: what to do with a run whose learning rates wait for a pilot run not stored yet
-    (:func:`prune_lrs`): ``"skip"`` leaves it out (a sweep cannot train it yet); ``"estimate"`` lists it
-    with the first two rates of its grid, a stand-in with the work of the real run (two rates; one if the
-    pilot chooses the smallest) for predicting its cost, never to be trained."""
+    (:func:`prune_lrs`), or whose class order waits for the confusion runs: ``"skip"`` leaves it out (a
+    sweep cannot train it yet); ``"estimate"`` lists it with the first two rates of its grid (a stand-in
+    with the work of the real run: two rates, one if the pilot chooses the smallest) and a uniform
+    confusion matrix, for predicting its cost and counting the figure's runs, never to be trained."""
     if unpiloted not in ("skip", "estimate"):
         raise ValueError(f"unpiloted must be 'skip' or 'estimate', got {unpiloted!r}")
     if figure not in FIGURES:
@@ -243,7 +289,14 @@ def figure_configs(figure: str, profile: str = "cpu", *, alphas=None, seeds=None
                 point.update(v if isinstance(v, dict) else {name: v})
             if point.get("delta", 0) > 0 and point.get("order") in ("confusing", "reverse"):
                 if not ranks:
-                    cm = confusion if confusion is not None else confusion_matrix(profile, root)
+                    cm = confusion
+                    if cm is None:
+                        try:
+                            cm = confusion_matrix(profile, root)
+                        except MissingRuns:  # these runs wait on the confusion runs, as others on a pilot
+                            if unpiloted == "skip":
+                                continue
+                            cm = np.ones((data.num_classes(point["dataset"]),) * 2)  # a stand-in, to count
                     ranks.update({o: noise.class_order(o, len(cm), cm).tolist() for o in ("confusing", "reverse")})
                 point["ranks"] = ranks[point["order"]]
             if point.get("n_clean") == "all":  # every training image not held out for validation
@@ -297,16 +350,20 @@ def descend(cfgs: list[dict], floor: float, report: str = "last", root=None) -> 
 def prune_lrs(pilot: dict | None, cfg: dict, root=None) -> dict | None:
     """The learning rates a costly run trains, by a rule measured on a stored pilot run.
 
-    ``pilot``: ``model``, ``alpha``, ``seed`` of a run trained on the whole grid. A run of that model at
-    a larger alpha trains two rates: the one the pilot chose (on its ``lr_select`` split) and the next
+    ``pilot``: ``model``, ``seed`` and one axis value (``alpha=20``: Figure 1; ``delta=0``: Figure 5) of a
+    run trained on the whole grid. A run of that model beyond the pilot on that axis (more noise, or more
+    structured noise) trains two rates: the one the pilot chose (on its ``lr_select`` split) and the next
     smaller rate of the grid (one rate if the pilot chose the smallest), since the best rate falls as noise
     rises (Sec 3.4; Fig 12). Until the pilot is stored such a run has no grid yet: None (the figure leaves
     it out; a sweep run again after the pilot is stored trains it). Any other config is returned as it is.
     """
-    if pilot is None or cfg["model"] != pilot["model"] or cfg["alpha"] <= pilot["alpha"]:
+    if pilot is None:
+        return cfg
+    (axis,) = [k for k in pilot if k not in ("model", "seed")]
+    if cfg["model"] != pilot["model"] or cfg[axis] <= pilot[axis]:
         return cfg
     fields = {k: v for k, v in cfg.items() if k != "profile"}
-    rec = results.load(make_config(cfg["profile"], **dict(fields, alpha=pilot["alpha"], seed=pilot["seed"])), root)
+    rec = results.load(make_config(cfg["profile"], **dict(fields, **{axis: pilot[axis]}, seed=pilot["seed"])), root)
     if rec is None:
         return None
     if rec["metrics"]["best"]["lr"] is None:  # every rate of the pilot diverged: nothing to prune by
@@ -316,21 +373,23 @@ def prune_lrs(pilot: dict | None, cfg: dict, root=None) -> dict | None:
     return make_config(cfg["profile"], **dict(fields, lrs=grid[max(0, best - 1):best + 1]))
 
 
+class MissingRuns(ValueError):
+    """Runs that others wait on are not stored (the confusion runs of Figure 5's class orders)."""
+
+
 def confusion_matrix(profile: str = "cpu", root=None, train_missing: bool = False, device=None):
     """The (m, m) test-confusion counts of Sec 3.2, summed over the ``confusion`` sweep's runs.
 
     ``[c, k]`` = test images of class c that a ConvNet-4 trained on a small MNIST subset predicted
-    as k, over all its seeds (a different subset each). Raises ValueError if runs are missing and
-    ``train_missing`` is False.
+    as k, over all its seeds (a different subset each). Raises :class:`MissingRuns` (a ValueError) if
+    runs are missing and ``train_missing`` is False.
     """
-    import numpy as np
-
     cfgs = figure_configs("confusion", profile)
     recs = run(cfgs, device=device, progress=False, root=root, log=None) if train_missing else \
         [results.load(c, root) for c in cfgs]
     if any(r is None for r in recs):
         missing = sum(r is None for r in recs)
-        raise ValueError(f"Figure 5's confusing order needs the confusion matrix of Sec 3.2: {missing}"
+        raise MissingRuns(f"Figure 5's confusing order needs the confusion matrix of Sec 3.2: {missing}"
                          f" of its {len(cfgs)} runs at profile {profile!r} are not stored; run "
                          f"`python -m nlcore sweep confusion --profile {profile}` first")
     return np.sum([r["metrics"]["confusion"] for r in recs], axis=0)
@@ -450,6 +509,20 @@ def run_dask(configs: list[dict], scheduler, device: str | None = None, root=Non
         if own is not None:
             client.close()
             own.close()
+
+
+def complete(figure: str, profile: str, root=None) -> bool:
+    """Whether every run of ``figure`` at ``profile`` is stored, those that wait on others (a pilot's rates,
+    the confusion runs) included. Figure 8's sizes below its floor are not runs of the figure (:func:`descend`)."""
+    listed = figure_configs(figure, profile, root=root)
+    if any(results.load(c, root) is None for c in listed):
+        return False
+    everything = figure_configs(figure, profile, root=root, unpiloted="estimate")
+    floor = FIGURES[figure].get("descend", {}).get(profile)
+    if floor is not None:
+        everything = descend(everything, floor, FIGURES[figure].get("report", {}).get(profile, "last"), root)
+    point = lambda c: config_key(dict(c, lrs=[], ranks=None))  # noqa: E731  (a run, whatever its rates)
+    return {point(c) for c in everything} <= {point(c) for c in listed}
 
 
 def status(root=None) -> dict:

@@ -145,7 +145,10 @@ def num_slots(cfg: dict, n: int) -> int:
 
 
 def num_steps(cfg: dict) -> int:
-    slots = num_slots(cfg, cfg["n_clean"])
+    """Optimiser steps: ``epochs`` passes over the diluted set ``n_clean (1 + alpha)``, at least ``min_steps``.
+    With loss='h_alpha' (trained on the clean examples only, each standing for its share of the diluted set)
+    a pass takes the same steps as cross-entropy's over the diluted set, so the two train equally long."""
+    slots = noise.dilution_size(cfg["n_clean"], cfg["alpha"])
     return max(math.ceil(cfg["epochs"] * slots / cfg["batch_size"]), cfg["min_steps"])
 
 

@@ -27,7 +27,8 @@ def test_a_critical_number_within_a_factor():
 
 
 def store(cfg, acc, lr=0.1):
-    per_lr = [dict(lr=lr, diverged=False, val_acc=acc, test_acc=acc, curve=[])]
+    curve = [dict(step=i, val_acc=acc, test_acc=acc) for i in range(3)]  # what a statistic can be read from
+    per_lr = [dict(lr=lr, diverged=False, val_acc=acc, test_acc=acc, curve=curve)]
     results.save(cfg, dict(per_lr=per_lr, best=evaluate.select_lr(per_lr, "val")), 1.0)
 
 
@@ -96,3 +97,18 @@ def test_structured_noise_neither_half_is_not_held_and_missing_means_are_skipped
     assert claims.fig5_verdict(fig5_rows((0.82, 0.90, 0.88), (0.10, 0.30, 0.85)))["verdict"] == "not held"
     rows = fig5_rows((0.89, 0.90, 0.88), (0.10, 0.30, 0.70)) + [dict(order="random", delta=0.9, mean=None)]
     assert claims.fig5_verdict(rows)["delta"] == 0.5  # a point with no accuracy (all rates diverged) is left out
+
+
+def test_a_larger_profile_answers_a_figure_claim_only_once_its_grid_is_stored(results_root):
+    """Figure 7's claim reads the cpu runs until every full-profile run is stored: a half-trained grid would
+    mix what it has with what it lacks."""
+    for c in sweep.figure_configs("fig7", "cpu"):
+        store(c, 0.80 if c["repeat"] else 0.78)
+    assert claims.fig7_repeat()["scale"].startswith("profile cpu")
+    full = sweep.figure_configs("fig7", "full")
+    for c in full[:-1]:
+        store(c, 0.9)
+    assert claims.fig7_repeat()["scale"].startswith("profile cpu")
+    store(full[-1], 0.9)
+    row = claims.fig7_repeat()
+    assert row["scale"].startswith("profile full: 2,500 clean images") and row["verdict"] == "held"

@@ -182,3 +182,7 @@ def test_peaks_at_end_names_the_runs_still_rising_when_they_stopped():
     assert text == ("1 of 2 runs peaked in their last evaluations (rising or level when they stopped: the length, "
                     "not the clean labels, may have limited them): 2,000 clean at α = 10 (seed 0).")
     assert findings.peaks_at_end([]) == "No run is read at its peak yet."
+    a, b = rec([0.5, 0.6, 0.7], 2000), rec([0.5, 0.6, 0.7], 2000)
+    a["config"]["delta"], b["config"]["delta"] = 0.5, 1.0  # what else tells the runs apart is named
+    assert findings.peaks_at_end([a, b]).endswith(": 2,000 clean at α = 10, delta 0.5 (seed 0), "
+                                                  "2,000 clean at α = 10, delta 1.0 (seed 0).")

@@ -240,3 +240,60 @@ def test_one_size_of_figure_8_carries_its_length():
            if c["n_clean"] == 55000]
     fig1 = [c for c in sweep.figure_configs("fig1", "full", models=["convnet4"], alphas=[10], seeds=[0])]
     assert config.config_key(big[0]) == config.config_key(fig1[0])  # Figure 1's run, not trained twice
+
+
+def _store(cfg, accs, confusion=None):
+    per_lr = [dict(lr=lr, diverged=False, val_acc=a, test_acc=a, curve=[]) for lr, a in zip(cfg["lrs"], accs)]
+    results.save(cfg, dict(per_lr=per_lr, best=evaluate.select_lr(per_lr, "val"), confusion=confusion), 1.0)
+
+
+def test_structured_runs_wait_on_the_confusion_runs_and_on_uniform_noise(results_root):
+    """Figure 5 at the full profile: delta = 0 (Figure 8's alpha = 20 runs at 20,000 clean labels, the same keys)
+    trains every rate; delta > 0 waits for the confusion runs (its class orders) and for seed 0's uniform run
+    (its two rates), and the figure is complete only when every run, waiting ones included, is stored."""
+    first = sweep.figure_configs("fig5", "full")
+    assert {(c["delta"], c["seed"], len(c["lrs"])) for c in first} == {(0.0, 0, 5), (0.0, 1, 5)}
+    fig8 = {config.config_key(c) for c in sweep.figure_configs("fig8", "full", alphas=[20], unpiloted="estimate")
+            if c["n_clean"] == sweep.FIG5_SIZE}
+    assert {config.config_key(c) for c in first} == fig8
+    every = sweep.figure_configs("fig5", "full", unpiloted="estimate")
+    assert len(every) == 2 + 5 * 3 * 2  # delta 0, then 5 deltas x 3 orders x 2 seeds
+    assert not sweep.complete("fig5", "full")
+    for c in first:
+        _store(c, [0.5, 0.8, 0.9, 0.85, 0.2])  # chooses 0.1
+    listed = sweep.figure_configs("fig5", "full")
+    assert {c["order"] for c in listed if c["delta"] > 0} == {"random"}  # confusing and reverse wait on the orders
+    assert all(c["lrs"] == [0.05, 0.1] for c in listed if c["delta"] > 0)
+    cm = [[100 if k == c else (c + k) % 10 for k in range(10)] for c in range(10)]
+    for c in sweep.figure_configs("confusion", "full"):
+        assert c["n_clean"] == 1000 and c["inputs"] == "unit" and c["rho"] == 0.95
+        _store(c, [0.9, 0.95], confusion=cm)
+    listed = sweep.figure_configs("fig5", "full")
+    assert len(listed) == len(every) and all(c["lrs"] == [0.05, 0.1] for c in listed if c["delta"] > 0)
+    confusing = {tuple(c["ranks"][0]) for c in listed if c["order"] == "confusing" and c["delta"]}
+    assert confusing == {(9, 8, 7, 6, 5, 4, 3, 2, 1)}  # class 0 is most often taken for 9
+    for c in listed[:-1]:
+        if results.load(c) is None:
+            _store(c, [0.7, 0.6])
+    assert not sweep.complete("fig5", "full")
+    _store(listed[-1], [0.7, 0.6])
+    assert sweep.complete("fig5", "full")
+
+
+def test_the_other_figures_at_the_full_profile_share_runs_and_keep_one_length_per_alpha():
+    """Figure 2's ConvNet-6 runs are Figure 6's same-dataset runs; CIFAR trains the same passes at every alpha;
+    Figure 11's batch sizes see the same examples above the floor; Figure 7 takes Figure 8's length at 2,500."""
+    fig2 = sweep.figure_configs("fig2", "full")
+    six = {config.config_key(c) for c in fig2 if c["model"] == "convnet6"}
+    assert six == {config.config_key(c) for c in sweep.figure_configs("fig6", "full") if c["noise_source"] == "same"}
+    assert {c["model"] for c in fig2} == {"convnet4", "convnet6"}  # ResNet-101 waits for a GPU
+    assert all(c["epochs"] == sweep.CIFAR_PASSES and c["n_clean"] == sweep.CIFAR_SIZE and c["min_steps"] == 0
+               for c in fig2)
+    fig11 = sweep.figure_configs("fig11", "full")
+    for a in (20, 50, 100):
+        images = {train.num_steps(c) * c["batch_size"] for c in fig11 if c["alpha"] == a}
+        assert max(images) - min(images) < 256  # one pass each, to within a batch
+    assert {train.num_steps(c) * c["batch_size"] for c in fig11 if c["alpha"] == 0} == {sweep.FIG11_FULL_IMAGES}
+    fig7 = sweep.figure_configs("fig7", "full")
+    assert {(c["n_clean"], c["epochs"], c["min_steps"]) for c in fig7} == {(2500, 3.2, 500)}
+    assert sweep.FIGURES["fig7"]["report"]["full"] == "peak"

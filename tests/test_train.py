@@ -492,3 +492,12 @@ def test_stacked_dropout_masks_on_a_cpu_keep_1_minus_p_and_differ_between_models
         assert not torch.equal(m[0], m[1]) and not torch.equal(m, first[k])
     p1 = eng.predict(x)
     assert torch.equal(p1, eng.predict(x))  # eval mode: no dropout
+
+
+def test_h_alpha_trains_as_many_steps_as_cross_entropy_on_the_diluted_set():
+    """A pass of H_alpha (clean examples only) takes the steps of a pass over the diluted set it stands for."""
+    ce = config.make_config("full", model="convnet2", alpha=20, n_clean=10000, epochs=1.0)
+    h = dict(ce, loss="h_alpha")
+    assert train.num_steps(h) == train.num_steps(ce) == math.ceil(10000 * 21 / 128)
+    assert train.num_slots(h, h["n_clean"]) == 10000  # an epoch of its permutation is still the clean set
+    assert train.num_steps(dict(h, epochs=0.0, min_steps=400)) == 400  # the cpu profile's runs: the floor alone
