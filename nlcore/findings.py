@@ -85,7 +85,7 @@ def stored_line(figure: str, profile: str, records: list[dict], **selection) -> 
     n = len(sweep.figure_configs(figure, profile, unpiloted="estimate", **selection))
     hours = sum(r["wall_time_s"] for r in records) / 3600
     done = "all" if len(records) >= n else f"{len(records)} of the {n}"
-    return (f"Stored so far: {done} runs of this figure at profile `{profile}` ({hours:.1f} hours of training; "
+    return (f"Stored so far: {done} runs of this figure at profile '{profile}' ({hours:.1f} hours of training; "
             "the cost page predicts the rest).")
 
 
