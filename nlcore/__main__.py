@@ -83,14 +83,14 @@ def main(argv=None) -> int:
             print(f"unreadable: {path}: {why}", file=sys.stderr)
         return 1 if s["unreadable"] else 0
     try:
-        if sweep.FIGURES[args.figure].get("needs") == "confusion":  # Figure 5: measure the confusions first
-            sweep.confusion_matrix(args.profile, train_missing=True, device=args.device)
-        cfgs = sweep.figure_configs(args.figure, args.profile, alphas=args.alphas, seeds=args.seeds, models=args.models,
-                                    **_fields(args.set))
-        if args.dask:
-            sweep.run_dask(cfgs, args.dask, device=args.device)
+        selection = dict(alphas=args.alphas, seeds=args.seeds, models=args.models, **_fields(args.set))
+        if args.dask:  # one listing, spread over workers (runs that wait on others: run the command again)
+            if sweep.FIGURES[args.figure].get("needs") == "confusion":  # Figure 5: measure the confusions first
+                sweep.confusion_matrix(args.profile, train_missing=True, device=args.device)
+            sweep.run_dask(sweep.figure_configs(args.figure, args.profile, **selection), args.dask, device=args.device)
         else:
-            sweep.run(cfgs, device=args.device, progress=not args.no_progress)
+            sweep.train_figure(args.figure, args.profile, device=args.device, progress=not args.no_progress,
+                               **selection)
     except (ValueError, DataError, ResultsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -445,28 +445,36 @@ def run(configs: list[dict], *, device: str | None = None, progress: bool = True
     return [stored[i] for i in range(len(configs))]
 
 
+def train_figure(figure: str, profile: str = "cpu", *, device=None, progress: bool = True, root=None, log=print,
+                 order=None, **selection) -> list[dict]:
+    """Train the runs of ``figure`` at ``profile`` (``selection``: the keyword arguments of
+    :func:`figure_configs`, ``alphas``, ``seeds``, ``models``, ``grid``...) that are not stored, and the
+    confusion runs Figure 5 needs first. Runs that wait on others (a pilot's rates, a larger size, the
+    confusion runs) are listed once those are stored, so the figure is listed again until no run is added.
+    ``order``: a sort key for the runs of each listing (cheapest first, say). Returns the last listing."""
+    if FIGURES[figure].get("needs") == "confusion":
+        confusion_matrix(profile, root, train_missing=True, device=device)
+    wanted = figure_configs(figure, profile, root=root, **selection)
+    while True:
+        run(sorted(wanted, key=order) if order else wanted, device=device, progress=progress, root=root, log=log)
+        more = figure_configs(figure, profile, root=root, **selection)
+        if {config_key(c) for c in more} <= {config_key(c) for c in wanted}:
+            return more
+        wanted = more
+
+
 def figure_records(figure: str, profile: str = "cpu", *, train_missing: bool = False, device=None, root=None,
                    progress: bool | None = None, **selection) -> list[dict]:
     """What a notebook shows: the stored records of ``figure`` at ``profile``, read with the figure's
     statistic where it names one (``report``: :func:`nlcore.evaluate.restat`).
 
-    With ``train_missing``, first trains the runs of ``selection`` (the keyword arguments of
-    :func:`figure_configs`: ``alphas``, ``seeds``, ``models``, ``grid``...; by default the whole
-    figure) that are not stored (listing again, until none is added, those that wait on a pilot or on a
-    larger size), and the confusion runs Figure 5 needs. Returns the records of the profile's grid and of
-    ``selection``, those stored, each once.
+    With ``train_missing``, first trains what :func:`train_figure` trains for ``selection`` (by default
+    the whole figure). Returns the records of the profile's grid and of ``selection``, those stored, each once.
     """
     if progress is None:  # a bar in a live notebook; in the book build, one line per run
         progress = not switches.book()
-    if FIGURES[figure].get("needs") == "confusion" and train_missing:
-        confusion_matrix(profile, root, train_missing=True, device=device)
-    wanted = figure_configs(figure, profile, root=root, **selection)
-    while train_missing:  # runs that wait on others (a pilot, a larger size) are listed once those are stored
-        run(wanted, device=device, progress=progress, root=root)
-        more = figure_configs(figure, profile, root=root, **selection)
-        if {config_key(c) for c in more} <= {config_key(c) for c in wanted}:
-            break
-        wanted = more
+    wanted = train_figure(figure, profile, device=device, progress=progress, root=root, **selection) \
+        if train_missing else figure_configs(figure, profile, root=root, **selection)
     shown = figure_configs(figure, profile, root=root, seeds=selection.get("seeds"), models=selection.get("models"))
     keys = {config_key(c) for c in shown}
     shown += [c for c in wanted if config_key(c) not in keys]

@@ -297,3 +297,15 @@ def test_the_other_figures_at_the_full_profile_share_runs_and_keep_one_length_pe
     fig7 = sweep.figure_configs("fig7", "full")
     assert {(c["n_clean"], c["epochs"], c["min_steps"]) for c in fig7} == {(2500, 3.2, 500)}
     assert sweep.FIGURES["fig7"]["report"]["full"] == "peak"
+
+
+def test_the_background_sweep_takes_figures_models_alphas_and_seeds(results_root):
+    """scripts/sweep_bg.py ITEM...: FIG[:MODELS[@ALPHAS]][#SEEDS]; each item trains what is missing of it."""
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "sweep_bg.py")
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+    r = subprocess.run([sys.executable, script, "smoke", "fig1:perceptron@20#3", "fig1:perceptron,mlp1@0"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    got = sorted((c["model"], c["alpha"], c["seed"]) for c in (x["config"] for x in results.load_all()))
+    assert got == [("mlp1", 0.0, 0), ("perceptron", 0.0, 0), ("perceptron", 20.0, 3)]  # the profile's seeds: [0]
+    assert "== fig1:perceptron@20#3 (smoke)" in r.stdout and "1 of 1 runs already stored" not in r.stdout
