@@ -46,6 +46,7 @@ def test_drop_and_the_fig6_sentence():
     assert round(d, 6) == 0.2 and a == 50.0
     text = findings.fig6_text(s6)
     assert "loses 20.0% with CIFAR-10 noise, 10.0% with CIFAR-100 noise (ratio 0.50" in text
+    assert text.startswith("Without noise our ConvNet-6 reaches 60.0% (") and "75% after 25 passes" in text
     assert "1.0% with white noise" in text and "spread between seeds of one point is 2.0%" in text
     assert findings.drop(s6[3:], "noise_source", "same") == (None, None)  # no alpha = 0
     assert findings.fig6_text(s6[:3]).startswith("Not every source")
