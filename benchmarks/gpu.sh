@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The prepared GPU check, for a lent GPU machine (one device call of under 10 minutes: every step has its
-# own time limit, 120 + 300 + 150 s, and a failing step does not stop the next):
+# own time limit, 120 + 300 + 150 s by default, and a failing step does not stop the next; with GPU_SWEEP,
+# step 4 adds GPU_SWEEP_S (300 s): skip steps 1-3 then, GPU_TEST_S=0 GPU_BENCH_S=0 GPU_RUNS=, to stay under):
 #   1. tests/test_gpu.py: the captured CUDA graph of a training step equals the eager step (both engines);
 #   2. benchmarks/throughput.py --device cuda: engine vs plain PyTorch on the same GPU, with and without
 #      the graph, stacked and sequential, ConvNets with cuDNN's heuristic algorithms too, and the lr grid

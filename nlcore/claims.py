@@ -1,7 +1,9 @@
 """The paper's claims, each scored against our stored runs by a stated rule (the book's front page).
 
-A claim reads the stored records of its figure at the largest profile that has any (``full``, then
-``cpu``; nothing trains here), computes our number with its spread over seeds, and a verdict:
+A claim reads the stored records of its figure at the largest profile that can answer it (``full``, then
+``cpu``; nothing trains here): for Figure 1's points, the profile that has the point; for the other figures,
+the profile whose whole grid is stored, so that a half-trained grid never answers. It computes our number
+with its spread over seeds, and a verdict:
 
 - **held**: our number is where the rule says the paper's is;
 - **partly**: it misses that, but by less than the rule's wider margin, or the claim's direction holds
@@ -62,13 +64,12 @@ def _stored(figure: str, root=None, profiles=("full", "cpu"), needs=None):
     ``needs`` (a test of the records). By default a profile answers once every run of the figure there is
     stored (a half-trained grid would mix what it has with what it lacks), and the last profile with any
     stored run."""
-    for i, p in enumerate(profiles):
-        if p not in sweep.FIGURES[figure]["grid"]:
-            continue
+    profiles = [p for p in profiles if p in sweep.FIGURES[figure]["grid"]]
+    for p in profiles:
         try:
             recs = sweep.figure_records(figure, p, root=root)
             ok = needs(recs) if needs is not None else \
-                bool(recs) and (i == len(profiles) - 1 or sweep.complete(figure, p, root))
+                bool(recs) and (p == profiles[-1] or sweep.complete(figure, p, root))
         except (ValueError, data.DataError):  # Fig 5 before its confusion runs; ImageNet absent
             continue
         if ok:

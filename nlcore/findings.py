@@ -85,8 +85,9 @@ def stored_line(figure: str, profile: str, records: list[dict], **selection) -> 
     n = len(sweep.figure_configs(figure, profile, unpiloted="estimate", **selection))
     hours = sum(r["wall_time_s"] for r in records) / 3600
     done = "all" if len(records) >= n else f"{len(records)} of the {n}"
+    versions = sorted({r["code_version"][:10] for r in records})
     return (f"Stored so far: {done} runs of this figure at profile '{profile}' ({hours:.1f} hours of training; "
-            "the cost page predicts the rest).")
+            "the cost page predicts the rest)." + (f" Code versions: {', '.join(versions)}." if versions else ""))
 
 
 def scale_sentence(records: list[dict], dataset_words: str) -> str:
@@ -243,7 +244,10 @@ def peaks_at_end(records: list[dict]) -> str:
     for r in read:
         e = chosen(r)
         if e["window"][1] == len(e["curve"]) - 1:
-            extra = "".join(f", {k} {r['config'][k]}" for k in other)
+            c = r["config"]
+            moot = {"order"} if c.get("delta") == 0 else set()  # fields a run's canonical config fixes
+            moot |= {"noise_source", "repeat", "order"} if c.get("alpha") == 0 else set()
+            extra = "".join(f", {k} {c[k]}" for k in other if k not in moot)
             late.append(f"{r['config']['n_clean']:,} clean at α = {r['config']['alpha']:g}{extra} (seed {r['seed']})")
     if not read:
         return "No run is read at its peak yet."

@@ -23,7 +23,7 @@ for item in items:
     models, _, alphas = rest.partition("@")
     print(f"== {item} ({profile})", flush=True)
     sweep.train_figure(figure, profile, progress=False, log=lambda s: print(s, flush=True),
-                       order=lambda c: (c["seed"], COST.get(c["model"], 9), c["alpha"], -c["n_clean"]),
+                       sort_key=lambda c: (c["seed"], COST.get(c["model"], 9), c["alpha"], -c["n_clean"]),
                        models=models.split(",") if models else None,
                        alphas=[float(a) for a in alphas.split(",")] if alphas else None,
                        seeds=[int(s) for s in seeds.split(",")] if seeds else None)

@@ -242,8 +242,13 @@ def test_one_size_of_figure_8_carries_its_length():
     assert config.config_key(big[0]) == config.config_key(fig1[0])  # Figure 1's run, not trained twice
 
 
-def _store(cfg, accs, confusion=None):
-    per_lr = [dict(lr=lr, diverged=False, val_acc=a, test_acc=a, curve=[]) for lr, a in zip(cfg["lrs"], accs)]
+def _store(cfg, accs, confusion=None, peaks=None):
+    """A record whose rates end at ``accs``; ``peaks``: each rate's best earlier accuracy (default: none)."""
+    per_lr = []
+    for i, (lr, a) in enumerate(zip(cfg["lrs"], accs)):
+        p = a if peaks is None else peaks[i]
+        curve = [dict(step=k, val_acc=v, test_acc=v) for k, v in enumerate([p, p, p, a, a, a])]
+        per_lr.append(dict(lr=lr, diverged=False, val_acc=a, test_acc=a, curve=curve))
     results.save(cfg, dict(per_lr=per_lr, best=evaluate.select_lr(per_lr, "val"), confusion=confusion), 1.0)
 
 
@@ -259,24 +264,30 @@ def test_structured_runs_wait_on_the_confusion_runs_and_on_uniform_noise(results
     every = sweep.figure_configs("fig5", "full", unpiloted="estimate")
     assert len(every) == 2 + 5 * 3 * 2  # delta 0, then 5 deltas x 3 orders x 2 seeds
     assert not sweep.complete("fig5", "full")
-    for c in first:
-        _store(c, [0.5, 0.8, 0.9, 0.85, 0.2])  # chooses 0.1
+    assert sweep.status()["fig5"]["full"] == dict(stored=0, total=len(every))
+    for c in first:  # the last evaluations choose 0.1; the peak (how Figure 5 reads its runs) chooses 0.5
+        _store(c, [0.5, 0.8, 0.9, 0.85, 0.2], peaks=[0.5, 0.8, 0.9, 0.95, 0.2])
     listed = sweep.figure_configs("fig5", "full")
     assert {c["order"] for c in listed if c["delta"] > 0} == {"random"}  # confusing and reverse wait on the orders
-    assert all(c["lrs"] == [0.05, 0.1] for c in listed if c["delta"] > 0)
+    assert all(c["lrs"] == [0.1, 0.5] for c in listed if c["delta"] > 0)
+    for c in listed:
+        if results.load(c) is None:
+            _store(c, [0.7, 0.6])
+    assert not sweep.complete("fig5", "full")  # every listed run stored, but the confusion runs are missing
     cm = [[100 if k == c else (c + k) % 10 for k in range(10)] for c in range(10)]
     for c in sweep.figure_configs("confusion", "full"):
         assert c["n_clean"] == 1000 and c["inputs"] == "unit" and c["rho"] == 0.95
         _store(c, [0.9, 0.95], confusion=cm)
     listed = sweep.figure_configs("fig5", "full")
-    assert len(listed) == len(every) and all(c["lrs"] == [0.05, 0.1] for c in listed if c["delta"] > 0)
+    assert len(listed) == len(every) and all(c["lrs"] == [0.1, 0.5] for c in listed if c["delta"] > 0)
     confusing = {tuple(c["ranks"][0]) for c in listed if c["order"] == "confusing" and c["delta"]}
     assert confusing == {(9, 8, 7, 6, 5, 4, 3, 2, 1)}  # class 0 is most often taken for 9
-    for c in listed[:-1]:
-        if results.load(c) is None:
-            _store(c, [0.7, 0.6])
+    missing = [c for c in listed if results.load(c) is None]
+    assert {c["order"] for c in missing} == {"confusing", "reverse"}
+    for c in missing[:-1]:
+        _store(c, [0.7, 0.6])
     assert not sweep.complete("fig5", "full")
-    _store(listed[-1], [0.7, 0.6])
+    _store(missing[-1], [0.7, 0.6])
     assert sweep.complete("fig5", "full")
 
 
@@ -287,8 +298,12 @@ def test_the_other_figures_at_the_full_profile_share_runs_and_keep_one_length_pe
     six = {config.config_key(c) for c in fig2 if c["model"] == "convnet6"}
     assert six == {config.config_key(c) for c in sweep.figure_configs("fig6", "full") if c["noise_source"] == "same"}
     assert {c["model"] for c in fig2} == {"convnet4", "convnet6"}  # ResNet-101 waits for a GPU
-    assert all(c["epochs"] == sweep.CIFAR_PASSES and c["n_clean"] == sweep.CIFAR_SIZE and c["min_steps"] == 0
-               for c in fig2)
+    assert {c["model"] for c in sweep.figure_configs("fig2", "full", seeds=[3])} == {"convnet4", "convnet6"}
+    assert {c["model"] for c in sweep.figure_configs("fig2", "full", seeds=[3], models=["resnet101"])} == {"resnet101"}
+    assert all(c["epochs"] == sweep.CIFAR_PASSES and c["n_clean"] == sweep.CIFAR_SIZE for c in fig2)
+    passes = {c["alpha"]: train.num_steps(c) * c["batch_size"] / (c["n_clean"] * (1 + c["alpha"])) for c in fig2}
+    assert passes[0] == 25.6 and 8 < passes[2] < 8.6  # the floor binds below alpha = 5, not above
+    assert passes[5] == pytest.approx(8, abs=0.01) and passes[10] == pytest.approx(8, abs=0.01)
     fig11 = sweep.figure_configs("fig11", "full")
     for a in (20, 50, 100):
         images = {train.num_steps(c) * c["batch_size"] for c in fig11 if c["alpha"] == a}
@@ -308,4 +323,4 @@ def test_the_background_sweep_takes_figures_models_alphas_and_seeds(results_root
     assert r.returncode == 0, r.stderr
     got = sorted((c["model"], c["alpha"], c["seed"]) for c in (x["config"] for x in results.load_all()))
     assert got == [("mlp1", 0.0, 0), ("perceptron", 0.0, 0), ("perceptron", 20.0, 3)]  # the profile's seeds: [0]
-    assert "== fig1:perceptron@20#3 (smoke)" in r.stdout and "1 of 1 runs already stored" not in r.stdout
+    assert "== fig1:perceptron@20#3 (smoke)" in r.stdout and "perceptron alpha=20 seed=3: test" in r.stdout
