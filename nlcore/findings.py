@@ -256,6 +256,17 @@ def peaks_at_end(records: list[dict]) -> str:
             + (f": {', '.join(late)}." if late else "."))
 
 
+def edge_rates(records: list[dict]) -> str:
+    """How many runs trained on a pruned pair of rates (:func:`nlcore.sweep.prune_lrs`) chose the smaller
+    one, the edge of what they trained: there a still smaller rate, not trained, might have done better."""
+    pruned = [r for r in records if len(r["config"]["lrs"]) == 2 and r["metrics"]["best"]["lr"] is not None]
+    if not pruned:
+        return "No run trained a pruned pair of rates."
+    edge = [r for r in pruned if r["metrics"]["best"]["lr"] == min(r["config"]["lrs"])]
+    return (f"{len(edge)} of {len(pruned)} runs trained on two rates chose the smaller one, the edge of what "
+            "they trained (a still smaller rate might have done better there).")
+
+
 def critical_table(laws: dict) -> str:
     """Figure 9 with intervals: per target (rows of ``laws``, from :func:`nlcore.critical.laws`) the critical
     number of clean labels at each alpha with its 95% interval, and the fitted exponent k with its own."""

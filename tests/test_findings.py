@@ -187,3 +187,13 @@ def test_peaks_at_end_names_the_runs_still_rising_when_they_stopped():
     a["config"]["delta"], b["config"]["delta"] = 0.5, 1.0  # what else tells the runs apart is named
     assert findings.peaks_at_end([a, b]).endswith(": 2,000 clean at α = 10, delta 0.5 (seed 0), "
                                                   "2,000 clean at α = 10, delta 1.0 (seed 0).")
+
+
+def test_edge_rates_counts_pruned_runs_that_chose_their_smaller_rate():
+    def rec(lrs, best):
+        return dict(config=dict(lrs=lrs), metrics=dict(best=dict(lr=best)))
+
+    recs = [rec([0.05, 0.1], 0.05), rec([0.05, 0.1], 0.1), rec([0.01, 0.05, 0.1, 0.5, 1.0], 0.01),
+            rec([0.1, 0.5], None)]
+    assert findings.edge_rates(recs).startswith("1 of 2 runs trained on two rates chose the smaller one")
+    assert findings.edge_rates(recs[2:3]) == "No run trained a pruned pair of rates."
