@@ -310,7 +310,7 @@ def test_the_other_figures_at_the_full_profile_share_runs_and_keep_one_length_pe
         assert max(images) - min(images) < 256  # one pass each, to within a batch
     assert {train.num_steps(c) * c["batch_size"] for c in fig11 if c["alpha"] == 0} == {sweep.FIG11_FULL_IMAGES}
     fig7 = sweep.figure_configs("fig7", "full")
-    assert {(c["n_clean"], c["epochs"], c["min_steps"]) for c in fig7} == {(2500, 3.2, 500)}
+    assert {(c["n_clean"], c["epochs"], c["min_steps"]) for c in fig7} == {(2500, 6.4, 500)}
     assert sweep.FIGURES["fig7"]["report"]["full"] == "peak"
 
 
