@@ -256,6 +256,38 @@ def peaks_at_end(records: list[dict]) -> str:
             + (f": {', '.join(late)}." if late else "."))
 
 
+def passes_table(record: dict, earlier: dict | None = None) -> str:
+    """Per learning rate of a run of several passes: the test accuracy (the mean of the record's ``mean_last``
+    evaluations) at the end of each pass; with ``earlier``, a stored run of the same config over one pass, the
+    largest difference between the two at the evaluations made at the same steps (0 where the first pass
+    repeats it exactly) (Markdown table)."""
+    c = record["config"]
+    passes, k = int(c["epochs"]), c["mean_last"]
+    per = c["evals"] // passes
+    old = {} if earlier is None else {p["lr"]: p["curve"] for p in earlier["metrics"]["per_lr"]}
+    head = ("| learning rate | " + " | ".join(f"end of pass {i + 1}" for i in range(passes))
+            + " | first pass against the one-pass run |\n|---|" + "---|" * (passes + 1))
+    rows = []
+    for p in record["metrics"]["per_lr"]:
+        curve = p["curve"]
+        ends = []
+        for i in range(passes):
+            vals = [e["test_acc"] for e in curve[(i + 1) * per - k:(i + 1) * per]]
+            ends.append("diverged" if any(v is None for v in vals) else f"{sum(vals) / len(vals):.1%}")
+        same = "not trained there"
+        if p["lr"] in old:
+            at = {e["step"]: e["test_acc"] for e in old[p["lr"]]}
+            pairs = [(e["test_acc"], at[e["step"]]) for e in curve if e["step"] in at]
+            if not pairs:
+                same = "evaluated at other steps"
+            else:
+                gap = max(abs(a - b) for a, b in pairs)
+                where = f"at the {len(pairs)} evaluations at the same steps"
+                same = f"identical {where}" if gap == 0 else f"differs by up to {gap * 100:.2f} points {where}"
+        rows.append(f"| {p['lr']:g} | " + " | ".join(ends) + f" | {same} |")
+    return head + "\n" + "\n".join(rows)
+
+
 def edge_rates(records: list[dict]) -> str:
     """How many runs trained on a pruned pair of rates (:func:`nlcore.sweep.prune_lrs`) chose the smaller
     one, the edge of what they trained: there a still smaller rate, not trained, might have done better."""

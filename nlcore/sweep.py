@@ -202,6 +202,15 @@ FIGURES = {
         pilot={"full": dict(model="convnet4", alpha=20, seed=0)},
         report={"full": "peak"}, descend={"full": FIG8_FLOOR},
     ),
+    # Figure 1's headline point over two passes: ConvNet-4 at alpha = 100 was still rising at the end of its one
+    # pass (full profile, seed 0, lr 0.1, the smaller of its two rates), so the same run trained twice as long,
+    # with the chosen rate and the next smaller. Its evaluations fall on the one-pass run's steps (24 over two
+    # passes), and its first pass is that run's (same seed, batches and labels): the chapter checks it
+    "fig1len": dict(
+        title="Figure 1's ConvNet-4 at alpha = 100 over two passes", experiment="exp1",
+        fixed=dict(dataset="mnist", alpha=100, epochs=2.0, evals=24, lrs=[0.05, 0.1]), models=["convnet4"],
+        grid={"full": {}}, seeds={"full": {"*": [0]}},
+    ),
     # Figure 8's training length, measured before its grid: one pass over a small clean set diluted by alpha
     # is a few dozen steps, so small sets get more passes. Learning curves at the smallest sizes, with many
     # passes and 16 evaluations, show after how many passes accuracy stops rising, at alpha = 0 and 10 alike

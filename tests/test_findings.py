@@ -197,3 +197,19 @@ def test_edge_rates_counts_pruned_runs_that_chose_their_smaller_rate():
             rec([0.1, 0.5], None)]
     assert findings.edge_rates(recs).startswith("1 of 2 runs trained on two rates chose the smaller one")
     assert findings.edge_rates(recs[2:3]) == "No run trained a pruned pair of rates."
+
+
+def test_passes_table_reads_each_pass_and_checks_the_first_against_the_one_pass_run():
+    def curve(accs, step0=10):
+        return [dict(step=step0 * (i + 1), test_acc=a) for i, a in enumerate(accs)]
+
+    two = dict(config=dict(epochs=2.0, evals=6, mean_last=2),
+               metrics=dict(per_lr=[dict(lr=0.1, curve=curve([0.2, 0.4, 0.6, 0.8, 0.9, 0.94])),
+                                    dict(lr=0.05, curve=curve([0.1, 0.2, 0.3, 0.4, None, 0.5]))]))
+    one = dict(metrics=dict(per_lr=[dict(lr=0.1, curve=curve([0.2, 0.4, 0.61])), dict(lr=0.5, curve=curve([0.1] * 3))]))
+    table = findings.passes_table(two, one)
+    assert "| 0.1 | 50.0% | 92.0% | differs by up to 1.00 points at the 3 evaluations at the same steps |" in table
+    assert "| 0.05 | 25.0% | diverged | not trained there |" in table
+    one["metrics"]["per_lr"][0]["curve"][2]["test_acc"] = 0.6
+    assert "identical at the 3 evaluations at the same steps" in findings.passes_table(two, one)
+    assert findings.passes_table(two).count("not trained there") == 2
