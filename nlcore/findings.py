@@ -274,11 +274,13 @@ def passes_table(record: dict, earlier: dict | None = None) -> str:
         for i in range(passes):
             vals = [e["test_acc"] for e in curve[(i + 1) * per - k:(i + 1) * per]]
             ends.append("diverged" if any(v is None for v in vals) else f"{sum(vals) / len(vals):.1%}")
-        same = "not trained there"
+        same = "no one-pass run stored" if earlier is None else "not trained there"
         if p["lr"] in old:
             at = {e["step"]: e["test_acc"] for e in old[p["lr"]]}
             pairs = [(e["test_acc"], at[e["step"]]) for e in curve if e["step"] in at]
-            if not pairs:
+            if any(a is None or b is None for a, b in pairs):
+                same = "diverged at a shared evaluation"
+            elif not pairs:
                 same = "evaluated at other steps"
             else:
                 gap = max(abs(a - b) for a, b in pairs)
@@ -291,7 +293,10 @@ def passes_table(record: dict, earlier: dict | None = None) -> str:
 def edge_rates(records: list[dict]) -> str:
     """How many runs trained on a pruned pair of rates (:func:`nlcore.sweep.prune_lrs`) chose the smaller
     one, the edge of what they trained: there a still smaller rate, not trained, might have done better."""
-    pruned = [r for r in records if len(r["config"]["lrs"]) == 2 and r["metrics"]["best"]["lr"] is not None]
+    from .config import make_config
+
+    pruned = [r for r in records if len(r["config"]["lrs"]) == 2 and r["metrics"]["best"]["lr"] is not None
+              and len(make_config(r["config"]["profile"])["lrs"]) > 2]  # two of the profile's grid, not all
     if not pruned:
         return "No run trained a pruned pair of rates."
     edge = [r for r in pruned if r["metrics"]["best"]["lr"] == min(r["config"]["lrs"])]

@@ -62,7 +62,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
 
     slots_total = num_slots(cfg, len(d.y))
     steps = num_steps(cfg)
-    eval_at = {max(1, round(steps * (k + 1) / cfg["evals"])) for k in range(cfg["evals"])}
+    eval_at = set(eval_steps(cfg))
     gen = torch.Generator().manual_seed(cfg["seed"] + 1)
     curves = [[] for _ in cfg["lrs"]]
     # summed on the device: the loss is read back only at an evaluation, not at every step
@@ -150,6 +150,12 @@ def num_steps(cfg: dict) -> int:
     a pass takes the same steps as cross-entropy's over the diluted set, so the two train equally long."""
     slots = noise.dilution_size(cfg["n_clean"], cfg["alpha"])
     return max(math.ceil(cfg["epochs"] * slots / cfg["batch_size"]), cfg["min_steps"])
+
+
+def eval_steps(cfg: dict) -> list[int]:
+    """The steps after which a run is evaluated: ``evals`` of them, evenly spaced, the last at the end."""
+    steps = num_steps(cfg)
+    return sorted({max(1, round(steps * (k + 1) / cfg["evals"])) for k in range(cfg["evals"])})
 
 
 if __name__ == "__main__":  # tiny manual check

@@ -190,13 +190,13 @@ def test_peaks_at_end_names_the_runs_still_rising_when_they_stopped():
 
 
 def test_edge_rates_counts_pruned_runs_that_chose_their_smaller_rate():
-    def rec(lrs, best):
-        return dict(config=dict(lrs=lrs), metrics=dict(best=dict(lr=best)))
+    def rec(lrs, best, profile="full"):
+        return dict(config=dict(lrs=lrs, profile=profile), metrics=dict(best=dict(lr=best)))
 
     recs = [rec([0.05, 0.1], 0.05), rec([0.05, 0.1], 0.1), rec([0.01, 0.05, 0.1, 0.5, 1.0], 0.01),
-            rec([0.1, 0.5], None)]
+            rec([0.1, 0.5], None), rec([0.1, 1.0], 0.1, "smoke")]  # the smoke profile's whole grid is two rates
     assert findings.edge_rates(recs).startswith("1 of 2 runs trained on two rates chose the smaller one")
-    assert findings.edge_rates(recs[2:3]) == "No run trained a pruned pair of rates."
+    assert findings.edge_rates(recs[2:3] + recs[4:]) == "No run trained a pruned pair of rates."
 
 
 def test_passes_table_reads_each_pass_and_checks_the_first_against_the_one_pass_run():
@@ -212,4 +212,18 @@ def test_passes_table_reads_each_pass_and_checks_the_first_against_the_one_pass_
     assert "| 0.05 | 25.0% | diverged | not trained there |" in table
     one["metrics"]["per_lr"][0]["curve"][2]["test_acc"] = 0.6
     assert "identical at the 3 evaluations at the same steps" in findings.passes_table(two, one)
-    assert findings.passes_table(two).count("not trained there") == 2
+    assert findings.passes_table(two).count("no one-pass run stored") == 2
+    one["metrics"]["per_lr"][0]["curve"][1]["test_acc"] = None  # a diverged evaluation where both were evaluated
+    assert "| 0.1 | 50.0% | 92.0% | diverged at a shared evaluation |" in findings.passes_table(two, one)
+
+
+def test_the_two_pass_run_is_evaluated_at_every_step_the_one_pass_run_was():
+    """fig1len's first-pass evaluations fall on Figure 1's ConvNet-4 alpha = 100 run's steps, the last one too,
+    and lr 0.1 takes the same slot of the rate grid (its dropout masks) as it had there."""
+    from nlcore import sweep, train
+
+    (two,) = sweep.figure_configs("fig1len", "full")
+    one = sweep.make_config("full", model="convnet4", alpha=100, lrs=[0.1, 0.5])
+    assert train.num_steps(two) == 2 * train.num_steps(one)
+    assert set(train.eval_steps(one)) <= set(train.eval_steps(two)) and len(train.eval_steps(two)) == 24
+    assert two["lrs"].index(0.1) == one["lrs"].index(0.1) == 0

@@ -197,7 +197,7 @@ def _store_curve(cfg, vals):
 
 
 def test_figure_8_goes_down_the_sizes_while_the_larger_size_reaches_the_floor(results_root):
-    line = [config.make_config("full", alpha=10, n_clean=n, epochs=max(1.0, 8000 / n), lrs=[0.5], seed=s)
+    line = [config.make_config("full", alpha=10, n_clean=n, epochs=max(1.0, sweep.FIG8_N_REF / n), lrs=[0.5], seed=s)
             for n in (20000, 5000, 1000) for s in (0, 1)]
     listed = lambda: [(c["n_clean"], c["seed"]) for c in sweep.descend(line, 0.7, "peak")]  # noqa: E731
     assert listed() == [(20000, 0), (20000, 1)]  # nothing stored: only the largest size
