@@ -235,25 +235,35 @@ def length_table(records: list[dict]) -> str:
 
 def peaks_at_end(records: list[dict]) -> str:
     """Whether the training length let the runs peak: how many records read with the "peak" statistic
-    (:func:`nlcore.evaluate.restat`) had their chosen rate peak in the last evaluations (still rising at
-    the end, or level), and which."""
+    (:func:`nlcore.evaluate.restat`) had their chosen rate peak in the last evaluations (level or rising at
+    the end), and which of those were still climbing: validation accuracy more than :data:`CLIMBING` above
+    the window of evaluations before the last (there more training would likely have added accuracy)."""
     read = [r for r in records if r["metrics"]["best"].get("report") == "peak" and r["metrics"]["best"]["lr"]]
     other = [k for k in ("model", "delta", "order", "noise_source", "repeat", "batch_size", "loss")
              if len({str(r["config"].get(k)) for r in read}) > 1]  # what else tells the runs apart
-    late = []
+    late, climbing = 0, []
     for r in read:
         e = chosen(r)
-        if e["window"][1] == len(e["curve"]) - 1:
-            c = r["config"]
-            moot = {"order"} if c.get("delta") == 0 else set()  # fields a run's canonical config fixes
-            moot |= {"noise_source", "repeat", "order"} if c.get("alpha") == 0 else set()
-            extra = "".join(f", {k} {c[k]}" for k in other if k not in moot)
-            late.append(f"{r['config']['n_clean']:,} clean at α = {r['config']['alpha']:g}{extra} (seed {r['seed']})")
+        lo, hi = e["window"]
+        if hi != len(e["curve"]) - 1:
+            continue
+        late += 1
+        k = hi - lo + 1
+        before = [x["val_acc"] for x in e["curve"][max(0, lo - k):lo]]
+        now = [x["val_acc"] for x in e["curve"][lo:hi + 1]]
+        if not before or sum(now) / len(now) - sum(before) / len(before) <= CLIMBING:
+            continue
+        c = r["config"]
+        moot = {"order"} if c.get("delta") == 0 else set()  # fields a run's canonical config fixes
+        moot |= {"noise_source", "repeat", "order"} if c.get("alpha") == 0 else set()
+        extra = "".join(f", {k} {c[k]}" for k in other if k not in moot)
+        climbing.append(f"{c['n_clean']:,} clean at α = {c['alpha']:g}{extra} (seed {r['seed']})")
     if not read:
         return "No run is read at its peak yet."
-    return (f"{len(late)} of {len(read)} runs peaked in their last evaluations (rising or level when they "
-            "stopped: the length, not the clean labels, may have limited them)"
-            + (f": {', '.join(late)}." if late else "."))
+    return (f"{late} of {len(read)} runs peaked in their last evaluations (level or rising when they stopped); "
+            f"{len(climbing)} of them were still climbing, more than {CLIMBING * 100:g} points of validation "
+            "accuracy above the evaluations before (there the length, not the clean labels, may have limited "
+            "them)" + (f": {', '.join(climbing)}." if climbing else "."))
 
 
 def passes_table(record: dict, earlier: dict | None = None) -> str:

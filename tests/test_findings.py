@@ -179,11 +179,15 @@ def test_peaks_at_end_names_the_runs_still_rising_when_they_stopped():
         return restat(dict(key="k", seed=0, config=dict(n_clean=n, alpha=10.0, mean_last=3, n_val=5000),
                            metrics=dict(per_lr=per_lr, best=select_lr(per_lr, "val"))), "peak")
 
-    text = findings.peaks_at_end([rec([0.5, 0.8, 0.8, 0.8, 0.6, 0.5], 500), rec([0.5, 0.6, 0.7, 0.8, 0.9], 2000)])
-    assert text == ("1 of 2 runs peaked in their last evaluations (rising or level when they stopped: the length, "
-                    "not the clean labels, may have limited them): 2,000 clean at α = 10 (seed 0).")
+    level = rec([0.5, 0.9, 0.9, 0.9, 0.9, 0.9, 0.91], 5000)  # its last window is its best, by a third of a point
+    text = findings.peaks_at_end([rec([0.5, 0.8, 0.8, 0.8, 0.6, 0.5], 500), rec([0.5, 0.6, 0.7, 0.8, 0.9], 2000),
+                                  level])
+    assert text == ("2 of 3 runs peaked in their last evaluations (level or rising when they stopped); 1 of them "
+                    "were still climbing, more than 2 points of validation accuracy above the evaluations before "
+                    "(there the length, not the clean labels, may have limited them): 2,000 clean at α = 10 "
+                    "(seed 0).")
     assert findings.peaks_at_end([]) == "No run is read at its peak yet."
-    a, b = rec([0.5, 0.6, 0.7], 2000), rec([0.5, 0.6, 0.7], 2000)
+    a, b = rec([0.3, 0.4, 0.5, 0.6, 0.7, 0.8], 2000), rec([0.3, 0.4, 0.5, 0.6, 0.7, 0.8], 2000)
     a["config"]["delta"], b["config"]["delta"] = 0.5, 1.0  # what else tells the runs apart is named
     assert findings.peaks_at_end([a, b]).endswith(": 2,000 clean at α = 10, delta 0.5 (seed 0), "
                                                   "2,000 clean at α = 10, delta 1.0 (seed 0).")
