@@ -166,14 +166,15 @@ def laws(records: list[dict], targets) -> dict[float, dict]:
 def first_usable(stores: list[tuple[str, list[dict]]], target: float, alpha: float | None = None
                  ) -> tuple[str | None, list[dict]]:
     """Of ``(profile, records)`` pairs in order of preference, the first whose runs can answer for ``target``
-    (at ``alpha`` = 0: a crossing measured there; else a law, the target crossed at two alphas > 0), else
+    (a crossing measured at ``alpha``, or, at an alpha > 0, a law: the target crossed at two alphas > 0), else
     the first of those that measured the most sizes per alpha ((None, []) if none has runs): the calculator
     answers from the largest scale that can answer, never from one that merely has runs."""
     for profile, records in stores:
         if not records:
             continue
         cross = crossings(records, target)
-        if (cross.get(0.0, {}).get("status") == "crossed") if alpha == 0 else fit(cross)["k"] is not None:
+        here = cross.get(float(alpha), {}).get("status") == "crossed" if alpha is not None else False
+        if here or (alpha != 0 and fit(cross)["k"] is not None):
             return profile, records
     with_runs = [(p, r) for p, r in stores if r]
     if not with_runs:
@@ -215,8 +216,8 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``, ``k_high``), ``measured`` (``alphas``: those > 0
     whose curves crossed the target; ``alphas_run``; ``n_clean``: the smallest and largest size tried;
     ``runs``) and ``how``. At an alpha > 0 the answer is the fitted law's (:func:`fit`), its interval the
-    2.5th to 97.5th percentile of the law fitted to each bootstrap resample of the seeds; at alpha = 0 it
-    is the crossing measured there (:func:`crossings`).
+    2.5th to 97.5th percentile of the law fitted to each bootstrap resample of the seeds; at alpha = 0, and
+    at a measured alpha while no law can be fitted yet, it is the crossing measured there (:func:`crossings`).
 
     Raises ValueError for alpha < 0 or a target outside (0, 1), and :class:`OutsideMeasuredRange` when
     alpha lies outside the measured alphas (or fewer than two alphas crossed the target) unless
@@ -233,13 +234,15 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
                     runs=len(records))
     base = dict(alpha=float(alpha), target=float(target), measured=measured,
                 fit={k: law[k] for k in ("c", "k", "k_low", "k_high")})
-    if alpha == 0:
-        v = cross.get(0.0)
+    v = cross.get(float(alpha))
+    if alpha == 0 or (law["k"] is None and v is not None and v["status"] != "never"):
         if v is None or v["status"] == "never":
             raise OutsideMeasuredRange(f"no stored run at alpha = 0 reaches target {target:g}; measured n_clean "
                                        f"{measured['n_clean']}")
+        how = f"the crossing measured at alpha = {alpha:g}" + (
+            "" if alpha == 0 else " (no law yet: the target was crossed at fewer than two alphas > 0)")
         return dict(base, n_clean=v["n"], low=v["low"], high=v["high"], interval=v["interval"], extrapolated=False,
-                    upper_bound=v["status"] == "at_smallest", how="the crossing measured at alpha = 0")
+                    upper_bound=v["status"] == "at_smallest", how=how)
     if law["k"] is None:
         raise OutsideMeasuredRange(f"target {target:g} was crossed at {len(law['alphas'])} alpha > 0 "
                                    f"({law['alphas']}); the law needs two: no answer, even by extrapolation")

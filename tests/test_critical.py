@@ -162,3 +162,16 @@ def test_the_calculator_answers_from_the_first_scale_that_can_answer():
     assert critical.first_usable([("full", flat), ("cpu", law[:20])], 0.99)[0] == "cpu"  # none can: the most sizes
     assert critical.first_usable([("full", [])], 0.9) == (None, [])
     assert critical.first_usable([("full", flat), ("cpu", law)], 0.95, alpha=0)[0] == "cpu"  # a crossing at alpha 0
+
+
+def test_a_measured_alpha_is_answered_by_its_crossing_until_a_law_can_be_fitted():
+    """With the target crossed at one alpha > 0 only, the calculator answers there from the crossing (and says
+    so), and still refuses every other alpha > 0."""
+    recs = [r for r in synthetic(k=1.2) if r["config"]["alpha"] in (0, 10)]
+    ans = critical.clean_labels(recs, alpha=10, target=0.9)
+    assert ans["n_clean"] == pytest.approx(200 * 10 ** 1.2) and ans["fit"]["k"] is None
+    assert ans["how"].startswith("the crossing measured at alpha = 10 (no law yet")
+    with pytest.raises(critical.OutsideMeasuredRange, match="the law needs two"):
+        critical.clean_labels(recs, alpha=20, target=0.9, extrapolate=True)
+    assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 10)[0] == "full"
+    assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 20)[0] == "cpu"
