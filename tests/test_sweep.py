@@ -197,7 +197,7 @@ def _store_curve(cfg, vals):
 
 
 def test_figure_8_goes_down_the_sizes_while_the_larger_size_reaches_the_floor(results_root):
-    line = [config.make_config("full", alpha=10, n_clean=n, epochs=max(1.0, sweep.FIG8_N_REF / n), lrs=[0.5], seed=s)
+    line = [config.make_config("full", alpha=10, n_clean=n, epochs=55000 / n, lrs=[0.5], seed=s)
             for n in (20000, 5000, 1000) for s in (0, 1)]
     listed = lambda: [(c["n_clean"], c["seed"]) for c in sweep.descend(line, 0.7, "peak")]  # noqa: E731
     assert listed() == [(20000, 0), (20000, 1)]  # nothing stored: only the largest size
@@ -235,7 +235,8 @@ def test_training_figure_8_lists_the_smaller_sizes_as_the_larger_land(results_ro
 
 def test_one_size_of_figure_8_carries_its_length():
     (c,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [3000]}, alphas=[10], seeds=[0])
-    assert (c["n_clean"], c["epochs"], c["min_steps"]) == (3000, sweep.FIG8_N_REF / 3000, sweep.FIG8_MIN_STEPS)
+    assert (c["n_clean"], c["epochs"], c["min_steps"]) == (3000, 55000 / 3000, sweep.FIG8_MIN_STEPS)
+    assert train.num_steps(c) == train.num_steps(dict(c, n_clean=55000, epochs=1.0))  # Figure 1's length at alpha
     big = [c for c in sweep.figure_configs("fig8", "full", alphas=[10], seeds=[0], unpiloted="estimate")
            if c["n_clean"] == 55000]
     fig1 = [c for c in sweep.figure_configs("fig1", "full", models=["convnet4"], alphas=[10], seeds=[0])]
@@ -253,14 +254,12 @@ def _store(cfg, accs, confusion=None, peaks=None):
 
 
 def test_structured_runs_wait_on_the_confusion_runs_and_on_uniform_noise(results_root):
-    """Figure 5 at the full profile: delta = 0 (Figure 8's alpha = 20 runs at 20,000 clean labels, the same keys)
-    trains every rate; delta > 0 waits for the confusion runs (its class orders) and for seed 0's uniform run
-    (its two rates), and the figure is complete only when every run, waiting ones included, is stored."""
+    """Figure 5 at the full profile: delta = 0 (uniform noise at 20,000 clean labels, one pass) trains every
+    rate; delta > 0 waits for the confusion runs (its class orders) and for seed 0's uniform run (its two
+    rates), and the figure is complete only when every run, waiting ones included, is stored."""
     first = sweep.figure_configs("fig5", "full")
     assert {(c["delta"], c["seed"], len(c["lrs"])) for c in first} == {(0.0, 0, 5), (0.0, 1, 5)}
-    fig8 = {config.config_key(c) for c in sweep.figure_configs("fig8", "full", alphas=[20], unpiloted="estimate")
-            if c["n_clean"] == sweep.FIG5_SIZE}
-    assert {config.config_key(c) for c in first} == fig8
+    assert all((c["n_clean"], c["alpha"], c["epochs"]) == (20000, 20, 1.0) for c in first)
     every = sweep.figure_configs("fig5", "full", unpiloted="estimate")
     assert len(every) == 2 + 5 * 3 * 2  # delta 0, then 5 deltas x 3 orders x 2 seeds
     assert not sweep.complete("fig5", "full")
