@@ -47,11 +47,33 @@ FIG8_SIZES = [500, 1000, 2000, 5000, 10000, 20000, FIG1_N_CLEAN]  # 55,000: Figu
 FIG8_FLOOR = 0.70
 
 
-def fig8_size(n: int) -> dict:
-    """Figure 8's fields at the full profile for ``n`` clean labels (the length rule above)."""
+# the shorter length tried for Figure 8 before (kept in the store; the Exp 4 chapter compares the two): the length
+# of the fig8len runs at 500 and 2,000 clean labels, inside which both peaked at alpha = 10
+FIG8_SHORT_N_REF = 16000
+
+
+def fig8_size(n: int, n_ref: int = FIG1_N_CLEAN) -> dict:
+    """Figure 8's fields at the full profile for ``n`` clean labels: at least ``n_ref`` (1 + alpha) examples, one
+    pass and FIG8_MIN_STEPS steps (the length rule above; ``n_ref=FIG8_SHORT_N_REF`` the shorter one)."""
     if n == FIG8_SIZES[-1]:
         return dict(n_clean=n)
-    return dict(n_clean=n, epochs=FIG1_N_CLEAN / n, min_steps=FIG8_MIN_STEPS)
+    return dict(n_clean=n, epochs=max(1.0, n_ref / n), min_steps=FIG8_MIN_STEPS)
+
+
+def fig8_lengths(profile: str = "full", root=None) -> list[tuple[dict, dict | None, dict | None]]:
+    """Figure 8 under its two length rules: ``(config, shorter, current)`` per config of the figure below the
+    largest size (pilot-pruned runs counted as :func:`figure_configs`' estimate) where either run is stored,
+    each record read at its validation peak as the figure reads it (None: not stored)."""
+    rows = []
+    for c in figure_configs("fig8", profile, unpiloted="estimate"):
+        if c["n_clean"] == FIG8_SIZES[-1]:
+            continue
+        fields = {k: v for k, v in c.items() if k != "profile"}
+        short = results.load(make_config(profile, **dict(fields, **fig8_size(c["n_clean"], FIG8_SHORT_N_REF))), root)
+        now = results.load(c, root)
+        if short or now:
+            rows.append((c, short and restat(short, "peak"), now and restat(now, "peak")))
+    return rows
 
 
 FIG11_IMAGES = 51200  # Figure 11: every batch size sees the same number of examples (400 steps at 128)
@@ -66,7 +88,7 @@ FIG5 = dict(n_clean=20000, epochs=1.0, min_steps=FIG8_MIN_STEPS)
 # Figure 7 at 2,500 clean labels: 16,000 x (1 + alpha) examples (6.4 passes over the diluted set) and at least
 # FIG8_MIN_STEPS steps, the length inside which the fig8len runs at 500 and 2,000 labels (the sizes around it)
 # peaked at alpha = 10; Figure 8's length would be 22 passes, 3.4 times the hours
-FIG7 = dict(n_clean=2500, epochs=16000 / 2500, min_steps=FIG8_MIN_STEPS)
+FIG7 = fig8_size(2500, FIG8_SHORT_N_REF)
 # Figure 11 at 10,000 clean labels: one pass over the diluted set for every batch size and for H_alpha (whose
 # steps are those of batch 128 on the diluted set: nlcore.train.num_steps), and at least FIG11_FULL_IMAGES
 # examples (binds at alpha = 0 only, where one pass is 10,000 images)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from nlcore import config, evaluate, results, sweep, train
+from nlcore import config, evaluate, findings, results, sweep, train
 
 
 def _cfgs():
@@ -323,3 +323,21 @@ def test_the_background_sweep_takes_figures_models_alphas_and_seeds(results_root
     got = sorted((c["model"], c["alpha"], c["seed"]) for c in (x["config"] for x in results.load_all()))
     assert got == [("mlp1", 0.0, 0), ("perceptron", 0.0, 0), ("perceptron", 20.0, 3)]  # the profile's seeds: [0]
     assert "== fig1:perceptron@20#3 (smoke)" in r.stdout and "perceptron alpha=20 seed=3: test" in r.stdout
+
+
+def test_figure_8_under_its_two_length_rules_run_for_run(results_root):
+    (now,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [5000]}, alphas=[10], seeds=[0])
+    short = config.make_config("full", **dict({k: v for k, v in now.items() if k != "profile"},
+                                              **sweep.fig8_size(5000, sweep.FIG8_SHORT_N_REF)))
+    assert (short["epochs"], now["epochs"]) == (3.2, 11.0) and train.num_steps(short) == 1375
+    assert sweep.fig8_size(20000, sweep.FIG8_SHORT_N_REF)["epochs"] == 1.0  # at least one pass
+    assert sweep.fig8_lengths() == []
+    _store_curve(short, [0.5, 0.8, 0.9, 0.9, 0.9, 0.6, 0.6, 0.6])  # read at its peak (89%), not its end (59%)
+    (row,) = sweep.fig8_lengths()
+    assert row[0]["n_clean"] == 5000 and row[2] is None
+    assert row[1]["metrics"]["best"]["test_acc"] == pytest.approx(0.89)
+    table = findings.lengths_table(sweep.fig8_lengths(), sweep.FIG8_SHORT_N_REF, sweep.FIG1_N_CLEAN)
+    assert "| 5,000 | 10 | 0 | 89.0% (lr 0.01), 7 steps | not stored yet |" in table
+    _store_curve(now, [0.6, 0.9, 0.95, 0.95, 0.95])
+    table = findings.lengths_table(sweep.fig8_lengths(), sweep.FIG8_SHORT_N_REF, sweep.FIG1_N_CLEAN)
+    assert table.rstrip().endswith("| 94.0% (lr 0.01), 4 steps | +5.0 |")
