@@ -233,25 +233,27 @@ def length_table(records: list[dict]) -> str:
     return head + "\n".join(rows) if rows else "No stored runs."
 
 
-def lengths_table(rows: list[tuple[dict, dict | None, dict | None]], short: int, long: int) -> str:
-    """Figure 8 under two length rules (``nlcore.sweep.fig8_lengths``'s rows): per clean labels, alpha and
-    seed, the steps and the test accuracy where validation peaked under ``short`` (1 + alpha) examples and
-    under ``long`` (1 + alpha), and the difference (Markdown table; a run not stored yet is marked)."""
+def lengths_table(rows: list[tuple[dict, dict | None, dict | None]], names: tuple[str, str]) -> str:
+    """Figure 8 under two length rules (``nlcore.sweep.fig8_lengths``'s rows; ``names``: the column heads of
+    the shorter and the current rule): per clean labels, alpha and seed, the test accuracy where validation
+    peaked (the rate chosen there), the step of that peak window's last evaluation and the run's steps, and
+    the difference (Markdown table; a run not stored yet is marked)."""
     def cell(rec):
         if rec is None:
             return "not stored yet"
         best, e = rec["metrics"]["best"], chosen(rec)
         if e is None:
             return "diverged"
-        return f"{best['test_acc']:.1%} (lr {best['lr']:g}), {e['curve'][-1]['step']:,} steps"
+        peak = e["curve"][e["window"][1]]["step"]
+        return f"{best['test_acc']:.1%} (lr {best['lr']:g}), peak at {peak:,} of {e['curve'][-1]['step']:,} steps"
 
     out = []
     for c, a, b in sorted(rows, key=lambda t: (t[0]["alpha"], t[0]["n_clean"], t[0]["seed"])):
         accs = [r and r["metrics"]["best"]["test_acc"] for r in (a, b)]
         gain = f"{(accs[1] - accs[0]) * 100:+.1f}" if None not in accs else ""
         out.append(f"| {c['n_clean']:,} | {c['alpha']:g} | {c['seed']} | {cell(a)} | {cell(b)} | {gain} |")
-    head = (f"| clean labels | α | seed | {short:,} × (1 + α) examples | {long:,} × (1 + α) examples | "
-            "points gained |\n|---|---|---|---|---|---|\n")
+    head = (f"| clean labels | α | seed | {names[0]} | {names[1]} | points gained |\n"
+            "|---|---|---|---|---|---|\n")
     return head + "\n".join(out) if out else "No stored runs under either rule."
 
 

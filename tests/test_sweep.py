@@ -292,7 +292,7 @@ def test_structured_runs_wait_on_the_confusion_runs_and_on_uniform_noise(results
 
 def test_the_other_figures_at_the_full_profile_share_runs_and_keep_one_length_per_alpha():
     """Figure 2's ConvNet-6 runs are Figure 6's same-dataset runs; CIFAR trains the same passes at every alpha;
-    Figure 11's batch sizes see the same examples above the floor; Figure 7 takes Figure 8's length at 2,500."""
+    Figure 11's batch sizes see the same examples above the floor; Figure 7 trains 6.4 passes at 2,500."""
     fig2 = sweep.figure_configs("fig2", "full")
     six = {config.config_key(c) for c in fig2 if c["model"] == "convnet6"}
     assert six == {config.config_key(c) for c in sweep.figure_configs("fig6", "full") if c["noise_source"] == "same"}
@@ -328,16 +328,36 @@ def test_the_background_sweep_takes_figures_models_alphas_and_seeds(results_root
 def test_figure_8_under_its_two_length_rules_run_for_run(results_root):
     (now,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [5000]}, alphas=[10], seeds=[0])
     short = config.make_config("full", **dict({k: v for k, v in now.items() if k != "profile"},
-                                              **sweep.fig8_size(5000, sweep.FIG8_SHORT_N_REF)))
+                                              **sweep.fig8_size(5000, short=True)))
     assert (short["epochs"], now["epochs"]) == (3.2, 11.0) and train.num_steps(short) == 1375
-    assert sweep.fig8_size(20000, sweep.FIG8_SHORT_N_REF)["epochs"] == 1.0  # at least one pass
+    assert sweep.fig8_size(20000, short=True)["epochs"] == 1.0  # at least one pass
+    names = ("shorter", "current")
     assert sweep.fig8_lengths() == []
     _store_curve(short, [0.5, 0.8, 0.9, 0.9, 0.9, 0.6, 0.6, 0.6])  # read at its peak (89%), not its end (59%)
     (row,) = sweep.fig8_lengths()
     assert row[0]["n_clean"] == 5000 and row[2] is None
     assert row[1]["metrics"]["best"]["test_acc"] == pytest.approx(0.89)
-    table = findings.lengths_table(sweep.fig8_lengths(), sweep.FIG8_SHORT_N_REF, sweep.FIG1_N_CLEAN)
-    assert "| 5,000 | 10 | 0 | 89.0% (lr 0.01), 7 steps | not stored yet |" in table
+    table = findings.lengths_table(sweep.fig8_lengths(), names)
+    assert "| 5,000 | 10 | 0 | 89.0% (lr 0.01), peak at 4 of 7 steps | not stored yet |" in table
     _store_curve(now, [0.6, 0.9, 0.95, 0.95, 0.95])
-    table = findings.lengths_table(sweep.fig8_lengths(), sweep.FIG8_SHORT_N_REF, sweep.FIG1_N_CLEAN)
-    assert table.rstrip().endswith("| 94.0% (lr 0.01), 4 steps | +5.0 |")
+    table = findings.lengths_table(sweep.fig8_lengths(), names)
+    assert table.rstrip().endswith("| 94.0% (lr 0.01), peak at 4 of 4 steps | +5.0 |")
+    # above the pilot's alpha the two lengths' pilots may choose different rates: not compared
+    (high,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [5000]}, alphas=[50], seeds=[0],
+                                   unpiloted="estimate")
+    _store_curve(config.make_config("full", **dict({k: v for k, v in high.items() if k != "profile"},
+                                                    **sweep.fig8_size(5000, short=True))), [0.7, 0.7, 0.7])
+    assert len(sweep.fig8_lengths()) == 1
+
+
+def test_figure_8_length_rule():
+    """32 passes or Figure 1's length, whichever is fewer, at least 500 steps; the smallest size's runs are the
+    shorter rule's (the same fields, so the same keys); Figures 5 and 7 keep lengths of their own."""
+    assert [sweep.fig8_size(n)["epochs"] for n in sweep.FIG8_SIZES[:-1]] == [32.0, 32.0, 27.5, 11.0, 5.5, 2.75]
+    assert sweep.fig8_size(500) == sweep.fig8_size(500, short=True)
+    (c,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [5000]}, alphas=[10], seeds=[0])
+    assert train.num_steps(c) == train.num_steps(dict(c, n_clean=55000, epochs=1.0)) == 4727  # Figure 1's length
+    assert {(c["n_clean"], c["epochs"], c["min_steps"]) for c in sweep.figure_configs("fig5", "full")} == \
+        {(20000, 1.0, 500)}
+    assert {(c["n_clean"], c["epochs"], c["min_steps"]) for c in sweep.figure_configs("fig7", "full")} == \
+        {(2500, 6.4, 500)}
