@@ -21,9 +21,10 @@ def _strip(rec):
 
 def test_dask_local_cluster_matches_serial_sweep(tmp_path):
     pytest.importorskip("distributed")
-    # precision pinned: a 1-thread worker measures its own machine choices, which may differ from 2 threads'
-    cfgs = [dict(c, precision="fp32") for c in sweep.figure_configs("fig1", "smoke", models=["perceptron"],
-                                                                    alphas=[0, 1, 2, 3])]
+    # precision and engine pinned: a 1-thread worker measures its own machine choices, which may differ from
+    # 2 threads' (and do on a loaded machine)
+    smoke = sweep.figure_configs("fig1", "smoke", models=["perceptron"], alphas=[0, 1, 2, 3])
+    cfgs = [dict(c, precision="fp32", engine="stacked") for c in smoke]
     t0 = time.time()
     serial = sweep.run(cfgs, progress=False, log=None, root=tmp_path / "serial")
     t_serial = time.time() - t0
