@@ -100,6 +100,12 @@ def make_config(profile: str = "cpu", **overrides) -> dict:
     return check_config(cfg)
 
 
+def replace(cfg: dict, **changes) -> dict:
+    """``cfg`` (a config from :func:`make_config`) with ``changes``, validated as :func:`make_config` does: the
+    config of a sibling run (another seed, size or length of the same experiment)."""
+    return make_config(cfg["profile"], **dict({k: v for k, v in cfg.items() if k != "profile"}, **changes))
+
+
 def canonical(cfg: dict) -> dict:
     """One config per distinct run: fields that cannot matter are set to their defaults.
 

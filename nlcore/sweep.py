@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from . import checkpoint, data, noise, results, switches, train
-from .config import PROFILES, config_key, make_config
+from .config import PROFILES, config_key, make_config, replace
 from .evaluate import restat
 
 # A figure: the models, fields fixed for all its runs, and per profile a grid (an explicit product of
@@ -76,8 +76,7 @@ def fig8_lengths(profile: str = "full", root=None) -> list[tuple[dict, dict | No
     for c in figure_configs("fig8", profile, root=root, unpiloted="estimate"):  # every size, not only those listed
         if c["n_clean"] == FIG8_SIZES[-1] or c["alpha"] > top:
             continue
-        fields = {k: v for k, v in c.items() if k != "profile"}
-        short = results.load(make_config(profile, **dict(fields, **fig8_size(c["n_clean"], short=True))), root)
+        short = results.load(replace(c, **fig8_size(c["n_clean"], short=True)), root)
         now = results.load(c, root)
         if short or now:
             rows.append((c, short and restat(short, "peak"), now and restat(now, "peak")))
@@ -408,8 +407,7 @@ def descend(cfgs: list[dict], floor: float, report: str = "last", root=None) -> 
         line.sort(key=lambda c: -c["n_clean"])
         keep.append(line[0])
         for larger, c in zip(line, line[1:]):
-            rec = results.load(make_config(larger["profile"], **dict(
-                {k: v for k, v in larger.items() if k != "profile"}, seed=0)), root)
+            rec = results.load(replace(larger, seed=0), root)
             acc = None if rec is None else restat(rec, report)["metrics"]["best"]["test_acc"]
             if acc is None or acc < floor:
                 break
@@ -435,8 +433,7 @@ def prune_lrs(pilot: dict | None, cfg: dict, root=None) -> dict | None:
     (axis,) = [k for k in pilot if k not in ("model", "seed", "report")]
     if cfg["model"] != pilot["model"] or cfg[axis] <= pilot[axis]:
         return cfg
-    fields = {k: v for k, v in cfg.items() if k != "profile"}
-    rec = results.load(make_config(cfg["profile"], **dict(fields, **{axis: pilot[axis]}, seed=pilot["seed"])), root)
+    rec = results.load(replace(cfg, **{axis: pilot[axis]}, seed=pilot["seed"]), root)
     if rec is None:
         return None
     if pilot.get("report", "last") != "last":
@@ -445,7 +442,7 @@ def prune_lrs(pilot: dict | None, cfg: dict, root=None) -> dict | None:
         return cfg
     grid = sorted(cfg["lrs"])
     best = grid.index(rec["metrics"]["best"]["lr"])
-    return make_config(cfg["profile"], **dict(fields, lrs=grid[max(0, best - 1):best + 1]))
+    return replace(cfg, lrs=grid[max(0, best - 1):best + 1])
 
 
 class MissingRuns(ValueError):

@@ -327,8 +327,7 @@ def test_the_background_sweep_takes_figures_models_alphas_and_seeds(results_root
 
 def test_figure_8_under_its_two_length_rules_run_for_run(results_root):
     (now,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [5000]}, alphas=[10], seeds=[0])
-    short = config.make_config("full", **dict({k: v for k, v in now.items() if k != "profile"},
-                                              **sweep.fig8_size(5000, short=True)))
+    short = config.replace(now, **sweep.fig8_size(5000, short=True))
     assert (short["epochs"], now["epochs"]) == (3.2, 11.0) and train.num_steps(short) == 1375
     assert sweep.fig8_size(20000, short=True)["epochs"] == 1.0  # at least one pass
     names = ("shorter", "current")
@@ -345,8 +344,7 @@ def test_figure_8_under_its_two_length_rules_run_for_run(results_root):
     # above the pilot's alpha the two lengths' pilots may choose different rates: not compared
     (high,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [5000]}, alphas=[50], seeds=[0],
                                    unpiloted="estimate")
-    _store_curve(config.make_config("full", **dict({k: v for k, v in high.items() if k != "profile"},
-                                                    **sweep.fig8_size(5000, short=True))), [0.7, 0.7, 0.7])
+    _store_curve(config.replace(high, **sweep.fig8_size(5000, short=True)), [0.7, 0.7, 0.7])
     assert len(sweep.fig8_lengths()) == 1
 
 
