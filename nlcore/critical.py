@@ -244,8 +244,9 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
         return dict(base, n_clean=v["n"], low=v["low"], high=v["high"], interval=v["interval"], extrapolated=False,
                     upper_bound=v["status"] == "at_smallest", how=how)
     if law["k"] is None:
-        raise OutsideMeasuredRange(f"target {target:g} was crossed at {len(law['alphas'])} alpha > 0 "
-                                   f"({law['alphas']}); the law needs two: no answer, even by extrapolation")
+        where = (f"only at alpha = {law['alphas'][0]:g}" if law["alphas"] else "at no alpha > 0")
+        raise OutsideMeasuredRange(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no "
+                                   "answer, even by extrapolation")
     inside = law["alphas"][0] <= alpha <= law["alphas"][-1]
     if not inside and not extrapolate:
         raise OutsideMeasuredRange(f"alpha = {alpha:g} is outside the measured alphas {law['alphas'][0]:g} to "

@@ -207,7 +207,7 @@ def exp3_protocol(figures: dict[str, list[dict]]) -> tuple[str, str]:
     return table, " ".join(parts) or "No stored runs yet."
 
 
-def length_table(records: list[dict]) -> str:
+def statistics_table(records: list[dict]) -> str:
     """Figure 8's training length: per run (clean labels, alpha), the test accuracy its kept evaluations give
     read with each statistic (:func:`nlcore.evaluate.restat`: the record's own ``mean_last`` evaluations, the
     learning rate chosen by that statistic on the split the record chose on), where validation
@@ -284,10 +284,11 @@ def peaks_at_end(records: list[dict]) -> str:
         climbing.append(f"{c['n_clean']:,} clean at α = {c['alpha']:g}{extra} (seed {r['seed']})")
     if not read:
         return "No run is read at its peak yet."
+    was, them = ("was", "it") if len(climbing) == 1 else ("were", "them")
     return (f"{late} of {len(read)} runs peaked in their last evaluations (level or rising when they stopped); "
-            f"{len(climbing)} of them were still climbing, more than {CLIMBING * 100:g} points of validation "
+            f"{len(climbing)} of them {was} still climbing, more than {CLIMBING * 100:g} points of validation "
             "accuracy above the evaluations before (there the length, not the clean labels, may have limited "
-            "them)" + (f": {', '.join(climbing)}." if climbing else "."))
+            f"{them})" + (f": {', '.join(climbing)}." if climbing else "."))
 
 
 def passes_table(record: dict, earlier: dict | None = None) -> str:
@@ -356,7 +357,7 @@ def critical_table(laws: dict) -> str:
 
     rows = []
     for t, f in sorted(laws.items()):
-        k = "n/a: " + f["interval"] if f["k"] is None else f"{f['k']:.2f}" + (
+        k = "n/a (" + f["interval"].removeprefix("none: ") + ")" if f["k"] is None else f"{f['k']:.2f}" + (
             f" ({f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else f"; interval {f['interval']}")
         rows.append(f"| {t:.0%} | " + " | ".join(cell(f["crossings"].get(a)) for a in alphas) + f" | {k} |")
     return ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k (95%) |\n|"

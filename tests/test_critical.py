@@ -88,7 +88,7 @@ def test_the_calculator_answers_inside_refuses_outside_and_warns_when_extrapolat
     zero = critical.clean_labels(recs, alpha=0, target=0.9)
     # at alpha = 0 the target is reached below the smallest size tried (200 < 250): only an upper bound
     assert zero["how"] == "the crossing measured at alpha = 0" and zero["n_clean"] == 250 and zero["upper_bound"]
-    with pytest.raises(critical.OutsideMeasuredRange, match="the law needs two"):
+    with pytest.raises(critical.OutsideMeasuredRange, match="crossed at no alpha > 0; the law needs two"):
         critical.clean_labels(recs, alpha=30, target=0.9999, extrapolate=True)  # never reached anywhere
 
 
@@ -171,7 +171,7 @@ def test_a_measured_alpha_is_answered_by_its_crossing_until_a_law_can_be_fitted(
     ans = critical.clean_labels(recs, alpha=10, target=0.9)
     assert ans["n_clean"] == pytest.approx(200 * 10 ** 1.2) and ans["fit"]["k"] is None
     assert ans["how"].startswith("the crossing measured at alpha = 10 (no law yet")
-    with pytest.raises(critical.OutsideMeasuredRange, match="the law needs two"):
+    with pytest.raises(critical.OutsideMeasuredRange, match="crossed only at alpha = 10; the law needs two"):
         critical.clean_labels(recs, alpha=20, target=0.9, extrapolate=True)
     assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 10)[0] == "full"
     assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 20)[0] == "cpu"

@@ -134,7 +134,7 @@ def test_fig1_points_ranking_and_the_paper_profile_table():
     assert findings.paper_profile_table([], summary, "full", {}) == "No paper-profile run of Figure 1 is stored."
 
 
-def test_length_table_reads_both_statistics_off_the_kept_evaluations():
+def test_statistics_table_reads_both_statistics_off_the_kept_evaluations():
     def entry(lr, vals):
         return dict(lr=lr, diverged=False, curve=[dict(epoch=2.0 * (i + 1), val_acc=v, test_acc=v - 0.01)
                                                   for i, v in enumerate(vals)])
@@ -142,10 +142,10 @@ def test_length_table_reads_both_statistics_off_the_kept_evaluations():
                metrics=dict(per_lr=[entry(0.5, [0.4, 0.66, 0.67, 0.65, 0.5, 0.45, 0.44]),
                                     entry(1.0, [0.4, 0.5, 0.55, 0.56, 0.57, 0.55, 0.56])],
                             best=dict(selected_on="val")))  # a stored record as training leaves it
-    text = findings.length_table([rec])
+    text = findings.statistics_table([rec])
     # last 3: lr 1.0 (0.56 against 0.46); peak: lr 0.5's window [1, 3] (0.66), the middle at 6 passes of 14
     assert "| 500 | 10 | 0 | 55.0% (lr 1) | 65.0% (lr 0.5) | 6.0 of 14 |" in text
-    assert findings.length_table([]) == "No stored runs."
+    assert findings.statistics_table([]) == "No stored runs."
 
 
 def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
@@ -166,7 +166,7 @@ def test_critical_table_states_each_crossing_with_its_interval_and_k_with_its_ow
             0.8: dict(k=1.1, k_low=0.9, k_high=1.3, interval="95% bootstrap", crossings=cross)}
     text = findings.critical_table(laws)
     assert "| 80% | ≤ 300 | 2,000 (1,800 to 2,300) | beyond the sizes tried | 1.10 (0.90 to 1.30) |" in text
-    assert "| 90% |" in text and "n/a: none: the law needs" in text
+    assert "| 90% |" in text and "n/a (the law needs the target crossed at two alphas > 0)" in text
     assert findings.critical_table({}) == "No stored runs."
 
 
@@ -183,8 +183,8 @@ def test_peaks_at_end_names_the_runs_still_rising_when_they_stopped():
     text = findings.peaks_at_end([rec([0.5, 0.8, 0.8, 0.8, 0.6, 0.5], 500), rec([0.5, 0.6, 0.7, 0.8, 0.9], 2000),
                                   level])
     assert text == ("2 of 3 runs peaked in their last evaluations (level or rising when they stopped); 1 of them "
-                    "were still climbing, more than 2 points of validation accuracy above the evaluations before "
-                    "(there the length, not the clean labels, may have limited them): 2,000 clean at α = 10 "
+                    "was still climbing, more than 2 points of validation accuracy above the evaluations before "
+                    "(there the length, not the clean labels, may have limited it): 2,000 clean at α = 10 "
                     "(seed 0).")
     assert findings.peaks_at_end([]) == "No run is read at its peak yet."
     a, b = rec([0.3, 0.4, 0.5, 0.6, 0.7, 0.8], 2000), rec([0.3, 0.4, 0.5, 0.6, 0.7, 0.8], 2000)
