@@ -34,10 +34,10 @@ def rates(gpu: bool = False) -> dict:
     """(model, dataset) -> median images/s of stored runs on this kind of machine (CPU runs, or GPU runs)."""
     by: dict = {}
     for r in results.load_all():
-        if r["device"].startswith("cpu") == gpu or r["wall_time_s"] <= 0:
+        if r["device"].startswith("cpu") == gpu or results.run_seconds(r) <= 0:
             continue
         c = r["config"]
-        by.setdefault((c["model"], c["dataset"]), []).append(images(c) / r["wall_time_s"])
+        by.setdefault((c["model"], c["dataset"]), []).append(images(c) / results.run_seconds(r))
     return {k: statistics.median(v) for k, v in by.items()}
 
 
@@ -91,7 +91,7 @@ def main() -> None:
             stored = [r for r in (results.load(c) for c in cfgs) if r is not None]
             where = sorted({"GPU" if not r["device"].startswith("cpu") else "CPU" for r in stored})
             done = f"{len(stored)}/{len(cfgs)} stored ({', '.join(where)}), " \
-                   f"{hours(sum(r['wall_time_s'] for r in stored))}" if stored else f"0/{len(cfgs)} stored"
+                   f"{hours(sum(results.run_seconds(r) for r in stored))}" if stored else f"0/{len(cfgs)} stored"
             work = sum(map(images, cfgs)) / 1e6
             rows.append(f"| {fig} | {profile} | {len(cfgs)} | {work:,.1f} M | {predict(cfgs, *cpu)} | "
                         f"{predict(cfgs, *gpu)} | {done} |")
@@ -102,7 +102,9 @@ and how long that is on the 2-core CPU this book was made on, predicted from mea
 images per second of the stored runs of the same model and dataset (evaluation included), or the
 engine's rate from `benchmarks/throughput.py` for a model with no stored run. A model with neither is
 marked *not measured* rather than guessed (ResNets on a CPU). The last column is what is stored and the
-wall time those runs actually took (it includes any time the sweep was paused for tests). A run whose
+wall time those runs actually took (it includes any time the sweep was paused for tests; a run continued
+from a checkpoint counts the processes before, `results.run_seconds`, and where its record holds only the
+last process's seconds they are scaled up by steps). A run whose
 learning rates come from a pilot run not stored yet (Figure 1's ConvNet-4 above α = 20 at the `full`
 profile: `sweep.prune_lrs`) is counted with two rates, what the pilot rule trains unless the pilot chose
 the smallest rate of the grid (then one). Figure 8 at the `full` profile is counted at every size, so its

@@ -9,7 +9,7 @@ Accuracies are fractions in [0, 1], printed as percentages with one decimal.
 
 from __future__ import annotations
 
-from . import analysis
+from . import analysis, results
 from .critical import label_accuracy
 from .plots import NAMES
 from .report import chosen
@@ -24,7 +24,7 @@ def settings_table(rows: list[tuple[str, str]]) -> str:
 
 def run_settings(records: list[dict], cfg: dict, devices: bool = False) -> list[tuple[str, str]]:
     """The settings every figure's protocol table states, from its stored runs (``cfg``: one of its configs)."""
-    minutes = f"{sum(r['wall_time_s'] for r in records) / 60:.0f} min"
+    minutes = f"{sum(results.run_seconds(r) for r in records) / 60:.0f} min"
     if devices:
         minutes += f" ({'; '.join(sorted({r['device'] for r in records}))})"
     chosen_on = "held-out clean validation split" if cfg["lr_select"] == "val" else "the test set"
@@ -83,7 +83,7 @@ def stored_line(figure: str, profile: str, records: list[dict], **selection) -> 
     from . import sweep
 
     n = len(sweep.figure_configs(figure, profile, unpiloted="estimate", **selection))
-    hours = sum(r["wall_time_s"] for r in records) / 3600
+    hours = sum(results.run_seconds(r) for r in records) / 3600
     done = "all" if len(records) >= n else f"{len(records)} of the {n}"
     versions = sorted({r["code_version"][:10] for r in records})
     return (f"Stored so far: {done} runs of this figure at profile '{profile}' ({hours:.1f} hours of training; "
@@ -100,7 +100,7 @@ def scale_sentence(records: list[dict], dataset_words: str) -> str:
             f"{', '.join(f'{x:g}' for x in c['lrs'])} on "
             f"{'held-out clean images' if c['lr_select'] == 'val' else 'the test set (as the paper)'}, "
             f"max({c['epochs']:g} pass, {c['min_steps']:,} steps), seeds {sorted({r['seed'] for r in records})}, "
-            f"{sum(r['wall_time_s'] for r in records) / 60:.0f} min of training.")
+            f"{sum(results.run_seconds(r) for r in records) / 60:.0f} min of training.")
 
 
 def drop(summary: list[dict], field: str, value) -> tuple[float | None, float | None]:
@@ -196,7 +196,7 @@ def exp3_protocol(figures: dict[str, list[dict]]) -> tuple[str, str]:
         rows.append(f"| {name} | {c['dataset']} | {NAMES[c['model']]} | {c['n_clean']:,} | "
                     f"{', '.join(f'{x:g}' for x in c['lrs'])} | max({c['epochs']:g} pass, {c['min_steps']:,} steps) | "
                     f"{', '.join(str(s) for s in sorted({r['seed'] for r in recs}))} | "
-                    f"{sum(r['wall_time_s'] for r in recs) / 60:.0f} min |")
+                    f"{sum(results.run_seconds(r) for r in recs) / 60:.0f} min |")
         passes = sorted({round(r["metrics"]["steps"] * c["batch_size"] / r["metrics"]["slots"], 1) for r in recs})
         parts.append(f"{name}: {c['n_clean']:,} clean labels, learning rate chosen per run from "
                      f"{len(c['lrs'])} values on " + ("held-out clean images" if c["lr_select"] == "val" else
@@ -496,7 +496,7 @@ def paper_profile_table(big: list[dict], summary: list[dict], profile: str, stat
         paper_value = stated.get((m, int(a)))
         rows.append(f"| {NAMES[m]} | {a:g} | {b['test_acc']:.1%} (lr {b['lr']:g}) | {ours.get((m, a), 'n/a')} | "
                     f"{'–' if paper_value is None else f'{paper_value:.0%}'} | {r['device']}, "
-                    f"{r['wall_time_s']:.0f} s | `{r['code_version'][:10]}` |")
+                    f"{results.run_seconds(r):.0f} s | `{r['code_version'][:10]}` |")
     if not rows:
         return "No paper-profile run of Figure 1 is stored."
     return (f"| model | α | paper profile (seed 0) | profile {profile} | paper | device, wall time | code |\n"

@@ -134,7 +134,7 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
             acc = [c["test_acc"] for c in e["curve"]]
             last.append(sum(acc[-window:]) / window)
             change.append(last[-1] - sum(acc[-2 * window:-window]) / window)
-            hours.append(r.get("wall_time_s", 0) / 3600)
+            hours.append(results.run_seconds(r) / 3600)
         if last:
             rows.append(f"| {NAMES.get(s['model'], s['model'])} | {s['alpha']:g} | {pct(sum(last) / len(last))} | "
                         f"{sum(change) / len(change) * 100:+.1f} points | {len(last)} | "

@@ -124,8 +124,22 @@ def remove_orphans(root=None) -> list[Path]:
     return gone
 
 
+def run_seconds(record: dict) -> float:
+    """The seconds a stored run trained, over all its processes: its ``wall_time_s``. A run continued from a
+    checkpoint whose record does not count the earlier processes (``metrics["resumed_at"]`` not empty and
+    ``metrics["earlier_s"]`` missing or None) holds only its last process's seconds: they are scaled by
+    ``steps / (steps - resumed_at[-1])``, the whole run at the speed of its last process (an estimate)."""
+    m, wall = record["metrics"], record["wall_time_s"]
+    if not m.get("resumed_at") or m.get("earlier_s") is not None:
+        return wall
+    return wall * m["steps"] / (m["steps"] - m["resumed_at"][-1])
+
+
 def save(cfg: dict, metrics: dict, wall_time_s: float, root=None) -> dict:
-    """Write the record of a finished run atomically; return it."""
+    """Write the record of a finished run atomically; return it. ``wall_time_s``: the seconds of the process
+    that finished it; the record's adds ``metrics["earlier_s"]``, those of the processes it continued from
+    (:func:`nlcore.train.train`), so that it is the whole run's."""
+    wall_time_s += metrics.get("earlier_s") or 0.0
     record = dict(key=config_key(cfg), config=cfg, metrics=metrics, seed=cfg["seed"], code_version=code_version(),
                   torch_version=torch.__version__, device=device_name(metrics.get("device", "cpu")),
                   wall_time_s=round(wall_time_s, 3), created=dt.datetime.now(dt.timezone.utc).isoformat())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import torch
@@ -40,7 +41,9 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
     CUDA graph), ``compiled`` (full batches ran the stacked step compiled by torch.compile, to the end of
     the run), ``confusion`` (the chosen lr's (m, m) test confusion counts at the last evaluation,
     ``[c][k]`` = test images of class c predicted as k; None if all diverged), ``resumed_at`` (the steps
-    at which the run continued from a checkpoint; empty for a run trained in one process).
+    at which the run continued from a checkpoint; empty for a run trained in one process), ``earlier_s``
+    (seconds the processes before this one trained, each to its last checkpoint: 0 for a run trained in one
+    process; None for one continued from a checkpoint that did not count them).
     Accuracies are fractions in [0, 1].
 
     ``checkpoint``: a file (:mod:`nlcore.checkpoint`) the loop saves its state to every few minutes and,
@@ -51,6 +54,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
     else:
         from tqdm.auto import tqdm
 
+    t_start = time.perf_counter()
     device = device or default_device()
     d = prepare(cfg, device)
     eng, info = make_engine(cfg, device, shape=d.x.shape[1:], classes=d.m, steps=num_steps(cfg))
@@ -67,7 +71,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
     curves = [[] for _ in cfg["lrs"]]
     # summed on the device: the loss is read back only at an evaluation, not at every step
     loss_sum, loss_n, step = torch.zeros(len(cfg["lrs"]), dtype=torch.float64, device=device), 0, 0
-    perm, pos, resumed_at = None, 0, []
+    perm, pos, resumed_at, earlier_s = None, 0, [], 0.0
     ck = ckpt.Checkpointer(checkpoint if world == 1 else None, info)
     state = ck.load()
     if state is not None:  # continue where a stopped process left off
@@ -79,6 +83,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
         gen.set_state(state["gen"])
         ckpt.set_rng_state(state["rng"])
         resumed_at = state["resumed_at"] + [step]
+        earlier_s = state.get("trained_s")
     bar = tqdm(total=steps, initial=step, disable=not progress, desc=f"{cfg['model']} alpha={cfg['alpha']:g}",
                leave=False)
     B = cfg["batch_size"]
@@ -123,7 +128,8 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
             if ck.due() and step < steps:
                 ck.save(dict(engine_state=eng.state(), drift_w0=drift.w0, step=step, pos=i + B,
                              perm=perm.cpu(), loss_n=loss_n, loss_sum=loss_sum.cpu(), curves=curves,
-                             gen=gen.get_state(), rng=ckpt.rng_state(), resumed_at=resumed_at))
+                             gen=gen.get_state(), rng=ckpt.rng_state(), resumed_at=resumed_at,
+                             trained_s=None if earlier_s is None else earlier_s + time.perf_counter() - t_start))
         perm = None
     bar.close()
     per_lr = [dict(lr=lr, diverged=not bool(alive), curve=c, **final(c, cfg["mean_last"]))
@@ -136,7 +142,7 @@ def train(cfg: dict, device: str | None = None, progress: bool = True, checkpoin
     return dict(per_lr=per_lr, best=best, steps=steps, slots=slots_total, confusion=cm,
                 engine=info["engine"], precision=info["precision"], channels_last=info["channels_last"],
                 compiled=eng.compiled, device=device, world_size=world,
-                cuda_graph=steps_of.cuda_graph, resumed_at=resumed_at)
+                cuda_graph=steps_of.cuda_graph, resumed_at=resumed_at, earlier_s=earlier_s)
 
 
 def num_slots(cfg: dict, n: int) -> int:

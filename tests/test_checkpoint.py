@@ -27,6 +27,7 @@ sweep.run([cfg], device="cpu", progress=False, log=None)
 def _metrics(rec):
     m = dict(rec["metrics"])
     m.pop("resumed_at")
+    m.pop("earlier_s")
     return m
 
 
@@ -59,7 +60,10 @@ def test_a_run_killed_mid_way_resumes_to_the_same_metrics(tmp_path, monkeypatch,
     resumed = sweep.run([cfg], device="cpu", progress=False, root=tmp_path / "killed", log=None)[0]
     whole = sweep.run([cfg], device="cpu", progress=False, root=tmp_path / "whole", log=None)[0]
     assert resumed["metrics"]["resumed_at"] and resumed["metrics"]["resumed_at"][0] >= killed_at
-    assert whole["metrics"]["resumed_at"] == []
+    assert whole["metrics"]["resumed_at"] == [] and whole["metrics"]["earlier_s"] == 0
+    # the record's seconds count the killed process's too, to its last checkpoint
+    earlier = resumed["metrics"]["earlier_s"]
+    assert earlier > 0 and resumed["wall_time_s"] > earlier and results.run_seconds(resumed) == resumed["wall_time_s"]
     assert resumed["metrics"]["compiled"] == whole["metrics"]["compiled"] == (engine == "compiled")
     assert _metrics(resumed) == _metrics(whole)  # every evaluation, loss and accuracy identical
     assert not where.exists(), "the checkpoint is removed once the run is stored"
@@ -82,3 +86,15 @@ def test_checkpoint_interval_is_validated(monkeypatch):
     monkeypatch.setenv("NLCORE_CHECKPOINT_S", "soon")
     with pytest.raises(ValueError, match="NLCORE_CHECKPOINT_S"):
         checkpoint.interval_s()
+
+
+def test_run_seconds_counts_every_process_of_a_resumed_run():
+    """A record whose earlier processes' seconds were not counted is scaled to its whole run, at the speed of
+    its last process; one that counts them, or one trained in one process, is read as stored."""
+    def rec(wall, resumed_at, **m):
+        return dict(wall_time_s=wall, metrics=dict(steps=1000, resumed_at=resumed_at, **m))
+
+    assert results.run_seconds(rec(100.0, [])) == 100.0
+    assert results.run_seconds(rec(100.0, [200], earlier_s=30.0)) == 100.0  # save() added the 30 already
+    assert results.run_seconds(rec(100.0, [200])) == pytest.approx(125.0)  # 800 steps took 100 s
+    assert results.run_seconds(rec(100.0, [200, 600], earlier_s=None)) == pytest.approx(250.0)
