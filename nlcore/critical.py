@@ -190,19 +190,24 @@ def _sizes_per_alpha(records: list[dict]) -> float:
     return sum(map(len, by.values())) / len(by)
 
 
-def answers(records: list[dict], targets, alphas) -> list[dict]:
+def answers(stores: list[tuple[str, list[dict]]], targets, alphas) -> list[dict]:
     """The calculator's answer (:func:`clean_labels`, inside the measured range only) for every target and
-    alpha: dicts of ``alpha``, ``target`` and either the answer's ``n_clean``, ``low``, ``high`` or ``refused``
-    (why there is no answer)."""
+    alpha, each from the first of ``stores`` (``(profile, records)`` pairs, in order of preference) that can
+    answer it (:func:`first_usable`), as ``python -m nlcore clean-labels`` answers one question: dicts of
+    ``alpha``, ``target``, ``profile`` (None when no store has runs) and either the answer's ``n_clean``,
+    ``low``, ``high``, ``upper_bound`` or ``refused`` (why there is no answer)."""
     out = []
     for t in targets:
         for a in alphas:
+            profile, records = first_usable(stores, t, a)
             try:
+                if not records:
+                    raise OutsideMeasuredRange("no stored runs")
                 r = clean_labels(records, alpha=a, target=t)
-                out.append(dict(alpha=a, target=t, n_clean=r["n_clean"], low=r["low"], high=r["high"],
-                                upper_bound=r["upper_bound"]))
+                out.append(dict(alpha=a, target=t, profile=profile, n_clean=r["n_clean"], low=r["low"],
+                                high=r["high"], upper_bound=r["upper_bound"]))
             except OutsideMeasuredRange as e:
-                out.append(dict(alpha=a, target=t, refused=str(e)))
+                out.append(dict(alpha=a, target=t, profile=profile, refused=str(e)))
     return out
 
 

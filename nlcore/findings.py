@@ -367,15 +367,18 @@ def critical_table(laws: dict) -> str:
 def calculator_table(rows: list[dict], m: int = 10) -> str:
     """The calculator's answers (:func:`nlcore.critical.answers`) as a Markdown table, one row per alpha and one
     column per target: the estimate and its 95% interval, or why there is none; beside alpha, the label
-    accuracy of uniform noise over ``m`` classes."""
+    accuracy of uniform noise over ``m`` classes. When the answers come from more than one profile, each
+    answer names its own."""
     targets = sorted({r["target"] for r in rows})
     alphas = sorted({r["alpha"] for r in rows})
+    several = len({r.get("profile") for r in rows if "refused" not in r}) > 1
 
     def cell(r):
         if "refused" in r:
             return "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
-        return n + (f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None else "")
+        n += f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None else ""
+        return n + (f", profile {r['profile']}" if several else "")
 
     at = {(r["alpha"], r["target"]): r for r in rows}
     head = "| α | label accuracy | " + " | ".join(f"{t:.0%} test accuracy" for t in targets) + " |\n"

@@ -133,10 +133,20 @@ def test_laws_and_answers_cover_every_target_and_refuse_outside_the_measured_ran
     law = critical.laws(recs, [0.8, 0.9])
     assert set(law) == {0.8, 0.9} and law[0.9]["k"] == pytest.approx(1.2, abs=0.01)
     assert law[0.9]["crossings"][10.0]["status"] == "crossed" and law[0.9]["draws"] is not None
-    rows = critical.answers(recs, [0.9], [10, 200])
+    rows = critical.answers([("cpu", recs)], [0.9], [10, 200])
     inside, outside = rows
     assert inside["n_clean"] == pytest.approx(200 * 10 ** 1.2, rel=0.02) and inside["low"] < inside["high"]
-    assert "outside the measured alphas" in outside["refused"]
+    assert "outside the measured alphas" in outside["refused"] and inside["profile"] == "cpu"
+
+
+def test_answers_come_from_the_first_scale_that_can_answer_each_question():
+    """As the command answers one question: the preferred store where it can, the next one where it cannot."""
+    law = synthetic(k=1.2)
+    one = [r for r in law if r["config"]["alpha"] in (0, 10)]  # the target crossed at alpha = 10 only
+    rows = {r["alpha"]: r for r in critical.answers([("full", one), ("cpu", law)], [0.9], [10, 20])}
+    assert rows[10]["profile"] == "full" and rows[10]["n_clean"] == pytest.approx(200 * 10 ** 1.2)
+    assert rows[20]["profile"] == "cpu" and rows[20]["n_clean"] == pytest.approx(200 * 20 ** 1.2, rel=0.02)
+    assert critical.answers([("full", [])], [0.9], [10])[0]["refused"] == "no stored runs"
 
 
 def test_the_calculator_figure_has_one_slider_step_per_target_and_a_band():

@@ -156,6 +156,9 @@ def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
     assert "| 10 | 18.2% | 2,000 (1,500 to 2,600) |" in text  # label accuracy (1 + 10/10) / 11
     assert "| 0 | 100.0% | ≤ 500 |" in text
     assert "| 200 | 10.4% | outside the measured range |" in text
+    both = [dict(rows[0], profile="full"), dict(rows[1], profile="cpu")]
+    text = findings.calculator_table(both)  # answers from two scales name their own
+    assert "| 10 | 18.2% | 2,000 (1,500 to 2,600), profile full |" in text and "≤ 500, profile cpu" in text
 
 
 def test_critical_table_states_each_crossing_with_its_interval_and_k_with_its_own():
