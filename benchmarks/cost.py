@@ -104,7 +104,7 @@ engine's rate from `benchmarks/throughput.py` for a model with no stored run. A 
 marked *not measured* rather than guessed (ResNets on a CPU). The last column is what is stored and the
 wall time those runs actually took (it includes any time the sweep was paused for tests; a run continued
 from a checkpoint counts the processes before, `results.run_seconds`, and where its record holds only the
-last process's seconds they are scaled up by steps). A run whose
+last process's seconds they are scaled up by steps, an estimate). A run whose
 learning rates come from a pilot run not stored yet (Figure 1's ConvNet-4 above α = 20 at the `full`
 profile: `sweep.prune_lrs`) is counted with two rates, what the pilot rule trains unless the pilot chose
 the smallest rate of the grid (then one). Figure 8 at the `full` profile is counted at every size, so its

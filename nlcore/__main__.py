@@ -113,12 +113,11 @@ def _clean_labels(args) -> int:
         if args.label_accuracy is not None:
             alpha = critical.alpha_from_label_accuracy(args.label_accuracy, m)
         stores = [(p, sweep.figure_records("fig8", p)) for p in profiles]
-        profile, records = critical.first_usable(stores, args.target, alpha)
-        if not records:
+        if not any(records for _, records in stores):
             raise critical.OutsideMeasuredRange(f"no Figure 8 run is stored at profile {' or '.join(profiles)}")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            out = critical.clean_labels(records, alpha=alpha, target=args.target, extrapolate=args.extrapolate)
+            profile, out = critical.answer(stores, alpha=alpha, target=args.target, extrapolate=args.extrapolate)
     except ValueError as e:  # OutsideMeasuredRange included
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -7,7 +7,8 @@ A checkpoint holds everything the training loop carries from one step to the nex
 
 - every learning rate's model and optimiser state (the engine's ``state()``);
 - the step, the epoch's permutation of the slots and the position in it, the partial loss sums;
-- the evaluations made so far (the curves);
+- the evaluations made so far (the curves) and the seconds trained so far (``trained_s``, over every
+  process of the run: the record's wall time counts them);
 - the random states: the epoch-order generator, torch's global generator (dropout masks), CUDA's;
 - the engine the run was started with (engine, precision, memory format, compiled) and the code
   version: a checkpoint made by another engine or other code is not resumed (its numbers could differ),

@@ -98,10 +98,14 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
                     for s in sorted(by_seed)}
         draws = low = high = None
         if len(curves) >= 2:
-            draws = np.empty(boot)
-            for b in range(boot):
-                c = _crossing([curves[i] for i in rng.integers(len(curves), size=len(curves))], alpha, target)
-                draws[b] = math.inf if c["status"] == "never" else c["n"]
+            # a resample's mean curve depends only on which seeds it drew: each distinct draw is read once
+            drawn = np.sort(rng.integers(len(curves), size=(boot, len(curves))), axis=1)
+            kinds, which = np.unique(drawn, axis=0, return_inverse=True)
+            at = []
+            for kind in kinds:
+                c = _crossing([curves[i] for i in kind], alpha, target)
+                at.append(math.inf if c["status"] == "never" else c["n"])
+            draws = np.asarray(at, dtype=float)[which.reshape(-1)]
             low, high = (float(v) for v in np.quantile(draws, [0.025, 0.975], method="inverted_cdf"))
             high = None if math.isinf(high) else high
             low = None if math.isinf(low) else low
@@ -190,24 +194,52 @@ def _sizes_per_alpha(records: list[dict]) -> float:
     return sum(map(len, by.values())) / len(by)
 
 
+def answer(stores: list[tuple[str, list[dict]]], *, alpha: float, target: float, extrapolate: bool = False
+           ) -> tuple[str, dict]:
+    """The calculator's answer (:func:`clean_labels`) from the largest scale that gives one: ``stores`` are
+    ``(profile, records)`` pairs in order of preference. Returns ``(profile, answer)``: the first store that
+    answers inside its measured range with an estimate (a crossing measured at ``alpha`` or its law), else
+    the first that answers with an upper bound (its smallest size already reached the target), else, with
+    ``extrapolate``, the first whose law reaches ``alpha`` by extrapolation (and warns). Raises
+    :class:`OutsideMeasuredRange` when none answers, with the reason of the store :func:`first_usable`
+    prefers."""
+    bound, errors = None, {}
+    for profile, records in stores:
+        if not records:
+            continue
+        try:
+            out = clean_labels(records, alpha=alpha, target=target)
+        except OutsideMeasuredRange as e:
+            errors[profile] = e
+            continue
+        if not out["upper_bound"]:
+            return profile, out
+        bound = bound or (profile, out)
+    if bound:
+        return bound
+    for profile in errors if extrapolate else ():
+        try:  # the law beyond its alphas: clean_labels warns
+            return profile, clean_labels(dict(stores)[profile], alpha=alpha, target=target, extrapolate=True)
+        except OutsideMeasuredRange:
+            continue
+    profile = first_usable(stores, target, alpha)[0]
+    raise errors[profile] if profile in errors else OutsideMeasuredRange("no stored runs")
+
+
 def answers(stores: list[tuple[str, list[dict]]], targets, alphas) -> list[dict]:
-    """The calculator's answer (:func:`clean_labels`, inside the measured range only) for every target and
-    alpha, each from the first of ``stores`` (``(profile, records)`` pairs, in order of preference) that can
-    answer it (:func:`first_usable`), as ``python -m nlcore clean-labels`` answers one question: dicts of
-    ``alpha``, ``target``, ``profile`` (None when no store has runs) and either the answer's ``n_clean``,
-    ``low``, ``high``, ``upper_bound`` or ``refused`` (why there is no answer)."""
+    """The calculator's answer (:func:`answer`, inside the measured range only) for every target and alpha,
+    as ``python -m nlcore clean-labels`` gives it for the same stores: dicts of ``alpha``, ``target`` and
+    either the answer's ``profile``, ``n_clean``, ``low``, ``high``, ``upper_bound`` or ``refused`` (why
+    there is no answer: ``"no stored runs"`` when no store has one)."""
     out = []
     for t in targets:
         for a in alphas:
-            profile, records = first_usable(stores, t, a)
             try:
-                if not records:
-                    raise OutsideMeasuredRange("no stored runs")
-                r = clean_labels(records, alpha=a, target=t)
+                profile, r = answer(stores, alpha=a, target=t)
                 out.append(dict(alpha=a, target=t, profile=profile, n_clean=r["n_clean"], low=r["low"],
                                 high=r["high"], upper_bound=r["upper_bound"]))
             except OutsideMeasuredRange as e:
-                out.append(dict(alpha=a, target=t, profile=profile, refused=str(e)))
+                out.append(dict(alpha=a, target=t, refused=str(e)))
     return out
 
 

@@ -357,8 +357,9 @@ def critical_table(laws: dict) -> str:
 
     rows = []
     for t, f in sorted(laws.items()):
-        k = "n/a (" + f["interval"].removeprefix("none: ") + ")" if f["k"] is None else f"{f['k']:.2f}" + (
-            f" ({f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else f"; interval {f['interval']}")
+        why = (f["interval"] or "").removeprefix("none: ")
+        k = f"n/a ({why})" if f["k"] is None else f"{f['k']:.2f}" + (
+            f" ({f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else f"; no interval: {why}")
         rows.append(f"| {t:.0%} | " + " | ".join(cell(f["crossings"].get(a)) for a in alphas) + f" | {k} |")
     return ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k (95%) |\n|"
             + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows)) if laws and alphas else "No stored runs."
@@ -368,10 +369,13 @@ def calculator_table(rows: list[dict], m: int = 10) -> str:
     """The calculator's answers (:func:`nlcore.critical.answers`) as a Markdown table, one row per alpha and one
     column per target: the estimate and its 95% interval, or why there is none; beside alpha, the label
     accuracy of uniform noise over ``m`` classes. When the answers come from more than one profile, each
-    answer names its own."""
+    answer names its own; else a line under the table names the one."""
     targets = sorted({r["target"] for r in rows})
     alphas = sorted({r["alpha"] for r in rows})
-    several = len({r.get("profile") for r in rows if "refused" not in r}) > 1
+    profiles = {r["profile"] for r in rows if "refused" not in r}
+    several = len(profiles) > 1
+    if not profiles and all(r["refused"] == "no stored runs" for r in rows):
+        return "No stored runs."
 
     def cell(r):
         if "refused" in r:
@@ -385,7 +389,8 @@ def calculator_table(rows: list[dict], m: int = 10) -> str:
     head += "|---|---|" + "---|" * len(targets) + "\n"
     body = "\n".join(f"| {a:g} | {label_accuracy(a, m):.1%} | " + " | ".join(cell(at[a, t]) for t in targets) + " |"
                      for a in alphas)
-    return head + body if rows else "No answers."
+    one = "" if several or not profiles else f"\n\nEvery answer is from the stored runs of profile {min(profiles)}."
+    return head + body + one if rows else "No answers."
 
 
 def fig9(summary: list[dict], records: list[dict], targets, profile: str) -> dict:

@@ -504,7 +504,7 @@ def run(configs: list[dict], *, device: str | None = None, progress: bool = True
                         b = metrics["best"]
                         acc = "all diverged" if b["lr"] is None else f"test {b['test_acc']:.4f} (lr {b['lr']:g})"
                         log(f"[{done}] {cfg['model']} alpha={cfg['alpha']:g} seed={cfg['seed']}: {acc}, "
-                            f"{time.time() - t0:.0f}s")
+                            f"{stored[i]['wall_time_s']:.0f}s")
             finally:
                 results.release(cfg, root)
         for i in held:

@@ -56,14 +56,16 @@ def test_a_run_killed_mid_way_resumes_to_the_same_metrics(tmp_path, monkeypatch,
     proc.wait()
     assert killed_at is not None and proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     assert not results.run_path(cfg, tmp_path / "killed").exists() and where.exists()
+    trained_s = torch.load(where, weights_only=False)["trained_s"]  # the killed process's, to its last save
+    assert 0 < trained_s < time.time() - t0
 
     resumed = sweep.run([cfg], device="cpu", progress=False, root=tmp_path / "killed", log=None)[0]
     whole = sweep.run([cfg], device="cpu", progress=False, root=tmp_path / "whole", log=None)[0]
     assert resumed["metrics"]["resumed_at"] and resumed["metrics"]["resumed_at"][0] >= killed_at
     assert whole["metrics"]["resumed_at"] == [] and whole["metrics"]["earlier_s"] == 0
     # the record's seconds count the killed process's too, to its last checkpoint
-    earlier = resumed["metrics"]["earlier_s"]
-    assert earlier > 0 and resumed["wall_time_s"] > earlier and results.run_seconds(resumed) == resumed["wall_time_s"]
+    assert resumed["metrics"]["earlier_s"] == trained_s
+    assert resumed["wall_time_s"] > trained_s and results.run_seconds(resumed) == resumed["wall_time_s"]
     assert resumed["metrics"]["compiled"] == whole["metrics"]["compiled"] == (engine == "compiled")
     assert _metrics(resumed) == _metrics(whole)  # every evaluation, loss and accuracy identical
     assert not where.exists(), "the checkpoint is removed once the run is stored"
@@ -86,6 +88,13 @@ def test_checkpoint_interval_is_validated(monkeypatch):
     monkeypatch.setenv("NLCORE_CHECKPOINT_S", "soon")
     with pytest.raises(ValueError, match="NLCORE_CHECKPOINT_S"):
         checkpoint.interval_s()
+
+
+def test_a_stored_run_adds_the_seconds_of_the_processes_before(tmp_path):
+    cfg = make_config("smoke", model="perceptron")
+    metrics = dict(best=dict(lr=0.1, test_acc=0.5, val_acc=0.5, selected_on="val"), per_lr=[])
+    assert results.save(cfg, dict(metrics, earlier_s=30.0), 100.0, tmp_path / "a")["wall_time_s"] == 130.0
+    assert results.save(cfg, dict(metrics, earlier_s=None), 100.0, tmp_path / "b")["wall_time_s"] == 100.0
 
 
 def test_run_seconds_counts_every_process_of_a_resumed_run():

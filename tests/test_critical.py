@@ -149,6 +149,25 @@ def test_answers_come_from_the_first_scale_that_can_answer_each_question():
     assert critical.answers([("full", [])], [0.9], [10])[0]["refused"] == "no stored runs"
 
 
+def test_an_answer_falls_through_to_the_next_scale_where_the_first_cannot_give_one():
+    """A preferred store whose law stops short of alpha, or that reaches the target below its smallest size
+    (an upper bound only), yields to one that measured the crossing; extrapolation is the last resort."""
+    law = synthetic(k=1.2)
+    low = [r for r in law if r["config"]["alpha"] <= 20]  # a law over alpha 5 to 20
+    profile, out = critical.answer([("full", low), ("cpu", law)], alpha=50, target=0.9)
+    assert profile == "cpu" and out["n_clean"] == pytest.approx(200 * 50 ** 1.2, rel=0.02)
+    big = [r for r in law if r["config"]["n_clean"] >= 4000]  # reaches 95% at alpha 0 below its smallest size
+    profile, out = critical.answer([("full", big), ("cpu", law)], alpha=0, target=0.95)
+    assert profile == "cpu" and 250 < out["n_clean"] < 500 and not out["upper_bound"]  # crossed between sizes
+    profile, out = critical.answer([("full", big)], alpha=0, target=0.95)
+    assert profile == "full" and out["upper_bound"] and out["n_clean"] == 4000
+    with pytest.raises(critical.OutsideMeasuredRange, match="outside the measured alphas 5 to 20"):
+        critical.answer([("full", low)], alpha=50, target=0.9)
+    with pytest.warns(UserWarning, match="lies outside"):
+        profile, out = critical.answer([("full", low)], alpha=50, target=0.9, extrapolate=True)
+    assert profile == "full" and out["extrapolated"]
+
+
 def test_the_calculator_figure_has_one_slider_step_per_target_and_a_band():
     from nlcore import plots
 
@@ -185,3 +204,18 @@ def test_a_measured_alpha_is_answered_by_its_crossing_until_a_law_can_be_fitted(
         critical.clean_labels(recs, alpha=20, target=0.9, extrapolate=True)
     assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 10)[0] == "full"
     assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 20)[0] == "cpu"
+
+
+def test_bootstrap_draws_equal_one_crossing_per_resample():
+    """The draws read each distinct resample of the seeds once; they equal reading every resample's mean curve
+    in turn from the same generator."""
+    recs = synthetic(k=1.1, jitter=0.07, seeds=(0, 1, 2))
+    fast = critical.crossings(recs, 0.9, boot=300)
+    rng = np.random.default_rng(0)
+    for alpha, by_seed in sorted(critical._curves(recs).items()):
+        curves = [by_seed[s] for s in sorted(by_seed)]
+        slow = []
+        for _ in range(300):
+            c = critical._crossing([curves[i] for i in rng.integers(3, size=3)], alpha, 0.9)
+            slow.append(math.inf if c["status"] == "never" else c["n"])
+        assert np.array_equal(fast[alpha]["draws"], np.asarray(slow)), alpha

@@ -107,6 +107,10 @@ def test_protocol_tables_and_scale_sentences_come_from_the_records():
     sentence = findings.scale_sentence(recs, "MNIST images")
     assert "clean MNIST images" in sentence and "seeds [0, 1], 4 min of training." in sentence
     assert findings.scale_sentence([], "x") == "No stored runs yet."
+    # a run resumed at step 50 of 100 whose record holds only its last process's 120 s counts 240 s
+    recs[0]["metrics"]["resumed_at"] = [50]
+    assert "seeds [0, 1], 6 min of training." in findings.scale_sentence(recs, "MNIST images")
+    recs[0]["metrics"]["resumed_at"] = []
     table, scale = findings.exp3_protocol({"Figure 7": recs, "Figure 6": []})
     assert table.count("\n| Figure 7 | mnist | ConvNet, 4 layers |") == 1 and "Figure 6" not in table
     assert "10 to 10 passes" in scale  # 100 steps of 128 over 1,280 slots
@@ -149,13 +153,15 @@ def test_statistics_table_reads_both_statistics_off_the_kept_evaluations():
 
 
 def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
-    rows = [dict(alpha=10, target=0.9, n_clean=2000.0, low=1500.0, high=2600.0, upper_bound=False),
-            dict(alpha=0, target=0.9, n_clean=500.0, low=None, high=None, upper_bound=True),
+    rows = [dict(alpha=10, target=0.9, profile="full", n_clean=2000.0, low=1500.0, high=2600.0, upper_bound=False),
+            dict(alpha=0, target=0.9, profile="full", n_clean=500.0, low=None, high=None, upper_bound=True),
             dict(alpha=200, target=0.9, refused="alpha = 200 is outside the measured alphas")]
     text = findings.calculator_table(rows)
     assert "| 10 | 18.2% | 2,000 (1,500 to 2,600) |" in text  # label accuracy (1 + 10/10) / 11
     assert "| 0 | 100.0% | ≤ 500 |" in text
     assert "| 200 | 10.4% | outside the measured range |" in text
+    assert text.endswith("Every answer is from the stored runs of profile full.")
+    assert findings.calculator_table([dict(alpha=10, target=0.9, refused="no stored runs")]) == "No stored runs."
     both = [dict(rows[0], profile="full"), dict(rows[1], profile="cpu")]
     text = findings.calculator_table(both)  # answers from two scales name their own
     assert "| 10 | 18.2% | 2,000 (1,500 to 2,600), profile full |" in text and "≤ 500, profile cpu" in text
