@@ -365,6 +365,29 @@ def critical_table(laws: dict) -> str:
             + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows)) if laws and alphas else "No stored runs."
 
 
+def against_paper(laws: dict) -> str:
+    """Our critical numbers for 90% beside the two the paper states (:data:`nlcore.paper.CRITICAL_N_CLEAN_90`),
+    from ``laws`` (:func:`nlcore.critical.laws` with 0.9 among its targets): per stated alpha, our crossing,
+    its interval, the seeds it rests on and its ratio to the paper's number, or why there is none (Markdown
+    list)."""
+    from .paper import CRITICAL_N_CLEAN_90
+
+    cross = laws.get(0.9, {}).get("crossings", {})
+    out = []
+    for a, (n_paper, quote) in sorted(CRITICAL_N_CLEAN_90.items()):
+        v, ours = cross.get(float(a)), "not run yet"
+        if v is not None and v["status"] == "never":
+            ours = f"not reached at the sizes tried (up to {v['sizes'][-1]:,})"
+        elif v is not None:
+            seeds = f"{len(v['per_seed'])} seed{'s' if len(v['per_seed']) > 1 else ''}"
+            span = "" if v["low"] is None else (f", {v['low']:,.0f} to "
+                                                f"{'unbounded' if v['high'] is None else format(v['high'], ',.0f')}")
+            bound = "at most " if v["status"] == "at_smallest" else ""
+            ours = f"{bound}{v['n']:,.0f} ({seeds}{span}), {v['n'] / n_paper:.1f} times the paper's"
+        out.append(f"- α = {a}: ours {ours}; the paper about {n_paper:,} (\"{quote}\").")
+    return "\n".join(out)
+
+
 def calculator_table(rows: list[dict], m: int = 10) -> str:
     """The calculator's answers (:func:`nlcore.critical.answers`) as a Markdown table, one row per alpha and one
     column per target: the estimate and its 95% interval, or why there is none; beside alpha, the label

@@ -240,3 +240,12 @@ def test_the_two_pass_run_is_evaluated_at_every_step_the_one_pass_run_was():
     assert train.num_steps(two) == 2 * train.num_steps(one)
     assert set(train.eval_steps(one)) <= set(train.eval_steps(two)) and len(train.eval_steps(two)) == 24
     assert two["lrs"].index(0.1) == one["lrs"].index(0.1) == 0
+
+
+def test_against_paper_puts_our_crossings_for_90_percent_beside_the_two_stated_ones():
+    cross = {10.0: dict(n=3848.0, status="crossed", low=2000.0, high=5000.0, per_seed={0: 3848.0}, sizes=[500, 5000]),
+             50.0: dict(n=None, status="never", low=None, high=None, per_seed={0: None}, sizes=[500, 20000])}
+    text = findings.against_paper({0.9: dict(crossings=cross)})
+    assert "- α = 10: ours 3,848 (1 seed, 2,000 to 5,000), 1.9 times the paper's; the paper about 2,000" in text
+    assert "- α = 50: ours not reached at the sizes tried (up to 20,000); the paper about 10,000" in text
+    assert findings.against_paper({}).count("ours not run yet") == 2
