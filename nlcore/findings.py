@@ -225,7 +225,7 @@ def statistics_table(records: list[dict]) -> str:
         best_peak = peak["metrics"]["best"]
         rows.append(f"| {c['n_clean']:,} | {c['alpha']:g} | {r['seed']} | {last['test_acc']:.1%} (lr {last['lr']:g}) | "
                     f"{best_peak['test_acc']:.1%} (lr {best_peak['lr']:g}) | "
-                    f"{mid:.1f} of {e['curve'][-1]['epoch']:.0f} |")
+                    f"{mid:.1f} of {e['curve'][-1]['epoch']:.3g} |")
     ks = sorted({r["config"].get("mean_last", 1) for r in records})
     k = "/".join(map(str, ks))
     head = (f"| clean labels | α | seed | test accuracy, last {k} evaluations | test accuracy where validation "
@@ -388,6 +388,15 @@ def against_paper(laws: dict) -> str:
     return "\n".join(out)
 
 
+def line_text(summary: list[dict], alpha: float) -> str:
+    """One line of Figure 8 in words: the mean test accuracy at each clean-set size at ``alpha``
+    (``summary``: :func:`nlcore.results.summarize` rows by model, alpha and n_clean), smallest first."""
+    pts = sorted((s["n_clean"], s["mean"]) for s in summary if s["alpha"] == alpha and s["mean"] is not None)
+    if not pts:
+        return f"no run at α = {alpha:g} is stored yet"
+    return f"at α = {alpha:g}, " + ", ".join(f"{acc:.1%} at {n:,}" for n, acc in pts) + " clean labels"
+
+
 def calculator_table(rows: list[dict], m: int = 10) -> str:
     """The calculator's answers (:func:`nlcore.critical.answers`) as a Markdown table, one row per alpha and one
     column per target: the estimate and its 95% interval, or why there is none; beside alpha, the label
@@ -401,8 +410,8 @@ def calculator_table(rows: list[dict], m: int = 10) -> str:
         return "No stored runs."
 
     def cell(r):
-        if "refused" in r:
-            return "outside the measured range"
+        if "refused" in r:  # no law through two alphas answers only where a crossing was measured
+            return "no law yet" if "the law needs two" in r["refused"] else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
         n += f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None else ""
         return n + (f", profile {r['profile']}" if several else "")
@@ -446,7 +455,7 @@ def fig9(summary: list[dict], records: list[dict], targets, profile: str) -> dic
     if not records:
         k_error = "No runs are stored yet, so no k is fitted."
     elif not ks:
-        k_error = f"With {seeds_text} no k could be fitted at all."
+        k_error = ""  # k_text says why: no target crossed at two alphas
     else:
         k_error = (f"With {seeds_text}, a k fitted through three or more α values has only the residual error of the "
                    "fit, not the seed-to-seed error, and one fitted through two has no error estimate at all.")

@@ -86,6 +86,8 @@ def test_fig9_fits_the_critical_numbers_and_states_their_error():
     assert "| 90% | 2,000 | 10,000 | 1.00 (2 points: no error estimate) |" in f9["table"]
     assert "one fitted through two has no error estimate" in f9["k_error_text"]
     assert findings.fig9(summary, [], [0.99], "full")["k_error_text"] == "No runs are stored yet, so no k is fitted."
+    none = findings.fig9(summary, [{}], [0.99], "full")  # runs, but no target crossed at two alphas
+    assert none["k_text"].startswith("not estimable") and none["k_error_text"] == ""
 
 
 def test_fig11_lines_check_that_accuracy_rises_with_the_batch():
@@ -160,6 +162,8 @@ def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
     assert "| 10 | 18.2% | 2,000 (1,500 to 2,600) |" in text  # label accuracy (1 + 10/10) / 11
     assert "| 0 | 100.0% | ≤ 500 |" in text
     assert "| 200 | 10.4% | outside the measured range |" in text
+    no_law = dict(alpha=20, target=0.9, refused="target 0.9 was crossed only at alpha = 10; the law needs two ...")
+    assert "| 20 | 14.3% | no law yet |" in findings.calculator_table(rows + [no_law])
     assert text.endswith("Every answer is from the stored runs of profile full.")
     assert findings.calculator_table([dict(alpha=10, target=0.9, refused="no stored runs")]) == "No stored runs."
     both = [dict(rows[0], profile="full"), dict(rows[1], profile="cpu")]
@@ -249,3 +253,10 @@ def test_against_paper_puts_our_crossings_for_90_percent_beside_the_two_stated_o
     assert "- α = 10: ours 3,848 (1 seed, 2,000 to 5,000), 1.9 times the paper's; the paper about 2,000" in text
     assert "- α = 50: ours not reached at the sizes tried (up to 20,000); the paper about 10,000" in text
     assert findings.against_paper({}).count("ours not run yet") == 2
+
+
+def test_line_text_reads_one_line_of_figure_8_smallest_size_first():
+    summary = [row(0.9, alpha=10.0, n_clean=5000), row(0.77, alpha=10.0, n_clean=1000),
+               row(0.98, alpha=0.0, n_clean=500)]
+    assert findings.line_text(summary, 10.0) == "at α = 10, 77.0% at 1,000, 90.0% at 5,000 clean labels"
+    assert findings.line_text(summary, 50.0) == "no run at α = 50 is stored yet"
