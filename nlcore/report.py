@@ -143,29 +143,31 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
 
 
 def init_drift_table(records: list[dict]) -> str:
-    """Per initialisation and learning rate (perceptron and MLPs): the first layer's initial weight RMS, how far
-    its weights on lit pixels moved in the run (RMS, end of the pass) and the test accuracy (means over seeds).
+    """Per initialisation, MLP dropout and learning rate (perceptron and MLPs): the first layer's initial weight
+    RMS, how far its weights on lit pixels moved in the run (RMS, end of the pass) and the test accuracy (means
+    over the seeds of one config).
     What the pass learned must outgrow what the initialisation put there: where the movement is smaller than
     the initial weights, the initialisation's random part still sets much of the prediction."""
     import torch
 
     from . import models
 
-    rows = ["| model | init | initial weight RMS | lr | weights moved (RMS, lit pixels) | test accuracy | seeds |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| model | init | dropout | initial weight RMS | lr | weights moved (RMS, lit pixels) | test accuracy "
+            "| seeds |", "|---|---|---|---|---|---|---|---|"]
     groups: dict = {}
     for r in records:
         c = r["config"]
         for p in r["metrics"]["per_lr"]:
             if p["diverged"] or not p["curve"] or p["curve"][-1].get("lit_drift") is None:
                 continue
-            groups.setdefault((c["model"], c["init"], p["lr"]), []).append((p["curve"][-1]["lit_drift"], p["test_acc"]))
-    for (model, init, lr), vals in sorted(groups.items()):
+            key = (c["model"], c["init"], c.get("mlp_dropout", 0.0) if c["model"] != "perceptron" else 0.0, p["lr"])
+            groups.setdefault(key, []).append((p["curve"][-1]["lit_drift"], p["test_acc"]))
+    for (model, init, dropout, lr), vals in sorted(groups.items()):
         torch.manual_seed(0)
         w = models.build(model, 1, 28, 10, init=init)[1].weight
         rms = float(w.detach().pow(2).mean().sqrt())
         drift = sum(v[0] for v in vals) / len(vals)
         acc = sum(v[1] for v in vals) / len(vals)
-        rows.append(f"| {NAMES.get(model, model)} | {init} | {rms:.4f} | {lr:g} | {drift:.4f} | {pct(acc)} | "
-                    f"{len(vals)} |")
+        rows.append(f"| {NAMES.get(model, model)} | {init} | {'–' if model == 'perceptron' else f'{dropout:g}'} | "
+                    f"{rms:.4f} | {lr:g} | {drift:.4f} | {pct(acc)} | {len(vals)} |")
     return "\n".join(rows)

@@ -75,8 +75,17 @@ def test_init_drift_table_sets_the_initial_weights_beside_how_far_they_moved():
         for e in r["metrics"]["per_lr"][0]["curve"]:
             e["lit_drift"] = drift
         recs.append(r)
+    for dropout, acc in ((0.2, 0.5), (0.0, 0.6)):  # one config per dropout: not pooled as two seeds
+        r = record("mlp1", 0, [acc] * 12, init="keras", mlp_dropout=dropout)
+        for e in r["metrics"]["per_lr"][0]["curve"]:
+            e["lit_drift"] = 0.01
+        recs.append(r)
     rows = report.init_drift_table(recs).splitlines()[2:]
     keras_rms, torch_rms = (6 / (784 + 10)) ** 0.5 / 3 ** 0.5, (1 / 784) ** 0.5 / 3 ** 0.5  # U(-b, b): b / sqrt(3)
-    cells = [[c if i < 2 else float(c) for i, c in enumerate(r.split(" | ")[:3])] for r in rows]
-    assert cells[0][1:3] == ["keras", pytest.approx(keras_rms, abs=1e-3)] and "| 0.1 | 0.0400 | 30.0% | 1 |" in rows[0]
-    assert cells[1][1:3] == ["torch", pytest.approx(torch_rms, abs=1e-3)] and "| 0.0500 |" in rows[1]
+    perceptron = [r for r in rows if "Perceptron" in r]
+    cells = [[c if i < 3 else float(c) for i, c in enumerate(r.split(" | ")[:4])] for r in perceptron]
+    assert cells[0][1:4] == ["keras", "–", pytest.approx(keras_rms, abs=1e-3)]
+    assert "| 0.1 | 0.0400 | 30.0% | 1 |" in perceptron[0]
+    assert cells[1][1:4] == ["torch", "–", pytest.approx(torch_rms, abs=1e-3)] and "| 0.0500 |" in perceptron[1]
+    mlp = [r for r in rows if "Perceptron" not in r]
+    assert len(mlp) == 2 and "| keras | 0 |" in mlp[0] and "| 60.0% | 1 |" in mlp[0] and "| 50.0% | 1 |" in mlp[1]
