@@ -35,6 +35,11 @@ class OutsideMeasuredRange(ValueError):
     """The question lies outside what the stored runs measured (pass ``extrapolate=True`` to answer anyway)."""
 
 
+class NoLaw(OutsideMeasuredRange):
+    """No law yet: the target was crossed at fewer than two alphas > 0, so only a run alpha can be answered,
+    and not even ``extrapolate=True`` answers another."""
+
+
 def label_accuracy(alpha: float, m: int = 10) -> float:
     """P(a label of the diluted set is right) under uniform noise: (1 + alpha/m) / (1 + alpha), in (1/m, 1]."""
     if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha >= 0):
@@ -230,7 +235,8 @@ def answers(stores: list[tuple[str, list[dict]]], targets, alphas) -> list[dict]
     """The calculator's answer (:func:`answer`, inside the measured range only) for every target and alpha,
     as ``python -m nlcore clean-labels`` gives it for the same stores: dicts of ``alpha``, ``target`` and
     either the answer's ``profile``, ``n_clean``, ``low``, ``high``, ``upper_bound`` or ``refused`` (why
-    there is no answer: ``"no stored runs"`` when no store has one)."""
+    there is no answer: ``"no stored runs"`` when no store has one) and ``no_law`` (the refusal is
+    :class:`NoLaw`)."""
     out = []
     for t in targets:
         for a in alphas:
@@ -239,7 +245,7 @@ def answers(stores: list[tuple[str, list[dict]]], targets, alphas) -> list[dict]
                 out.append(dict(alpha=a, target=t, profile=profile, n_clean=r["n_clean"], low=r["low"],
                                 high=r["high"], upper_bound=r["upper_bound"]))
             except OutsideMeasuredRange as e:
-                out.append(dict(alpha=a, target=t, refused=str(e)))
+                out.append(dict(alpha=a, target=t, refused=str(e), no_law=isinstance(e, NoLaw)))
     return out
 
 
@@ -282,7 +288,7 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
                     upper_bound=v["status"] == "at_smallest", how=how)
     if law["k"] is None:
         where = (f"only at alpha = {law['alphas'][0]:g}" if law["alphas"] else "at no alpha > 0")
-        raise OutsideMeasuredRange(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no "
+        raise NoLaw(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no "
                                    "answer, even by extrapolation")
     inside = law["alphas"][0] <= alpha <= law["alphas"][-1]
     if not inside and not extrapolate:

@@ -411,7 +411,7 @@ def calculator_table(rows: list[dict], m: int = 10) -> str:
 
     def cell(r):
         if "refused" in r:  # no law through two alphas answers only where a crossing was measured
-            return "no law yet" if "the law needs two" in r["refused"] else "outside the measured range"
+            return "no law yet" if r.get("no_law") else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
         n += f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None else ""
         return n + (f", profile {r['profile']}" if several else "")

@@ -137,6 +137,7 @@ def test_laws_and_answers_cover_every_target_and_refuse_outside_the_measured_ran
     inside, outside = rows
     assert inside["n_clean"] == pytest.approx(200 * 10 ** 1.2, rel=0.02) and inside["low"] < inside["high"]
     assert "outside the measured alphas" in outside["refused"] and inside["profile"] == "cpu"
+    assert not outside["no_law"]  # a law exists: only this alpha is beyond it
 
 
 def test_answers_come_from_the_first_scale_that_can_answer_each_question():
@@ -147,6 +148,7 @@ def test_answers_come_from_the_first_scale_that_can_answer_each_question():
     assert rows[10]["profile"] == "full" and rows[10]["n_clean"] == pytest.approx(200 * 10 ** 1.2)
     assert rows[20]["profile"] == "cpu" and rows[20]["n_clean"] == pytest.approx(200 * 20 ** 1.2, rel=0.02)
     assert critical.answers([("full", [])], [0.9], [10])[0]["refused"] == "no stored runs"
+    assert critical.answers([("full", one)], [0.9], [20])[0]["no_law"]  # crossed at alpha 10 only
 
 
 def test_an_answer_falls_through_to_the_next_scale_where_the_first_cannot_give_one():
@@ -200,7 +202,7 @@ def test_a_measured_alpha_is_answered_by_its_crossing_until_a_law_can_be_fitted(
     ans = critical.clean_labels(recs, alpha=10, target=0.9)
     assert ans["n_clean"] == pytest.approx(200 * 10 ** 1.2) and ans["fit"]["k"] is None
     assert ans["how"].startswith("the crossing measured at alpha = 10 (no law yet")
-    with pytest.raises(critical.OutsideMeasuredRange, match="crossed only at alpha = 10; the law needs two"):
+    with pytest.raises(critical.NoLaw, match="crossed only at alpha = 10; the law needs two"):
         critical.clean_labels(recs, alpha=20, target=0.9, extrapolate=True)
     assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 10)[0] == "full"
     assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 20)[0] == "cpu"

@@ -162,7 +162,7 @@ def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
     assert "| 10 | 18.2% | 2,000 (1,500 to 2,600) |" in text  # label accuracy (1 + 10/10) / 11
     assert "| 0 | 100.0% | ≤ 500 |" in text
     assert "| 200 | 10.4% | outside the measured range |" in text
-    no_law = dict(alpha=20, target=0.9, refused="target 0.9 was crossed only at alpha = 10; the law needs two ...")
+    no_law = dict(alpha=20, target=0.9, refused="target 0.9 was crossed only at alpha = 10; ...", no_law=True)
     assert "| 20 | 14.3% | no law yet |" in findings.calculator_table(rows + [no_law])
     assert text.endswith("Every answer is from the stored runs of profile full.")
     assert findings.calculator_table([dict(alpha=10, target=0.9, refused="no stored runs")]) == "No stored runs."
