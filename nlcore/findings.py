@@ -233,6 +233,34 @@ def statistics_table(records: list[dict]) -> str:
     return head + "\n".join(rows) if rows else "No stored runs."
 
 
+def peak_text(records: list[dict], alpha: float) -> str:
+    """Where each run at ``alpha`` peaked, in words, smallest clean set first: the chosen rate (read at its
+    peak, :func:`nlcore.evaluate.restat`), passes over the diluted set at the middle of its peak window of
+    the total, and validation accuracy at the peak (the window's mean) and over the last evaluations (the
+    same number of them), with the points lost after the peak."""
+    from .evaluate import restat
+
+    def passes(x: float) -> str:
+        return f"{x:.3g} pass" + ("" if f"{x:.3g}" == "1" else "es")
+
+    parts = []
+    for r in sorted(records, key=lambda r: (r["config"]["n_clean"], r["seed"])):
+        if r["config"]["alpha"] != alpha or (e := chosen(restat(r, "peak"))) is None:
+            continue
+        lo, hi = e["window"]
+        k, vals, last = hi - lo + 1, [x["val_acc"] for x in e["curve"]], e["curve"][-1]["epoch"]
+        top, end = sum(vals[lo:hi + 1]) / k, sum(vals[-k:]) / k
+        head = f"{r['config']['n_clean']:,} labels (rate {e['lr']:g}, seed {r['seed']}): validation "
+        if hi < len(vals) - 1:
+            mid = e["curve"][(lo + hi) // 2]["epoch"]
+            lost = round((end - top) * 100, 1)
+            parts.append(head + f"peaked at {top:.1%} after {mid:.3g} of {passes(last)} and ended "
+                         + (f"at {end:.1%} ({lost:+.1f} points)" if lost else "level with it"))
+        else:
+            parts.append(head + f"highest at the end, {top:.1%} after {passes(last)}")
+    return "; ".join(parts) if parts else f"no run at α = {alpha:g} is stored"
+
+
 def lengths_table(rows: list[tuple[dict, dict | None, dict | None]], names: tuple[str, str]) -> str:
     """Figure 8 under two length rules (``nlcore.sweep.fig8_lengths``'s rows; ``names``: the column heads of
     the shorter and the current rule): per clean labels, alpha and seed, the test accuracy where validation

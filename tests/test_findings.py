@@ -154,6 +154,24 @@ def test_statistics_table_reads_both_statistics_off_the_kept_evaluations():
     assert findings.statistics_table([]) == "No stored runs."
 
 
+def test_peak_text_says_where_each_run_peaked_and_what_it_lost_after():
+    def rec(n, vals, alpha=10.0):
+        curve = [dict(epoch=2.0 * (i + 1), val_acc=v, test_acc=v) for i, v in enumerate(vals)]
+        return dict(key=str(n), config=dict(n_clean=n, alpha=alpha, mean_last=3, lr_select="val", n_val=5000),
+                    seed=0, metrics=dict(per_lr=[dict(lr=0.5, diverged=False, curve=curve)],
+                                         best=dict(selected_on="val")))
+    falls, rises = rec(500, [0.4, 0.66, 0.67, 0.65, 0.5, 0.45, 0.44]), rec(2000, [0.5, 0.6, 0.7, 0.8, 0.9, 0.91, 0.95])
+    text = findings.peak_text([rises, falls, rec(500, [0.9] * 7, alpha=0.0)], 10.0)
+    # the peak window [1, 3] (mean 0.66), its middle at 6 of 14 passes; the last 3 mean 0.4633: 19.7 points lower
+    assert text == ("500 labels (rate 0.5, seed 0): validation peaked at 66.0% after 6 of 14 passes and ended at "
+                    "46.3% (-19.7 points); 2,000 labels (rate 0.5, seed 0): validation highest at the end, 92.0% "
+                    "after 14 passes")
+    assert findings.peak_text([falls], 50.0) == "no run at α = 50 is stored"
+    level = rec(1000, [0.5, 0.8, 0.9, 0.9, 0.9, 0.89, 0.9, 0.9, 0.9])  # peak window [2, 4], the end as high
+    assert findings.peak_text([level], 10.0).endswith("validation peaked at 90.0% after 8 of 18 passes and ended "
+                                                      "level with it")
+
+
 def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
     rows = [dict(alpha=10, target=0.9, profile="full", n_clean=2000.0, low=1500.0, high=2600.0, upper_bound=False),
             dict(alpha=0, target=0.9, profile="full", n_clean=500.0, low=None, high=None, upper_bound=True),
