@@ -17,6 +17,11 @@ from .report import chosen
 CLIMBING = 0.02  # a run "still climbing": more than 2 points up over its last evaluation interval
 
 
+def points(x: float, sign: bool = True) -> str:
+    """A difference of two accuracies (fractions) in percentage points, e.g. ``+2.5 points``."""
+    return f"{x * 100:{'+' if sign else ''}.1f} points"
+
+
 def settings_table(rows: list[tuple[str, str]]) -> str:
     """A two-column Markdown table of (setting, value) pairs."""
     return "| setting | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
@@ -53,7 +58,7 @@ def last_interval(records: list[dict], summary: list[dict], top: float | None) -
         rs = [r for r in records if r["config"]["model"] == s["model"] and r["config"]["alpha"] == s["alpha"]]
         ch = change_by[(s["model"], s["alpha"])] = [c for c in map(last_change, rs) if c is not None]
         rows.append(f"| {NAMES[s['model']]} | {s['alpha']:g} | {', '.join(f'{x:g}' for x in s['lrs'])} | "
-                    + ", ".join(f"{c:+.1%}" for c in ch) + f" | {rs[0]['metrics']['steps']:,} |")
+                    + ", ".join(f"{c * 100:+.1f}" for c in ch) + f" | {rs[0]['metrics']['steps']:,} |")
     changes = [c for c in map(last_change, records) if c is not None]
     n_up, n_down = sum(c > CLIMBING for c in changes), sum(c < -CLIMBING for c in changes)
     rising = ("No run was still climbing by that measure." if n_up == 0 else
@@ -71,9 +76,9 @@ def last_interval(records: list[dict], summary: list[dict], top: float | None) -
               + (f", and at that α at least one run of {who} was still climbing at the end "
                  "(more than 2 points up over the last evaluation interval): it ranks what each model reached in "
                  "our training budget, not how far it could go." if climbing else "."))
-    return dict(table="| model | α | lr chosen (per seed) | change over the last evaluation interval | steps |\n"
-                      "|---|---|---|---|---|\n" + "\n".join(rows),
-                median_last_change=f"{sorted(map(abs, changes))[len(changes) // 2]:.1%}" if changes else "n/a",
+    return dict(table="| model | α | lr chosen (per seed) | change over the last evaluation interval (points) "
+                      "| steps |\n|---|---|---|---|---|\n" + "\n".join(rows),
+                median_last_change=points(sorted(map(abs, changes))[len(changes) // 2], False) if changes else "n/a",
                 n_rising=f"{n_up} of {len(changes)}", rising_text=rising, ordering_caveat=caveat)
 
 
@@ -87,7 +92,40 @@ def stored_line(figure: str, profile: str, records: list[dict], **selection) -> 
     done = "all" if len(records) >= n else f"{len(records)} of the {n}"
     versions = sorted({r["code_version"][:10] for r in records})
     return (f"Stored so far: {done} runs of this figure at profile '{profile}' ({hours:.1f} hours of training; "
-            "the cost page predicts the rest)." + (f" Code versions: {', '.join(versions)}." if versions else ""))
+            "the cost page predicts the rest)." + missing_text(figure, profile, records, **selection)
+            + (f" Code versions: {', '.join(versions)}." if versions else ""))
+
+
+def missing_text(figure: str, profile: str, records: list[dict], most: int = 8, **selection) -> str:
+    """' Not stored yet: ...': the points of ``figure`` at ``profile`` (the fields that tell its runs apart,
+    rates aside) that no record in ``records`` holds, grouped along alpha (or delta, the clean-set size, the
+    batch size); only a count past ``most`` groups; empty when every point is stored."""
+    from . import sweep
+
+    planned = sweep.figure_configs(figure, profile, unpiloted="estimate", **selection)
+    vary = [k for k in planned[0] if k not in ("lrs", "ranks") and len({repr(c[k]) for c in planned}) > 1]
+    if "model" in vary:  # a field set by the model (the MLPs' dropout) names nothing the model does not
+        vary = [k for k in vary if k == "model" or any(
+            len({repr(c[k]) for c in planned if c["model"] == m}) > 1 for m in {c["model"] for c in planned})]
+    have = {tuple(repr(r["config"].get(k)) for k in vary) for r in records}
+    missing = [c for c in planned if tuple(repr(c[k]) for k in vary) not in have]
+    if not missing:
+        return ""
+    axis = next((k for k in ("alpha", "delta", "n_clean", "batch_size") if k in vary), None)
+    groups: dict[tuple, list] = {}
+    for c in missing:
+        groups.setdefault(tuple((k, c[k]) for k in vary if k != axis), []).append(c[axis] if axis else None)
+    if len(groups) > most or not vary:
+        return f" Not stored yet: {len(missing)} run{'s' if len(missing) > 1 else ''}."
+
+    def name(k, v):
+        return NAMES.get(v, v) if k == "model" else f"{k} {v:,}" if k == "n_clean" else f"{k} {v}"
+
+    where = dict(alpha=" at α = {}", delta=" at δ = {}", n_clean=" at {} clean labels", batch_size=" at batch {}")
+    parts = [", ".join(name(k, v) for k, v in g)
+             + (where[axis].format(", ".join(f"{x:,g}" for x in sorted(xs))) if axis else "")
+             for g, xs in groups.items()]
+    return " Not stored yet: " + "; ".join(parts) + "."
 
 
 def scale_sentence(records: list[dict], dataset_words: str) -> str:
@@ -119,7 +157,7 @@ def drops_by_model(summary: list[dict]) -> str:
     top = max(s["alpha"] for s in summary)
     zero = {s["model"]: s["mean"] for s in summary if s["alpha"] == 0}
     return "\n".join(f"- {NAMES[s['model']]}: {zero[s['model']]:.1%} at α = 0, loses "
-                     f"{zero[s['model']] - s['mean']:.1%} by α = {top:g}"
+                     f"{points(zero[s['model']] - s['mean'], sign=False)} by α = {top:g}"
                      for s in summary if s["alpha"] == top and s["model"] in zero)
 
 
@@ -143,11 +181,11 @@ def fig5_lines(rows: list[dict]) -> str:
     v = fig5_verdict(rows)
     if v is not None:
         spread = max(s["max"] - s["min"] for s in rows)
-        top = (f"; at δ = 1 the smallest drop is {min(v['top_drops'].values()):+.1%}" if v["top_drops"] else
+        top = (f"; at δ = 1 the smallest drop is {points(min(v['top_drops'].values()))}" if v["top_drops"] else
                "; δ = 1 was not run")
         lines.append(f"- The paper's claim, *like uniform noise except for δ near 1*: the largest drop from uniform "
-                     f"at δ = {v['delta']:g} is {max(v['drops'].values()):+.1%}{top} (largest spread between seeds "
-                     f"of one point: {spread:.1%}). Verdict: **{v['verdict']}** ({v['why']}).")
+                     f"at δ = {v['delta']:g} is {points(max(v['drops'].values()))}{top} (largest spread between "
+                     f"seeds of one point: {points(spread, sign=False)}). Verdict: **{v['verdict']}** ({v['why']}).")
     return "\n".join(lines) or "No stored runs."
 
 
@@ -167,9 +205,10 @@ def fig6_text(s6: list[dict]) -> str:
     return (f"Without noise our ConvNet-6 reaches {clean:.1%} (the paper draws its α = 0 point without stating it; "
             f"the Keras example the model is taken from says “{quote}”: {acc:.0%} after {passes} passes over all "
             f"50,000 images, with data augmentation). "
-            f"From α = 0 to α = {a_top:g} it loses {d_same:.1%} with CIFAR-10 noise, {d_other:.1%} with "
-            f"CIFAR-100 noise (ratio {ratio:.2f}; the paper: about one half) and {d_white:.1%} with white noise "
-            f"(the paper: no appreciable drop). The largest spread between seeds of one point is {spread:.1%}.")
+            f"From α = 0 to α = {a_top:g} it loses {points(d_same, False)} with CIFAR-10 noise, "
+            f"{points(d_other, False)} with CIFAR-100 noise (ratio {ratio:.2f}; the paper: about one half) and "
+            f"{points(d_white, False)} with white noise (the paper: no appreciable drop). The largest spread between "
+            f"seeds of one point is {points(spread, False)}.")
 
 
 def fig7_gaps(s7: list[dict]) -> str:
@@ -181,7 +220,7 @@ def fig7_gaps(s7: list[dict]) -> str:
         if rep and uni:
             overlap = rep[0]["min"] <= uni[0]["max"] and uni[0]["min"] <= rep[0]["max"]
             gaps.append(f"- α = {a:g}: repeated {rep[0]['mean']:.1%}, unique {uni[0]['mean']:.1%} "
-                        f"(difference {rep[0]['mean'] - uni[0]['mean']:+.1%}; seed ranges "
+                        f"(difference {points(rep[0]['mean'] - uni[0]['mean'])}; seed ranges "
                         + ("overlap)" if overlap else "do not overlap)"))
     return "\n".join(gaps) or "No stored runs above α = 0."
 
@@ -513,7 +552,7 @@ def fig11_lines(s11: list[dict]) -> str:
                         "does not rise monotonically with the batch size in our runs."))
     if h0 and ht:
         lines.append(f"- *H_α does not degrade with α*: {h0['mean']:.1%} at α = 0, {ht['mean']:.1%} at α = {top:g} "
-                     f"(change {ht['mean'] - h0['mean']:+.1%}).")
+                     f"(change {points(ht['mean'] - h0['mean'])}).")
     return "\n".join(lines) or "No stored runs."
 
 

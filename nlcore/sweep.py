@@ -24,7 +24,7 @@ from .evaluate import restat
 # Figure 8's runs and 12 from the per-learning-rate accuracies of Figure 2's ConvNet-4 runs.
 # two of the five rates, to save time, chosen from Figure 1's ConvNet-4 seed 0 at the cpu profile (validation
 # accuracy): 0.1 was within 0.4 points of the best rate at alpha = 10 and the best at 20, 0.05 within 2 points
-# at 20. Seed 1, trained later, preferred 0.5 at alpha = 20 (0.1: 6.9 points below it)
+# at 20. Seed 1 prefers 0.5 at alpha = 20 (0.1: 6.9 points below it)
 LR2 = [0.05, 0.1]
 # MLP-1 at alpha = 100 in the ablations: the two rates that won it there in every earlier stored run (cpu
 # profile, seeds 0 and 1: 0.1; the GPU's paper-profile run: 0.05); a whole pass is 43,000 steps per rate

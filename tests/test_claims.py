@@ -112,3 +112,50 @@ def test_a_larger_profile_answers_a_figure_claim_only_once_its_grid_is_stored(re
     store(full[-1], 0.9)
     row = claims.fig7_repeat()
     assert row["scale"].startswith("profile full: 2,500 clean images") and row["verdict"] == "held"
+
+
+def record(cfg, lr, acc=0.5):
+    per_lr = [dict(lr=lr, diverged=False, val_acc=acc, test_acc=acc, curve=[])]
+    return dict(key=f"{cfg['model']}-{cfg['alpha']}-{cfg['seed']}", config=cfg, seed=cfg["seed"],
+                metrics=dict(per_lr=per_lr, best=evaluate.select_lr(per_lr, "val")))
+
+
+def test_the_learning_rate_claim_leaves_out_a_model_whose_grid_forced_the_lower_rate(monkeypatch):
+    """A model whose alpha = 100 runs did not train the rate it chose at alpha = 0 (a pruned grid) cannot
+    choose as high a rate there, so it is named but not scored; the scale lists the seeds of the scored runs."""
+    recs = []
+    for m in ("perceptron", "convnet4"):
+        for a in (0, 100):
+            for s in (0, 1):
+                c = next(c for c in sweep.figure_configs("fig1", "cpu", models=[m], seeds=[s]) if c["alpha"] == a)
+                if m == "convnet4" and a == 100:
+                    c = dict(c, lrs=[0.1, 0.5])
+                recs.append(record(c, 1.0 if a == 0 else 0.1))
+    monkeypatch.setattr(claims, "_stored", lambda *a, **k: (recs, "cpu"))
+    monkeypatch.setitem(sweep.FIGURES["fig1"], "models", ["perceptron", "convnet4"])
+    row = claims.fig12_lr()
+    assert row["verdict"] == "held" and row["ours"].startswith("Perceptron 1 → 0.1; ConvNet, 4 layers not scored")
+    assert "trained only 0.1, 0.5, not the 1 it chose at α = 0" in row["ours"]
+
+
+def test_the_scale_names_each_models_seeds_where_they_differ():
+    cfgs = [c for c in sweep.figure_configs("fig1", "cpu", models=["perceptron", "convnet4"], seeds=[0, 1])
+            if c["alpha"] == 100 and (c["model"] == "perceptron" or c["seed"] == 0)]
+    assert claims._scale([record(c, 0.1) for c in cfgs], "cpu") == \
+        "profile cpu: 5,000 clean images, seeds 0, 1; ConvNet, 4 layers: seed 0"
+    same = [record(c, 0.1) for c in cfgs if c["model"] == "perceptron"]
+    assert claims._scale(same, "cpu") == "profile cpu: 5,000 clean images, seeds 0, 1"
+
+
+@pytest.mark.parametrize("small, large, verdict", [
+    ((0.20, 0.21), (0.30, 0.31), "held"),     # 10 points up, seeds 1 point apart
+    ((0.20, 0.21), (0.225, 0.235), "partly"), # 2.5 points up: beyond the 1-point spread, within 3
+    ((0.14, 0.27), (0.19, 0.23), "not held"), # 0.5 points up inside a 13-point spread: not a gain
+])
+def test_the_batch_claim_counts_a_gain_only_beyond_the_spread_between_seeds(monkeypatch, small, large, verdict):
+    recs = []
+    for c in sweep.figure_configs("fig11", "cpu"):
+        if c["loss"] == "ce" and c["alpha"] == 50 and c["batch_size"] in (32, 256) and c["seed"] in (0, 1):
+            recs.append(record(c, 0.1, (small if c["batch_size"] == 32 else large)[c["seed"]]))
+    monkeypatch.setattr(claims, "_stored", lambda *a, **k: (recs, "cpu"))
+    assert claims.fig11_batch()["verdict"] == verdict

@@ -24,11 +24,11 @@ def test_last_interval_counts_runs_still_climbing_and_names_them_in_the_caveat()
                                                               alpha=100.0)]
     out = findings.last_interval(recs, summary, 100.0)
     assert out["n_rising"] == "1 of 3"  # +5 points; +1 is within the 2-point threshold; -5 is a fall
-    assert out["median_last_change"] == "5.0%"  # |changes| 1, 5, 5 points
+    assert out["median_last_change"] == "5.0 points"  # |changes| 1, 5, 5 points
     assert "1 run lost more than 2 points" in out["rising_text"]
     caveat = out["ordering_caveat"]
     assert "1 to 2 seeds per model" in caveat and "of Perceptron was still climbing" in caveat
-    assert "| Perceptron | 100 | 0.1, 0.1 | +5.0%, +1.0% | 100 |" in out["table"]
+    assert "| Perceptron | 100 | 0.1, 0.1 | +5.0, +1.0 | 100 |" in out["table"]
 
 
 def test_last_interval_with_no_climbing_run_says_so():
@@ -45,9 +45,9 @@ def test_drop_and_the_fig6_sentence():
     d, a = findings.drop(s6, "noise_source", "same")
     assert round(d, 6) == 0.2 and a == 50.0
     text = findings.fig6_text(s6)
-    assert "loses 20.0% with CIFAR-10 noise, 10.0% with CIFAR-100 noise (ratio 0.50" in text
+    assert "loses 20.0 points with CIFAR-10 noise, 10.0 points with CIFAR-100 noise (ratio 0.50" in text
     assert text.startswith("Without noise our ConvNet-6 reaches 60.0% (") and "75% after 25 passes" in text
-    assert "1.0% with white noise" in text and "spread between seeds of one point is 2.0%" in text
+    assert "1.0 points with white noise" in text and "spread between seeds of one point is 2.0 points" in text
     assert findings.drop(s6[3:], "noise_source", "same") == (None, None)  # no alpha = 0
     assert findings.fig6_text(s6[:3]).startswith("Not every source")
 
@@ -56,8 +56,8 @@ def test_fig7_gaps_say_whether_seed_ranges_overlap():
     s7 = [row(0.80, 0.02, repeat=True, alpha=20.0), row(0.79, 0.04, repeat=False, alpha=20.0),
           row(0.70, 0.0, repeat=True, alpha=50.0), row(0.60, 0.0, repeat=False, alpha=50.0)]
     text = findings.fig7_gaps(s7)
-    assert "α = 20: repeated 80.0%, unique 79.0% (difference +1.0%; seed ranges overlap)" in text
-    assert "α = 50: repeated 70.0%, unique 60.0% (difference +10.0%; seed ranges do not overlap)" in text
+    assert "α = 20: repeated 80.0%, unique 79.0% (difference +1.0 points; seed ranges overlap)" in text
+    assert "α = 50: repeated 70.0%, unique 60.0% (difference +10.0 points; seed ranges do not overlap)" in text
     assert findings.fig7_gaps([]) == "No stored runs above α = 0."
 
 
@@ -67,7 +67,7 @@ def test_fig5_lines_score_the_claim_by_the_front_pages_rule():
     rows += [row(0.60, 0.01, order=o, delta=1.0) for o in ("confusing", "reverse", "random")]
     text = findings.fig5_lines(rows)
     assert "- Uniform noise (δ = 0): 90.0% ± 0.5%." in text
-    assert "the largest drop from uniform at δ = 0.5 is +0.5%; at δ = 1 the smallest drop is +30.0%" in text
+    assert "the largest drop from uniform at δ = 0.5 is +0.5 points; at δ = 1 the smallest drop is +30.0 points" in text
     assert "Verdict: **held**" in text
     flat = [dict(r, mean=0.9) for r in rows]  # even delta = 1 costs nothing: only half the claim
     assert "Verdict: **partly**" in findings.fig5_lines(flat)
@@ -95,7 +95,7 @@ def test_fig11_lines_check_that_accuracy_rises_with_the_batch():
            row(0.9, loss="h_alpha", batch_size=128, alpha=0.0), row(0.88, loss="h_alpha", batch_size=128, alpha=50.0)]
     text = findings.fig11_lines(s11)
     assert "- At α = 50: batch 32 50.0% ± 0.0%, batch 128 60.0% ± 0.0%; H_α 88.0% ± 0.0%." in text
-    assert "rises with every doubling" in text and "90.0% at α = 0, 88.0% at α = 50 (change -2.0%)" in text
+    assert "rises with every doubling" in text and "90.0% at α = 0, 88.0% at α = 50 (change -2.0 points)" in text
     assert findings.fig11_variant(s11[2]) == "H_α (infinite batch)"
     s11[1]["mean"] = 0.4
     assert "does not rise monotonically" in findings.fig11_lines(s11)
@@ -120,7 +120,7 @@ def test_protocol_tables_and_scale_sentences_come_from_the_records():
 
 def test_drops_by_model_at_the_largest_alpha():
     s = [row(0.8, model="convnet4", alpha=0.0), row(0.5, model="convnet4", alpha=10.0)]
-    assert findings.drops_by_model(s) == "- ConvNet, 4 layers: 80.0% at α = 0, loses 30.0% by α = 10"
+    assert findings.drops_by_model(s) == "- ConvNet, 4 layers: 80.0% at α = 0, loses 30.0 points by α = 10"
 
 
 def test_fig1_points_ranking_and_the_paper_profile_table():
@@ -278,3 +278,15 @@ def test_line_text_reads_one_line_of_figure_8_smallest_size_first():
                row(0.98, alpha=0.0, n_clean=500)]
     assert findings.line_text(summary, 10.0) == "at α = 10, 77.0% at 1,000, 90.0% at 5,000 clean labels"
     assert findings.line_text(summary, 50.0) == "no run at α = 50 is stored yet"
+
+
+def test_missing_text_names_the_points_not_stored_grouped_along_alpha():
+    from nlcore import sweep
+
+    planned = sweep.figure_configs("fig1", "cpu")
+    gone = lambda c: c["model"] == "convnet4" and c["seed"] == 1 and c["alpha"] >= 50  # noqa: E731
+    held = [dict(config=c) for c in planned if not gone(c)]
+    # the MLPs' dropout differs from the other models' but names nothing: it is not listed
+    assert findings.missing_text("fig1", "cpu", held) == " Not stored yet: ConvNet, 4 layers, seed 1 at α = 50, 100."
+    assert findings.missing_text("fig1", "cpu", [dict(config=c) for c in planned]) == ""
+    assert findings.missing_text("fig1", "cpu", held[:5], most=2).startswith(" Not stored yet: 55 runs")
