@@ -103,6 +103,8 @@ def missing_text(figure: str, profile: str, records: list[dict], most: int = 8, 
     from . import sweep
 
     planned = sweep.figure_configs(figure, profile, unpiloted="estimate", **selection)
+    if not planned:
+        return ""
     vary = [k for k in planned[0] if k not in ("lrs", "ranks") and len({repr(c[k]) for c in planned}) > 1]
     if "model" in vary:  # a field set by the model (the MLPs' dropout) names nothing the model does not
         vary = [k for k in vary if k == "model" or any(
