@@ -564,8 +564,19 @@ def fig12_text(records: list[dict]) -> str:
     if not best:
         return "No stored runs."
     val_best = analysis.best_lr_by_alpha(analysis.per_lr(records, "val"))
-    return ("Best learning rate on the test set by α: " + ", ".join(f"α = {a:g}: {lr:g}" for a, lr in best.items())
-            + ". On the held-out validation split: " + ", ".join(f"α = {a:g}: {lr:g}" for a, lr in val_best.items())
+
+    def margin(split: str, a: float, lr: float) -> str:  # the best rate's lead over the runner-up (mean over seeds)
+        by_lr: dict = {}
+        for r in analysis.per_lr(records, split):
+            if r["alpha"] == a:
+                by_lr.setdefault(r["lr"], []).append(0.0 if r["acc"] is None else r["acc"])
+        means = sorted(((sum(v) / len(v), x) for x, v in by_lr.items()), reverse=True)
+        return "" if len(means) < 2 else f" ({points(means[0][0] - means[1][0])} over {means[1][1]:g})"
+
+    return ("Best learning rate on the test set by α (its lead over the next best rate): "
+            + ", ".join(f"α = {a:g}: {lr:g}{margin('test', a, lr)}" for a, lr in best.items())
+            + ". On the held-out validation split: "
+            + ", ".join(f"α = {a:g}: {lr:g}{margin('val', a, lr)}" for a, lr in val_best.items())
             + ". " + ("The best rate at the largest α is lower than without noise, as the paper reports."
                       if list(best.values())[-1] < list(best.values())[0] else
                       "The best rate does not fall from α = 0 to the largest α in our runs.")

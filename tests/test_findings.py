@@ -290,3 +290,13 @@ def test_missing_text_names_the_points_not_stored_grouped_along_alpha():
     assert findings.missing_text("fig1", "cpu", held) == " Not stored yet: ConvNet, 4 layers, seed 1 at α = 50, 100."
     assert findings.missing_text("fig1", "cpu", [dict(config=c) for c in planned]) == ""
     assert findings.missing_text("fig1", "cpu", held[:5], most=2).startswith(" Not stored yet: 55 runs")
+
+
+def test_fig12_text_gives_each_best_rate_its_lead_over_the_next():
+    def rec(alpha, accs):
+        per_lr = [dict(lr=lr, diverged=False, test_acc=a, val_acc=a) for lr, a in accs.items()]
+        return dict(config=dict(model="convnet4", alpha=alpha), seed=0,
+                    metrics=dict(per_lr=per_lr, best=dict(lr=max(accs, key=accs.get))))
+    text = findings.fig12_text([rec(0.0, {0.1: 0.5, 1.0: 0.6}), rec(10.0, {0.1: 0.40, 1.0: 0.399})])
+    assert "α = 0: 1 (+10.0 points over 0.1), α = 10: 0.1 (+0.1 points over 1)" in text
+    assert "lower than without noise" in text and "Without noise the best rate is 1" in text
