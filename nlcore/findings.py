@@ -15,11 +15,12 @@ from .plots import NAMES
 from .report import chosen
 
 CLIMBING = 0.02  # a run "still climbing": more than 2 points up over its last evaluation interval
+NAMING = ("model", "loss", "noise_source", "repeat", "order", "batch_size", "n_clean", "seed", "delta", "alpha")
 
 
 def points(x: float, sign: bool = True) -> str:
     """A difference of two accuracies (fractions) in percentage points, e.g. ``+2.5 points``."""
-    return f"{x * 100:{'+' if sign else ''}.1f} points"
+    return f"{round(x * 100, 1) + 0.0:{'+' if sign else ''}.1f} points"  # + 0.0: no "-0.0"
 
 
 def settings_table(rows: list[tuple[str, str]]) -> str:
@@ -103,25 +104,25 @@ def missing_text(figure: str, profile: str, records: list[dict], most: int = 8, 
     from . import sweep
 
     planned = sweep.figure_configs(figure, profile, unpiloted="estimate", **selection)
-    if not planned:
-        return ""
-    vary = [k for k in planned[0] if k not in ("lrs", "ranks") and len({repr(c[k]) for c in planned}) > 1]
-    if "model" in vary:  # a field set by the model (the MLPs' dropout) names nothing the model does not
-        vary = [k for k in vary if k == "model" or any(
-            len({repr(c[k]) for c in planned if c["model"] == m}) > 1 for m in {c["model"] for c in planned})]
+    # the fields that name a point; the others follow from them (the MLPs' dropout, a size's passes)
+    vary = [k for k in NAMING if planned and len({repr(c.get(k)) for c in planned}) > 1]
     have = {tuple(repr(r["config"].get(k)) for k in vary) for r in records}
-    missing = [c for c in planned if tuple(repr(c[k]) for k in vary) not in have]
+    missing = [c for c in planned if tuple(repr(c.get(k)) for k in vary) not in have]
     if not missing:
         return ""
     axis = next((k for k in ("alpha", "delta", "n_clean", "batch_size") if k in vary), None)
     groups: dict[tuple, list] = {}
     for c in missing:
-        groups.setdefault(tuple((k, c[k]) for k in vary if k != axis), []).append(c[axis] if axis else None)
+        groups.setdefault(tuple((k, c.get(k)) for k in vary if k != axis), []).append(c[axis] if axis else None)
     if len(groups) > most or not vary:
         return f" Not stored yet: {len(missing)} run{'s' if len(missing) > 1 else ''}."
 
     def name(k, v):
-        return NAMES.get(v, v) if k == "model" else f"{k} {v:,}" if k == "n_clean" else f"{k} {v}"
+        words = dict(model=lambda: NAMES.get(v, v), loss=lambda: "H_α" if v == "h_alpha" else "cross-entropy",
+                     repeat=lambda: "repeated noisy images" if v else "unique noisy images",
+                     n_clean=lambda: f"{v:,} clean labels", noise_source=lambda: f"noise from {v}",
+                     batch_size=lambda: f"batch {v}")
+        return words[k]() if k in words else f"{k} {v}"
 
     where = dict(alpha=" at α = {}", delta=" at δ = {}", n_clean=" at {} clean labels", batch_size=" at batch {}")
     parts = [", ".join(name(k, v) for k, v in g)
@@ -286,7 +287,7 @@ def peak_text(records: list[dict], alpha: float) -> str:
 
     parts = []
     for r in sorted(records, key=lambda r: (r["config"]["n_clean"], r["seed"])):
-        if r["config"]["alpha"] != alpha or (e := chosen(restat(r, "peak"))) is None:
+        if r["config"]["alpha"] != alpha or (e := chosen(restat(r, "peak"))) is None:  # every rate diverged
             continue
         lo, hi = e["window"]
         k, vals, last = hi - lo + 1, [x["val_acc"] for x in e["curve"]], e["curve"][-1]["epoch"]
@@ -299,7 +300,7 @@ def peak_text(records: list[dict], alpha: float) -> str:
                          + (f"at {end:.1%} ({lost:+.1f} points)" if lost else "level with it"))
         else:
             parts.append(head + f"highest at the end, {top:.1%} after {passes(last)}")
-    return "; ".join(parts) if parts else f"no run at α = {alpha:g} is stored"
+    return "; ".join(parts) if parts else f"no run at α = {alpha:g} with an accuracy is stored"
 
 
 def lengths_table(rows: list[tuple[dict, dict | None, dict | None]], names: tuple[str, str]) -> str:
@@ -565,13 +566,17 @@ def fig12_text(records: list[dict]) -> str:
         return "No stored runs."
     val_best = analysis.best_lr_by_alpha(analysis.per_lr(records, "val"))
 
-    def margin(split: str, a: float, lr: float) -> str:  # the best rate's lead over the runner-up (mean over seeds)
+    def margin(split: str, a: float, lr: float) -> str:  # rate lr's lead over the next best (means over seeds)
         by_lr: dict = {}
         for r in analysis.per_lr(records, split):
             if r["alpha"] == a:
                 by_lr.setdefault(r["lr"], []).append(0.0 if r["acc"] is None else r["acc"])
-        means = sorted(((sum(v) / len(v), x) for x, v in by_lr.items()), reverse=True)
-        return "" if len(means) < 2 else f" ({points(means[0][0] - means[1][0])} over {means[1][1]:g})"
+        mean = {x: sum(v) / len(v) for x, v in by_lr.items()}
+        others = {x: m for x, m in mean.items() if x != lr}
+        if not others:
+            return ""
+        runner = max(others, key=others.get)
+        return f" ({points(mean[lr] - mean[runner])} over {runner:g})"
 
     return ("Best learning rate on the test set by α (its lead over the next best rate): "
             + ", ".join(f"α = {a:g}: {lr:g}{margin('test', a, lr)}" for a, lr in best.items())

@@ -135,7 +135,13 @@ def test_the_learning_rate_claim_leaves_out_a_model_whose_grid_forced_the_lower_
     monkeypatch.setitem(sweep.FIGURES["fig1"], "models", ["perceptron", "convnet4"])
     row = claims.fig12_lr()
     assert row["verdict"] == "held" and row["ours"].startswith("Perceptron 1 → 0.1; ConvNet, 4 layers not scored")
-    assert "trained only 0.1, 0.5, not the 1 it chose at α = 0" in row["ours"]
+    assert "trained only 0.1, 0.5 of the rates of its α = 0 runs" in row["ours"]
+    assert row["scale"] == "profile cpu: 5,000 clean images, seeds 0, 1"  # the perceptron's runs only
+    # not scored even where the pruned grid holds the rate chosen at alpha = 0: it cannot choose above it
+    for r in recs:
+        if r["config"]["model"] == "convnet4" and r["config"]["alpha"] == 0:
+            r.update(record(r["config"], 0.5))
+    assert "ConvNet, 4 layers not scored" in claims.fig12_lr()["ours"]
 
 
 def test_the_scale_names_each_models_seeds_where_they_differ():

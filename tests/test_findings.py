@@ -166,7 +166,7 @@ def test_peak_text_says_where_each_run_peaked_and_what_it_lost_after():
     assert text == ("500 labels (rate 0.5, seed 0): validation peaked at 66.0% after 6 of 14 passes and ended at "
                     "46.3% (-19.7 points); 2,000 labels (rate 0.5, seed 0): validation highest at the end, 92.0% "
                     "after 14 passes")
-    assert findings.peak_text([falls], 50.0) == "no run at α = 50 is stored"
+    assert findings.peak_text([falls], 50.0) == "no run at α = 50 with an accuracy is stored"
     level = rec(1000, [0.5, 0.8, 0.9, 0.9, 0.9, 0.89, 0.9, 0.9, 0.9])  # peak window [2, 4], the end as high
     assert findings.peak_text([level], 10.0).endswith("validation peaked at 90.0% after 8 of 18 passes and ended "
                                                       "level with it")
@@ -300,3 +300,16 @@ def test_fig12_text_gives_each_best_rate_its_lead_over_the_next():
     text = findings.fig12_text([rec(0.0, {0.1: 0.5, 1.0: 0.6}), rec(10.0, {0.1: 0.40, 1.0: 0.399})])
     assert "α = 0: 1 (+10.0 points over 0.1), α = 10: 0.1 (+0.1 points over 1)" in text
     assert "lower than without noise" in text and "Without noise the best rate is 1" in text
+    tie = findings.fig12_text([rec(0.0, {0.1: 0.5, 1.0: 0.6}), rec(10.0, {0.1: 0.4, 1.0: 0.4})])
+    assert "α = 10: 0.1 (+0.0 points over 1)" in tie  # a tie names the other rate, never the best itself
+
+
+def test_missing_text_names_points_by_the_fields_that_name_them():
+    from nlcore import sweep
+
+    planned = sweep.figure_configs("fig11", "full", seeds=[0])
+    held = [dict(config=c) for c in planned if not (c["alpha"] == 100 and c["batch_size"] in (32, 128))]
+    # min_steps differs with the batch but follows from it; the loss names the H_alpha run
+    assert findings.missing_text("fig11", "full", held, seeds=[0]) == (
+        " Not stored yet: cross-entropy, batch 32 at α = 100; cross-entropy, batch 128 at α = 100; "
+        "H_α, batch 128 at α = 100.")
