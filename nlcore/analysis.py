@@ -71,13 +71,20 @@ def per_lr(records: list[dict], split: str = "test") -> list[dict]:
     return rows
 
 
+def mean_acc_by_lr(rows: list[dict], alpha: float) -> dict[float, float]:
+    """{learning rate: mean accuracy over seeds} at ``alpha`` (rows of :func:`per_lr`; a diverged rate
+    counts as 0)."""
+    by_lr: dict = {}
+    for r in rows:
+        if r["alpha"] == alpha:
+            by_lr.setdefault(r["lr"], []).append(0.0 if r["acc"] is None else r["acc"])
+    return {lr: float(np.mean(v)) for lr, v in by_lr.items()}
+
+
 def best_lr_by_alpha(rows: list[dict]) -> dict[float, float]:
     """Per alpha, the learning rate with the highest mean accuracy over seeds (diverged rates count as 0)."""
     out = {}
     for a in sorted({r["alpha"] for r in rows}):
-        by_lr: dict = {}
-        for r in rows:
-            if r["alpha"] == a:
-                by_lr.setdefault(r["lr"], []).append(0.0 if r["acc"] is None else r["acc"])
-        out[a] = max(by_lr, key=lambda lr: np.mean(by_lr[lr]))
+        mean = mean_acc_by_lr(rows, a)
+        out[a] = max(mean, key=mean.get)
     return out

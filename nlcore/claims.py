@@ -20,7 +20,14 @@ from __future__ import annotations
 import statistics
 
 from . import analysis, data, paper, results, sweep
+from .findings import points
 from .plots import NAMES
+
+
+def pts(x: float) -> str:
+    """A rule's margin (a fraction) in points, unsigned: ``5.0 points``."""
+    return points(x, sign=False)
+
 
 MARGINS = dict(held=0.03, partly=0.10)  # "reaches X%": within 3 points held, within 10 partly
 ABOUT = dict(held=0.05, partly=0.15)  # "about X%": within 5 points either way held, 15 partly
@@ -53,10 +60,6 @@ def within_factor(ours: float | None, paper_value: float, factor: float = FACTOR
 
 def pct(x) -> str:
     return f"{x:.1%}"
-
-
-def pts(x) -> str:
-    return f"{x * 100:g} points"
 
 
 def _stored(figure: str, root=None, profiles=("full", "cpu"), needs=None):

@@ -567,11 +567,7 @@ def fig12_text(records: list[dict]) -> str:
     val_best = analysis.best_lr_by_alpha(analysis.per_lr(records, "val"))
 
     def margin(split: str, a: float, lr: float) -> str:  # rate lr's lead over the next best (means over seeds)
-        by_lr: dict = {}
-        for r in analysis.per_lr(records, split):
-            if r["alpha"] == a:
-                by_lr.setdefault(r["lr"], []).append(0.0 if r["acc"] is None else r["acc"])
-        mean = {x: sum(v) / len(v) for x, v in by_lr.items()}
+        mean = analysis.mean_acc_by_lr(analysis.per_lr(records, split), a)
         others = {x: m for x, m in mean.items() if x != lr}
         if not others:
             return ""

@@ -47,6 +47,13 @@ def test_best_lr_by_alpha_counts_diverged_rates_as_zero():
     assert analysis.best_lr_by_alpha(rows) == {0.0: 1.0, 10.0: 0.1}
 
 
+def test_mean_acc_by_lr_averages_seeds_at_one_alpha():
+    rows = [dict(alpha=10.0, lr=0.1, acc=0.5), dict(alpha=10.0, lr=0.1, acc=0.7),
+            dict(alpha=10.0, lr=1.0, acc=None), dict(alpha=0.0, lr=0.1, acc=0.99)]
+    assert analysis.mean_acc_by_lr(rows, 10.0) == pytest.approx({0.1: 0.6, 1.0: 0.0})
+    assert analysis.mean_acc_by_lr(rows, 50.0) == {}
+
+
 PAPER = sorted((Path(__file__).resolve().parents[2] / "shared" / "paper").glob("*.md"))
 
 
