@@ -596,13 +596,14 @@ def run_dask(configs: list[dict], scheduler, device: str | None = None, root=Non
             own.close()
 
 
-def complete(figure: str, profile: str, root=None) -> bool:
+def complete(figure: str, profile: str, root=None, **selection) -> bool:
     """Whether every run of ``figure`` at ``profile`` is stored, those that wait on others (a pilot's rates,
-    the confusion runs) included. Figure 8's sizes below its floor are not runs of the figure (:func:`descend`)."""
-    listed = figure_configs(figure, profile, root=root)
+    the confusion runs) included. Figure 8's sizes below its floor are not runs of the figure (:func:`descend`).
+    ``selection`` (``alphas``, ``seeds``, ``models``) narrows the question to part of the figure."""
+    listed = figure_configs(figure, profile, root=root, **selection)
     if any(results.load(c, root) is None for c in listed):
         return False
-    everything = figure_configs(figure, profile, root=root, unpiloted="estimate")
+    everything = figure_configs(figure, profile, root=root, unpiloted="estimate", **selection)
     floor = FIGURES[figure].get("descend", {}).get(profile)
     if floor is not None:
         everything = descend(everything, floor, FIGURES[figure].get("report", {}).get(profile, "last"), root)

@@ -10,8 +10,8 @@ def test_reaching_a_stated_accuracy(ours, verdict):
     assert claims.at_least(ours, 0.91) == verdict
 
 
-@pytest.mark.parametrize("ours, verdict", [(0.40, "held"), (0.36, "held"), (0.30, "partly"), (0.50, "partly"),
-                                           (0.20, "not held"), (0.60, "not held")])
+@pytest.mark.parametrize("ours, verdict", [(0.40, "held"), (0.36, "held"), (0.32, "partly"), (0.48, "partly"),
+                                           (0.28, "not held"), (0.20, "not held"), (0.60, "not held")])
 def test_about_a_stated_accuracy_either_way(ours, verdict):
     assert claims.about(ours, 0.40) == verdict
 
@@ -134,7 +134,8 @@ def test_the_learning_rate_claim_leaves_out_a_model_whose_grid_forced_the_lower_
     monkeypatch.setattr(claims, "_stored", lambda *a, **k: (recs, "cpu"))
     monkeypatch.setitem(sweep.FIGURES["fig1"], "models", ["perceptron", "convnet4"])
     row = claims.fig12_lr()
-    assert row["verdict"] == "held" and row["ours"].startswith("Perceptron 1 → 0.1; ConvNet, 4 layers not scored")
+    assert row["verdict"] == "held" and row["ours"].startswith(
+        "chosen AdaDelta rate, α = 0 → 100: Perceptron 1 → 0.1; ConvNet, 4 layers not scored")
     assert "trained only 0.1, 0.5 of the rates of its α = 0 runs" in row["ours"]
     assert row["scale"] == "profile cpu: 5,000 clean images, seeds 0, 1"  # the perceptron's runs only
     # not scored even where the pruned grid holds the rate chosen at alpha = 0: it cannot choose above it
@@ -165,3 +166,40 @@ def test_the_batch_claim_counts_a_gain_only_beyond_the_spread_between_seeds(monk
             recs.append(record(c, 0.1, (small if c["batch_size"] == 32 else large)[c["seed"]]))
     monkeypatch.setattr(claims, "_stored", lambda *a, **k: (recs, "cpu"))
     assert claims.fig11_batch()["verdict"] == verdict
+
+
+def test_a_fig1_point_names_runs_still_climbing_and_a_rate_at_the_edge_of_its_grid():
+    """The ConvNet's alpha = 100 point may understate what longer training reaches: the row says so."""
+    c = next(c for c in sweep.figure_configs("fig1", "cpu", models=["convnet4"], seeds=[0]) if c["alpha"] == 100)
+    c = dict(c, lrs=[0.1, 0.5])
+    curve = [dict(step=i, val_acc=v, test_acc=v) for i, v in enumerate((0.3, 0.5, 0.6))]
+    per_lr = [dict(lr=0.1, diverged=False, val_acc=0.6, test_acc=0.6, curve=curve),
+              dict(lr=0.5, diverged=False, val_acc=0.2, test_acc=0.2, curve=curve)]
+    rec = dict(config=c, seed=0, metrics=dict(per_lr=per_lr, best=evaluate.select_lr(per_lr, "val")))
+    assert claims._caveats([rec]) == ("; 1 of 1 runs still climbing at their end (+10.0 points over the last "
+                                      "evaluation interval); 1 of 1 chose the smallest rate of those trained (0.1)")
+    flat = [dict(p, curve=[dict(step=i, val_acc=0.6, test_acc=0.6) for i in range(3)]) for p in per_lr[::-1]]
+    rec["metrics"] = dict(per_lr=flat, best=evaluate.select_lr(flat, "val"))
+    assert claims._caveats([rec]) == "; 1 of 1 chose the smallest rate of those trained (0.1)"
+
+
+def test_the_fig8_claim_leaves_an_alpha_open_while_its_smaller_sizes_are_still_to_train(results_root):
+    """At alpha = 50 the largest size missed 90% but reached the floor, so smaller sizes (more passes each) are
+    still to train: that alpha is open, not 'never reached'. Once the line below is stored it is scored."""
+    cfgs = sweep.figure_configs("fig8", "full", seeds=[0], unpiloted="estimate")
+    top = max(c["n_clean"] for c in cfgs)
+    line = lambda a: sorted((c for c in cfgs if c["alpha"] == a), key=lambda c: -c["n_clean"])  # noqa: E731
+    for a, accs in ((10, (0.97, 0.95, 0.93, 0.92, 0.91, 0.85, 0.60)), (20, (0.95, 0.5))):
+        for c, acc in zip(line(a), accs):
+            store(c, acc)
+    # above alpha = 20 a run's rates come from alpha = 20's run of its size (the pilot), stored now
+    fifty = next(c for c in sweep.figure_configs("fig8", "full", seeds=[0], alphas=[50]) if c["n_clean"] == top)
+    store(fifty, 0.85)
+    row = claims.fig8_critical()
+    assert "α = 50: 90% not reached at the size stored so far (55,000 clean images), smaller sizes still to train" \
+        in row["ours"], row["ours"]
+    assert row["verdict"] == "partly", row  # alpha = 10 crosses between 1,000 and 2,000: held
+    for c in sweep.figure_configs("fig8", "full", seeds=[0], alphas=[50]):
+        if results.load(c) is None:
+            store(c, 0.5)
+    assert "α = 50: 90% not reached from" in claims.fig8_critical()["ours"]
