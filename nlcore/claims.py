@@ -356,7 +356,7 @@ CLAIMS = [
      lambda root: fig1_accuracy("perceptron", root)),
     ("Fig 1", "exp1", paper.CLAIMS["fig1_ordering"], "ConvNet > MLPs > perceptron", fig1_ordering),
     ("Fig 2", "exp1", paper.ACCURACY[("fig2", "resnet101", 10)][1], "85% at α = 10",
-     lambda root: not_run("ResNet-101 needs a GPU (the cost page gives its time)")),
+     lambda root: not_run("ResNet-101 needs a GPU (not measured here; the cost page gives its images)")),
     ("Fig 3", "exp1", paper.ACCURACY[("fig3", "resnet18", 5)][1], "70% top-5 at α = 5",
      lambda root: not_run("needs a copy of ImageNet")),
     ("Fig 5", "exp2", paper.CLAIMS["fig5_structured"], "similar to uniform for δ < 1", fig5_structured),

@@ -139,8 +139,9 @@ def scale_sentence(records: list[dict], dataset_words: str) -> str:
     c = records[0]["config"]
     return (f"Our runs: {c['n_clean']:,} clean {dataset_words}, learning rate chosen from "
             f"{', '.join(f'{x:g}' for x in c['lrs'])} on "
-            f"{'held-out clean images' if c['lr_select'] == 'val' else 'the test set (as the paper)'}, "
-            f"max({c['epochs']:g} pass, {c['min_steps']:,} steps), seeds {sorted({r['seed'] for r in records})}, "
+            f"{'held-out clean images' if c['lr_select'] == 'val' else 'the test set (our reading of the paper)'}, "
+            f"max({c['epochs']:g} pass, {c['min_steps']:,} steps), "
+            f"seeds {', '.join(str(x) for x in sorted({r['seed'] for r in records}))}, "
             f"{sum(results.run_seconds(r) for r in records) / 60:.0f} min of training.")
 
 
@@ -242,8 +243,8 @@ def exp3_protocol(figures: dict[str, list[dict]]) -> tuple[str, str]:
         passes = sorted({round(r["metrics"]["steps"] * c["batch_size"] / r["metrics"]["slots"], 1) for r in recs})
         parts.append(f"{name}: {c['n_clean']:,} clean labels, learning rate chosen per run from "
                      f"{len(c['lrs'])} values on " + ("held-out clean images" if c["lr_select"] == "val" else
-                     "the test set (as the paper)") + f", {passes[0]:g} to {passes[-1]:g} passes over the diluted "
-                     "set (more at low α).")
+                     "the test set (our reading of the paper)")
+                     + f", {passes[0]:g} to {passes[-1]:g} passes over the diluted set (more at low α).")
     table = ("| figure | data | model | clean labels | learning rates | training length | seeds | training time |\n"
              "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
     return table, " ".join(parts) or "No stored runs yet."
