@@ -40,6 +40,15 @@ class NoLaw(OutsideMeasuredRange):
     and not even ``extrapolate=True`` answers another."""
 
 
+class NotReached(OutsideMeasuredRange):
+    """The line of this alpha was run and no size tried reaches the target: the clean labels needed lie beyond
+    the largest size tried (``largest``), and no law overrides that measurement."""
+
+    def __init__(self, message: str, largest: int):
+        super().__init__(message)
+        self.largest = largest
+
+
 def label_accuracy(alpha: float, m: int = 10) -> float:
     """P(a label of the diluted set is right) under uniform noise: (1 + alpha/m) / (1 + alpha), in (1/m, 1]."""
     if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha >= 0):
@@ -235,8 +244,8 @@ def answers(stores: list[tuple[str, list[dict]]], targets, alphas) -> list[dict]
     """The calculator's answer (:func:`answer`, inside the measured range only) for every target and alpha,
     as ``python -m nlcore clean-labels`` gives it for the same stores: dicts of ``alpha``, ``target`` and
     either the answer's ``profile``, ``n_clean``, ``low``, ``high``, ``upper_bound`` or ``refused`` (why
-    there is no answer: ``"no stored runs"`` when no store has one) and ``no_law`` (the refusal is
-    :class:`NoLaw`)."""
+    there is no answer: ``"no stored runs"`` when no store has one), ``no_law`` (the refusal is
+    :class:`NoLaw`) and ``not_reached`` (:class:`NotReached`: the largest size tried at that alpha, else None)."""
     out = []
     for t in targets:
         for a in alphas:
@@ -245,7 +254,8 @@ def answers(stores: list[tuple[str, list[dict]]], targets, alphas) -> list[dict]
                 out.append(dict(alpha=a, target=t, profile=profile, n_clean=r["n_clean"], low=r["low"],
                                 high=r["high"], upper_bound=r["upper_bound"]))
             except OutsideMeasuredRange as e:
-                out.append(dict(alpha=a, target=t, refused=str(e), no_law=isinstance(e, NoLaw)))
+                out.append(dict(alpha=a, target=t, refused=str(e), no_law=isinstance(e, NoLaw),
+                                not_reached=e.largest if isinstance(e, NotReached) else None))
     return out
 
 
@@ -262,9 +272,10 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     2.5th to 97.5th percentile of the law fitted to each bootstrap resample of the seeds; at alpha = 0, and
     at a measured alpha while no law can be fitted yet, it is the crossing measured there (:func:`crossings`).
 
-    Raises ValueError for alpha < 0 or a target outside (0, 1), and :class:`OutsideMeasuredRange` when
-    alpha lies outside the measured alphas (or fewer than two alphas crossed the target) unless
-    ``extrapolate``; extrapolating warns.
+    Raises ValueError for alpha < 0 or a target outside (0, 1), :class:`NotReached` when the runs at alpha
+    (> 0) reach the target at no size tried (even with ``extrapolate``: the measurement stands), and
+    :class:`OutsideMeasuredRange` when alpha lies outside the measured alphas (or fewer than two alphas
+    crossed the target) unless ``extrapolate``; extrapolating warns.
     """
     if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be a number >= 0 (noisy labels per clean one), got {alpha!r}")
@@ -278,6 +289,10 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     base = dict(alpha=float(alpha), target=float(target), measured=measured,
                 fit={k: law[k] for k in ("c", "k", "k_low", "k_high")})
     v = cross.get(float(alpha))
+    if alpha > 0 and v is not None and v["status"] == "never":
+        raise NotReached(f"at alpha = {alpha:g} no stored run reaches target {target:g} (clean-set sizes tried: "
+                         f"{', '.join(f'{n:,}' for n in v['sizes'])}): the clean labels needed lie beyond the "
+                         "largest size tried", max(v["sizes"]))
     if alpha == 0 or (law["k"] is None and v is not None and v["status"] != "never"):
         if v is None or v["status"] == "never":
             raise OutsideMeasuredRange(f"no stored run at alpha = 0 reaches target {target:g}; measured n_clean "

@@ -419,7 +419,7 @@ def critical_table(laws: dict) -> str:
         if v is None:
             return "not run"
         if v["status"] == "never":
-            return "beyond the sizes tried"
+            return f"not reached up to {max(v['sizes']):,}" if v.get("sizes") else "not reached"
         n = f"≤ {v['n']:,.0f}" if v["status"] == "at_smallest" else f"{v['n']:,.0f}"
         if v["status"] == "crossed" and v["low"] is not None:
             high = "unbounded" if v["high"] is None else f"{v['high']:,.0f}"
@@ -432,7 +432,7 @@ def critical_table(laws: dict) -> str:
         k = f"n/a ({why})" if f["k"] is None else f"{f['k']:.2f}" + (
             f" ({f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else f"; no interval: {why}")
         rows.append(f"| {t:.0%} | " + " | ".join(cell(f["crossings"].get(a)) for a in alphas) + f" | {k} |")
-    return ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k (95%) |\n|"
+    return ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k (95% CI) |\n|"
             + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows)) if laws and alphas else "No stored runs."
 
 
@@ -459,6 +459,23 @@ def against_paper(laws: dict) -> str:
     return "\n".join(out)
 
 
+def floor_text(records: list[dict], floor: float) -> str:
+    """Figure 8's lines that stop at their largest size: where that size's seed-0 run (read as the figure reads
+    it) is below ``floor``, no smaller size is trained (:func:`nlcore.sweep.descend`), so the line is one point
+    until a longer run there reaches the floor. "" when no line stops there."""
+    stops = []
+    for a in sorted({r["config"]["alpha"] for r in records}):
+        line = [r for r in records if r["config"]["alpha"] == a and r["seed"] == 0]
+        top = max(line, key=lambda r: r["config"]["n_clean"], default=None)
+        acc = top and top["metrics"]["best"]["test_acc"]
+        if acc is not None and acc < floor:
+            stops.append(f"α = {a:g} ({acc:.1%} at {top['config']['n_clean']:,} clean labels)")
+    return "" if not stops else (
+        f"Lines that stop at their largest size, whose seed-0 run is below the floor of {floor:.0%}, so that no "
+        f"smaller size is trained and the line stays one point until a longer run there reaches it: "
+        + "; ".join(stops) + ".")
+
+
 def line_text(summary: list[dict], alpha: float) -> str:
     """One line of Figure 8 in words: the mean test accuracy at each clean-set size at ``alpha``
     (``summary``: :func:`nlcore.results.summarize` rows by model, alpha and n_clean), smallest first."""
@@ -482,6 +499,8 @@ def calculator_table(rows: list[dict], m: int = 10) -> str:
 
     def cell(r):
         if "refused" in r:  # no law through two alphas answers only where a crossing was measured
+            if r.get("not_reached"):
+                return f"not reached up to {r['not_reached']:,}"
             return "no law yet" if r.get("no_law") else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
         n += f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None else ""
@@ -509,7 +528,8 @@ def fig9(summary: list[dict], records: list[dict], targets, profile: str) -> dic
         cells = []
         for a in alphas:
             v = crit[t].get(a)
-            cells.append("not run" if v is None else "beyond the sweep" if v["status"] == "never" else
+            top = max((s["n_clean"] for s in summary if s["alpha"] == a), default=0)
+            cells.append("not run" if v is None else f"not reached up to {top:,}" if v["status"] == "never" else
                          f"≤ {v['n']:,.0f}" if v["status"] == "at_smallest" else f"{v['n']:,.0f}")
         f = fits[t]
         k = "n/a (fewer than 2 crossings)" if f["k"] is None else \

@@ -208,6 +208,17 @@ def test_a_measured_alpha_is_answered_by_its_crossing_until_a_law_can_be_fitted(
     assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 20)[0] == "cpu"
 
 
+def test_an_alpha_whose_runs_never_reach_the_target_is_refused_with_the_sizes_tried():
+    """A measured 'not reached at any size' stands: no law or extrapolation answers over it."""
+    recs = [r for r in synthetic(k=1.2) if r["config"]["alpha"] in (0, 10, 20)]
+    top = max(r["config"]["n_clean"] for r in recs if r["config"]["alpha"] == 20)
+    with pytest.raises(critical.NotReached, match="at alpha = 20 no stored run reaches target 0.9995") as e:
+        critical.clean_labels(recs, alpha=20, target=0.9995, extrapolate=True)
+    assert e.value.largest == top
+    row = next(r for r in critical.answers([("full", recs)], [0.9995], [20]))
+    assert row["not_reached"] == top and not row["no_law"]
+
+
 def test_bootstrap_draws_equal_one_crossing_per_resample():
     """The draws read each distinct resample of the seeds once; they equal reading every resample's mean curve
     in turn from the same generator."""

@@ -182,6 +182,9 @@ def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
     assert "| 200 | 10.4% | outside the measured range |" in text
     no_law = dict(alpha=20, target=0.9, refused="target 0.9 was crossed only at alpha = 10; ...", no_law=True)
     assert "| 20 | 14.3% | no law yet |" in findings.calculator_table(rows + [no_law])
+    never = dict(alpha=50, target=0.9, refused="at alpha = 50 no stored run reaches ...", no_law=False,
+                 not_reached=55000)
+    assert "| 50 | 11.8% | not reached up to 55,000 |" in findings.calculator_table(rows + [never])
     assert text.endswith("Every answer is from the stored runs of profile full.")
     assert findings.calculator_table([dict(alpha=10, target=0.9, refused="no stored runs")]) == "No stored runs."
     both = [dict(rows[0], profile="full"), dict(rows[1], profile="cpu")]
@@ -192,11 +195,11 @@ def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
 def test_critical_table_states_each_crossing_with_its_interval_and_k_with_its_own():
     cross = {0.0: dict(n=300.0, status="at_smallest", low=None, high=None),
              10.0: dict(n=2000.0, status="crossed", low=1800.0, high=2300.0),
-             50.0: dict(n=None, status="never", low=None, high=None)}
+             50.0: dict(n=None, status="never", low=None, high=None, sizes=[20000, 55000])}
     laws = {0.9: dict(k=None, interval="none: the law needs the target crossed at two alphas > 0", crossings=cross),
             0.8: dict(k=1.1, k_low=0.9, k_high=1.3, interval="95% bootstrap", crossings=cross)}
     text = findings.critical_table(laws)
-    assert "| 80% | ≤ 300 | 2,000 (1,800 to 2,300) | beyond the sizes tried | 1.10 (0.90 to 1.30) |" in text
+    assert "| 80% | ≤ 300 | 2,000 (1,800 to 2,300) | not reached up to 55,000 | 1.10 (0.90 to 1.30) |" in text
     assert "| 90% |" in text and "n/a (the law needs the target crossed at two alphas > 0)" in text
     assert findings.critical_table({}) == "No stored runs."
 
@@ -313,3 +316,13 @@ def test_missing_text_names_points_by_the_fields_that_name_them():
     assert findings.missing_text("fig11", "full", held, seeds=[0]) == (
         " Not stored yet: cross-entropy, batch 32 at α = 100; cross-entropy, batch 128 at α = 100; "
         "H_α, batch 128 at α = 100.")
+
+
+def test_floor_text_names_the_lines_that_stop_at_their_largest_size():
+    def rec(alpha, n, seed, acc):
+        return dict(config=dict(alpha=alpha, n_clean=n), seed=seed, metrics=dict(best=dict(test_acc=acc)))
+    recs = [rec(10.0, 55000, 0, 0.97), rec(10.0, 20000, 0, 0.95), rec(100.0, 55000, 0, 0.61),
+            rec(100.0, 55000, 1, 0.75), rec(50.0, 55000, 0, 0.845)]
+    text = findings.floor_text(recs, 0.70)
+    assert text.endswith("reaches it: α = 100 (61.0% at 55,000 clean labels).")
+    assert findings.floor_text(recs[:2], 0.70) == ""
