@@ -105,8 +105,8 @@ marked *not measured* rather than guessed (ResNets on a CPU). The last column is
 wall time those runs actually took (it includes any time the sweep was paused for tests; a run continued
 from a checkpoint counts the processes before, `results.run_seconds`, and where its record holds only the
 last process's seconds they are scaled up by steps, an estimate). A run whose
-learning rates come from a pilot run not stored yet (Figure 1's ConvNet-4 above α = 20 at the `full`
-profile: `sweep.prune_lrs`) is counted with two rates, what the pilot rule trains unless the pilot chose
+learning rates come from a pilot run not stored yet (above α = 20 at the `full` profile, a run whose
+α = 20 run of the same clean set is not stored yet, such as Figure 8's smaller sizes: `sweep.prune_lrs`) is counted with two rates, what the pilot rule trains unless the pilot chose
 the smallest rate of the grid (then one). Figure 8 at the `full` profile is counted at every size, so its
 images are an upper bound (going down the sizes of one α a size is trained only if the next larger one
 reached `sweep.FIG8_FLOOR`); its predicted time is not, since the prediction is images over a rate and
@@ -114,7 +114,8 @@ leaves out the fixed cost of evaluating, which dominates the short runs of small
 row shows by how much, though those runs also shared the CPU with another).
 
 The GPU column is one NVIDIA H200 (lent for 15 minutes; `benchmarks/gpu.sh`), predicted the same way
-from the paper-profile Figure 1 runs it trained (whole CUDA-graph steps, bf16, the learning-rate grid
+from the four Figure 1 runs it trained at 60,000 clean images with the earlier choices (`config.EARLIER`;
+whole CUDA-graph steps, bf16, the learning-rate grid
 stacked; evaluation included) and, for other models, from `benchmarks/results/throughput-gpu-nvidia-h200.json`.
 CIFAR models were not run on it (their data could not travel to it), so their GPU time is *not measured*.
 
@@ -141,14 +142,14 @@ def engine_note(stored: dict) -> str:
         notes[-1] += f" {v['engine_img_s']:,.0f} ({how}) | {v['baseline_img_s']:,.0f} |"
     version = b.get("code_version", "?")[:7]
     return (f"""
-## Stored runs and today's engine
+## Stored runs and the current engine
 
 The CPU predictions above use the speed of the stored runs, which were trained by the engine of their
 own code version. The latest CPU benchmark (`benchmarks/results/`, code {version}) times the engine of
-today on the same machine (training steps only, MNIST, alpha = 10, 5 learning rates; images per second
+that version on the same machine (training steps only, MNIST, alpha = 10, 5 learning rates; images per second
 counting every model's), beside plain PyTorch:
 
-| model | stored MNIST runs (median, evaluation included) | engine today (training steps) | plain PyTorch |
+| model | stored MNIST runs (median, evaluation included) | engine of that version (training steps) | plain PyTorch |
 |---|---|---|---|
 """ + "\n".join(notes))
 
