@@ -41,8 +41,9 @@ class NoLaw(OutsideMeasuredRange):
 
 
 class NotReached(OutsideMeasuredRange):
-    """The line of this alpha was run and no size tried reaches the target: the clean labels needed lie beyond
-    the largest size tried (``largest``), and no law overrides that measurement."""
+    """The line of this alpha was run and no size tried reaches the target (the largest tried: ``largest``); no
+    law overrides that measurement. Where sizes of the line are still to train (Figure 8 at the full profile
+    trains smaller sizes for more passes) it may yet be reached."""
 
     def __init__(self, message: str, largest: int):
         super().__init__(message)
@@ -215,8 +216,9 @@ def answer(stores: list[tuple[str, list[dict]]], *, alpha: float, target: float,
     answers inside its measured range with an estimate (a crossing measured at ``alpha`` or its law), else
     the first that answers with an upper bound (its smallest size already reached the target), else, with
     ``extrapolate``, the first whose law reaches ``alpha`` by extrapolation (and warns). Raises
-    :class:`OutsideMeasuredRange` when none answers, with the reason of the store :func:`first_usable`
-    prefers."""
+    :class:`OutsideMeasuredRange` when none answers: :class:`NotReached` of the store that tried the largest
+    size where one measured that the target is not reached at ``alpha``, else the reason of the store
+    :func:`first_usable` prefers. The error's ``profile`` names its store."""
     bound, errors = None, {}
     for profile, records in stores:
         if not records:
@@ -224,6 +226,7 @@ def answer(stores: list[tuple[str, list[dict]]], *, alpha: float, target: float,
         try:
             out = clean_labels(records, alpha=alpha, target=target)
         except OutsideMeasuredRange as e:
+            e.profile = profile
             errors[profile] = e
             continue
         if not out["upper_bound"]:
@@ -236,6 +239,9 @@ def answer(stores: list[tuple[str, list[dict]]], *, alpha: float, target: float,
             return profile, clean_labels(dict(stores)[profile], alpha=alpha, target=target, extrapolate=True)
         except OutsideMeasuredRange:
             continue
+    reached = [e for e in errors.values() if isinstance(e, NotReached)]
+    if reached:  # a measured "not reached" stands: the store that tried the largest size says so
+        raise max(reached, key=lambda e: e.largest)
     profile = first_usable(stores, target, alpha)[0]
     raise errors[profile] if profile in errors else OutsideMeasuredRange("no stored runs")
 
@@ -255,7 +261,8 @@ def answers(stores: list[tuple[str, list[dict]]], targets, alphas) -> list[dict]
                                 high=r["high"], upper_bound=r["upper_bound"]))
             except OutsideMeasuredRange as e:
                 out.append(dict(alpha=a, target=t, refused=str(e), no_law=isinstance(e, NoLaw),
-                                not_reached=e.largest if isinstance(e, NotReached) else None))
+                                not_reached=e.largest if isinstance(e, NotReached) else None,
+                                refused_by=getattr(e, "profile", None)))
     return out
 
 
@@ -290,9 +297,8 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
                 fit={k: law[k] for k in ("c", "k", "k_low", "k_high")})
     v = cross.get(float(alpha))
     if alpha > 0 and v is not None and v["status"] == "never":
-        raise NotReached(f"at alpha = {alpha:g} no stored run reaches target {target:g} (clean-set sizes tried: "
-                         f"{', '.join(f'{n:,}' for n in v['sizes'])}): the clean labels needed lie beyond the "
-                         "largest size tried", max(v["sizes"]))
+        raise NotReached(f"at alpha = {alpha:g} no stored run reaches target {target:g} at the clean-set sizes "
+                         f"tried ({', '.join(f'{n:,}' for n in v['sizes'])})", max(v["sizes"]))
     if alpha == 0 or (law["k"] is None and v is not None and v["status"] != "never"):
         if v is None or v["status"] == "never":
             raise OutsideMeasuredRange(f"no stored run at alpha = 0 reaches target {target:g}; measured n_clean "

@@ -141,7 +141,7 @@ def scale_sentence(records: list[dict], dataset_words: str) -> str:
             f"{', '.join(f'{x:g}' for x in c['lrs'])} on "
             f"{'held-out clean images' if c['lr_select'] == 'val' else 'the test set (our reading of the paper)'}, "
             f"max({c['epochs']:g} pass, {c['min_steps']:,} steps), "
-            f"seeds {', '.join(str(x) for x in sorted({r['seed'] for r in records}))}, "
+            f"seeds {', '.join(str(x) for x in sorted({r['seed'] for r in records}))}; "
             f"{sum(results.run_seconds(r) for r in records) / 60:.0f} min of training.")
 
 
@@ -436,11 +436,12 @@ def critical_table(laws: dict) -> str:
             + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows)) if laws and alphas else "No stored runs."
 
 
-def against_paper(laws: dict) -> str:
+def against_paper(laws: dict, still_to_train=()) -> str:
     """Our critical numbers for 90% beside the two the paper states (:data:`nlcore.paper.CRITICAL_N_CLEAN_90`),
     from ``laws`` (:func:`nlcore.critical.laws` with 0.9 among its targets): per stated alpha, our crossing,
     its interval, the seeds it rests on and its ratio to the paper's number, or why there is none (Markdown
-    list)."""
+    list). ``still_to_train``: the alphas whose lines have sizes still to train (:func:`nlcore.sweep.open_alphas`),
+    where "not reached" is not yet final."""
     from .paper import CRITICAL_N_CLEAN_90
 
     cross = laws.get(0.9, {}).get("crossings", {})
@@ -448,7 +449,8 @@ def against_paper(laws: dict) -> str:
     for a, (n_paper, quote) in sorted(CRITICAL_N_CLEAN_90.items()):
         v, ours = cross.get(float(a)), "not run yet"
         if v is not None and v["status"] == "never":
-            ours = f"not reached at the sizes tried (up to {v['sizes'][-1]:,})"
+            ours = f"not reached at the sizes tried (up to {v['sizes'][-1]:,})" + (
+                "; smaller sizes, each trained for more passes, are still to train" if a in still_to_train else "")
         elif v is not None:
             seeds = f"{len(v['per_seed'])} seed{'s' if len(v['per_seed']) > 1 else ''}"
             span = "" if v["low"] is None else (f", {v['low']:,.0f} to "
@@ -459,10 +461,13 @@ def against_paper(laws: dict) -> str:
     return "\n".join(out)
 
 
-def floor_text(records: list[dict], floor: float) -> str:
+def floor_text(records: list[dict], floor: float | None) -> str:
     """Figure 8's lines that stop at their largest size: where that size's seed-0 run (read as the figure reads
     it) is below ``floor``, no smaller size is trained (:func:`nlcore.sweep.descend`), so the line is one point
-    until a longer run there reaches the floor. "" when no line stops there."""
+    until a longer run there reaches the floor. "" when no line stops there, or ``floor`` is None (a profile
+    that trains every size)."""
+    if floor is None:
+        return ""
     stops = []
     for a in sorted({r["config"]["alpha"] for r in records}):
         line = [r for r in records if r["config"]["alpha"] == a and r["seed"] == 0]
@@ -492,7 +497,8 @@ def calculator_table(rows: list[dict], m: int = 10) -> str:
     answer names its own; else a line under the table names the one."""
     targets = sorted({r["target"] for r in rows})
     alphas = sorted({r["alpha"] for r in rows})
-    profiles = {r["profile"] for r in rows if "refused" not in r}
+    profiles = {r["profile"] for r in rows if "refused" not in r} | {r["refused_by"] for r in rows
+                                                                      if r.get("not_reached") and r.get("refused_by")}
     several = len(profiles) > 1
     if not profiles and all(r["refused"] == "no stored runs" for r in rows):
         return "No stored runs."
@@ -500,7 +506,8 @@ def calculator_table(rows: list[dict], m: int = 10) -> str:
     def cell(r):
         if "refused" in r:  # no law through two alphas answers only where a crossing was measured
             if r.get("not_reached"):
-                return f"not reached up to {r['not_reached']:,}"
+                return f"not reached up to {r['not_reached']:,}" + (
+                    f", profile {r['refused_by']}" if several and r.get("refused_by") else "")
             return "no law yet" if r.get("no_law") else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
         n += f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None else ""

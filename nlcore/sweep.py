@@ -147,7 +147,7 @@ FIGURES = {
     # the rest of the Keras lineage, one choice at a time against the lineage run (inputs x / 255, rho 0.95):
     # torch's initialisation, no dropout in the MLP, and AdaDelta's epsilon of Keras 2.0.x (1e-8; Keras 2.1 and
     # later take 1e-7 from K.epsilon(), the default). Epsilon sets AdaDelta's first steps: with no update
-    # accumulated yet a step is about sqrt(eps / (E[g^2] + eps)), so 1e-8 starts about 3 times smaller
+    # accumulated yet a step is about |g| sqrt(eps / (E[g^2] + eps)), so 1e-8 starts about 3 times smaller
     "lineage": dict(
         title="Keras initialisation, the MLP's dropout and AdaDelta's epsilon (alpha = 100)", experiment="exp1",
         fixed=dict(dataset="mnist", alpha=100), models=["perceptron", "mlp1"],
@@ -613,6 +613,12 @@ def complete(figure: str, profile: str, root=None, **selection) -> bool:
         everything = descend(everything, floor, FIGURES[figure].get("report", {}).get(profile, "last"), root)
     point = lambda c: config_key(dict(c, lrs=[], ranks=None))  # noqa: E731  (a run, whatever its rates)
     return {point(c) for c in everything} <= {point(c) for c in listed}
+
+
+def open_alphas(figure: str, profile: str, alphas, root=None) -> list[float]:
+    """The ``alphas`` whose seed-0 line of ``figure`` at ``profile`` still has runs to train (:func:`complete`),
+    for example Figure 8's smaller sizes, which wait on the larger ones."""
+    return [a for a in alphas if not complete(figure, profile, root, alphas=[a], seeds=[0])]
 
 
 def status(root=None) -> dict:

@@ -196,10 +196,12 @@ def test_the_fig8_claim_leaves_an_alpha_open_while_its_smaller_sizes_are_still_t
     fifty = next(c for c in sweep.figure_configs("fig8", "full", seeds=[0], alphas=[50]) if c["n_clean"] == top)
     store(fifty, 0.85)
     row = claims.fig8_critical()
-    assert "α = 50: 90% not reached at the size stored so far (55,000 clean images), smaller sizes still to train" \
+    assert "α = 50: 90% not reached at 55,000 clean images so far, smaller sizes still to train (open)" \
         in row["ours"], row["ours"]
     assert row["verdict"] == "partly", row  # alpha = 10 crosses between 1,000 and 2,000: held
     for c in sweep.figure_configs("fig8", "full", seeds=[0], alphas=[50]):
         if results.load(c) is None:
             store(c, 0.5)
-    assert "α = 50: 90% not reached from" in claims.fig8_critical()["ours"]
+    settled = claims.fig8_critical()
+    assert "α = 50: 90% not reached from 20,000 to 55,000 clean images" in settled["ours"] and "open" not in \
+        settled["ours"] and settled["verdict"] == "partly"  # an open alpha caps the verdict as a settled miss does

@@ -216,7 +216,12 @@ def test_an_alpha_whose_runs_never_reach_the_target_is_refused_with_the_sizes_tr
         critical.clean_labels(recs, alpha=20, target=0.9995, extrapolate=True)
     assert e.value.largest == top
     row = next(r for r in critical.answers([("full", recs)], [0.9995], [20]))
-    assert row["not_reached"] == top and not row["no_law"]
+    assert row["not_reached"] == top and not row["no_law"] and row["refused_by"] == "full"
+    # another store that tried fewer sizes (and has no law) does not hide that measurement
+    small = [r for r in recs if r["config"]["n_clean"] < top]
+    with pytest.raises(critical.NotReached) as e:
+        critical.answer([("full", recs), ("cpu", small), ("other", small + small)], alpha=20, target=0.9995)
+    assert e.value.profile == "full" and e.value.largest == top
 
 
 def test_bootstrap_draws_equal_one_crossing_per_resample():

@@ -107,11 +107,11 @@ def test_protocol_tables_and_scale_sentences_come_from_the_records():
     assert "| seeds | 0, 1 |" in table and "| training time of the runs shown | 4 min (cpu-x) |" in table
     assert table.startswith("| setting | value |\n|---|---|\n| α | 10 |")
     sentence = findings.scale_sentence(recs, "MNIST images")
-    assert "clean MNIST images" in sentence and "seeds 0, 1, 4 min of training." in sentence
+    assert "clean MNIST images" in sentence and "seeds 0, 1; 4 min of training." in sentence
     assert findings.scale_sentence([], "x") == "No stored runs yet."
     # a run resumed at step 50 of 100 whose record holds only its last process's 120 s counts 240 s
     recs[0]["metrics"]["resumed_at"] = [50]
-    assert "seeds 0, 1, 6 min of training." in findings.scale_sentence(recs, "MNIST images")
+    assert "seeds 0, 1; 6 min of training." in findings.scale_sentence(recs, "MNIST images")
     recs[0]["metrics"]["resumed_at"] = []
     table, scale = findings.exp3_protocol({"Figure 7": recs, "Figure 6": []})
     assert table.count("\n| Figure 7 | mnist | ConvNet, 4 layers |") == 1 and "Figure 6" not in table
