@@ -74,15 +74,20 @@ def device_name(device: str) -> str:
         return torch.cuda.get_device_name(torch.device(device))
     import platform
 
-    name = platform.processor() or platform.machine()
+    name, flags = platform.processor() or platform.machine(), set()
     try:
         for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
+            if line.startswith("model name") and name == (platform.processor() or platform.machine()):
                 name = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
                 break
     except OSError:
         pass
-    return f"cpu ({name}, {torch.get_num_threads()} threads)"
+    # the widest vector unit, which sets the speed (and the precision machine.py picks): machines of one
+    # model name here differ in it
+    isa = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags), None)
+    return f"cpu ({name}, {torch.get_num_threads()} threads{', ' + isa if isa else ''})"
 
 
 def check_writable(root=None) -> Path:

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,12 @@ def test_record_holds_config_metrics_and_provenance(results_root):
     for k in ("code_version", "torch_version", "device", "wall_time_s", "created"):
         assert stored[k]
     assert stored["metrics"]["best"]["test_acc"] is not None
+    # on a CPU the device names the machine's vector unit: machines of one model name differ in it
+    flags = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")), "") \
+        if Path("/proc/cpuinfo").exists() else ""
+    if "avx2" in flags.split():
+        assert stored["device"].startswith("cpu (") and stored["device"].rstrip(")").rsplit(", ", 1)[-1] in (
+            "amx_bf16", "avx512_bf16", "avx512f", "avx2")
 
 
 class Crash(Exception):
