@@ -36,8 +36,10 @@ class OutsideMeasuredRange(ValueError):
 
 
 class NoLaw(OutsideMeasuredRange):
-    """No law yet: the target was crossed at fewer than two alphas > 0, so only a run alpha can be answered,
-    and not even ``extrapolate=True`` answers another."""
+    """No law yet: the target was crossed at fewer than two alphas > 0 (those it was: ``crossed``), so only a
+    run alpha can be answered, and not even ``extrapolate=True`` answers another."""
+
+    crossed: list = []
 
 
 class NotReached(OutsideMeasuredRange):
@@ -242,6 +244,9 @@ def answer(stores: list[tuple[str, list[dict]]], *, alpha: float, target: float,
     reached = [e for e in errors.values() if isinstance(e, NotReached)]
     if reached:  # a measured "not reached" stands: the store that tried the largest size says so
         raise max(reached, key=lambda e: e.largest)
+    laws = [e for e in errors.values() if isinstance(e, NoLaw) and e.crossed]
+    if laws:  # a store whose runs crossed the target at one alpha says how far its law is from existing
+        raise laws[0]
     profile = first_usable(stores, target, alpha)[0]
     raise errors[profile] if profile in errors else OutsideMeasuredRange("no stored runs")
 
@@ -309,8 +314,10 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
                     upper_bound=v["status"] == "at_smallest", how=how)
     if law["k"] is None:
         where = (f"only at alpha = {law['alphas'][0]:g}" if law["alphas"] else "at no alpha > 0")
-        raise NoLaw(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no "
+        e = NoLaw(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no "
                                    "answer, even by extrapolation")
+        e.crossed = list(law["alphas"])
+        raise e
     inside = law["alphas"][0] <= alpha <= law["alphas"][-1]
     if not inside and not extrapolate:
         raise OutsideMeasuredRange(f"alpha = {alpha:g} is outside the measured alphas {law['alphas'][0]:g} to "

@@ -204,6 +204,11 @@ def test_a_measured_alpha_is_answered_by_its_crossing_until_a_law_can_be_fitted(
     assert ans["how"].startswith("the crossing measured at alpha = 10 (no law yet")
     with pytest.raises(critical.NoLaw, match="crossed only at alpha = 10; the law needs two"):
         critical.clean_labels(recs, alpha=20, target=0.9, extrapolate=True)
+    # a store that crossed nowhere (with more sizes per alpha) does not hide the one that crossed at alpha = 10
+    never = [r for r in synthetic(c=1e9) if r["config"]["alpha"] in (0, 10, 20, 50)]
+    with pytest.raises(critical.NoLaw, match="crossed only at alpha = 10") as e:
+        critical.answer([("full", recs), ("cpu", never)], alpha=30, target=0.9, extrapolate=True)
+    assert e.value.crossed == [10.0] and e.value.profile == "full"
     assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 10)[0] == "full"
     assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 20)[0] == "cpu"
 
