@@ -21,14 +21,14 @@ def critical_n_clean(summary: list[dict], target: float) -> dict[float, dict]:
 
     Returns ``{alpha: dict(n=..., status=...)}``: status ``"crossed"`` (n interpolated),
     ``"at_smallest"`` (the smallest size tried already reaches it: n is an upper bound) or
-    ``"never"`` (no size tried reaches it: n is None, the critical size is beyond the sweep).
+    ``"never"`` (no size tried reaches it: n is None, and ``sizes`` lists the sizes tried).
     """
     out = {}
     for a in sorted({s["alpha"] for s in summary}):
         rows = sorted((s for s in summary if s["alpha"] == a and s["mean"] is not None), key=lambda s: s["n_clean"])
         hit = next((i for i, s in enumerate(rows) if s["mean"] >= target), None)
         if hit is None:
-            out[a] = dict(n=None, status="never")
+            out[a] = dict(n=None, status="never", sizes=[s["n_clean"] for s in rows])
         elif hit == 0:
             out[a] = dict(n=float(rows[0]["n_clean"]), status="at_smallest")
         else:

@@ -275,7 +275,7 @@ def fig8_critical(root=None) -> dict:
     for alpha, (n, _) in paper.CRITICAL_N_CLEAN_90.items():
         c = crit.get(float(alpha))
         ours = None if c is None else c["n"]
-        sizes = sorted({r["config"]["n_clean"] for r in recs if r["config"]["alpha"] == alpha})
+        sizes = c["sizes"] if c is not None and c["status"] == "never" else []
         # not reached at the sizes stored, while smaller sizes (more passes each) are still to train: open
         open_ = c is not None and c["status"] == "never" and alpha in unsettled
         verdicts.append("not run here" if c is None else "open" if open_ else

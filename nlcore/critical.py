@@ -39,7 +39,9 @@ class NoLaw(OutsideMeasuredRange):
     """No law yet: the target was crossed at fewer than two alphas > 0 (those it was: ``crossed``), so only a
     run alpha can be answered, and not even ``extrapolate=True`` answers another."""
 
-    crossed: list = []
+    def __init__(self, message: str, crossed=()):
+        super().__init__(message)
+        self.crossed = list(crossed)
 
 
 class NotReached(OutsideMeasuredRange):
@@ -314,10 +316,8 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
                     upper_bound=v["status"] == "at_smallest", how=how)
     if law["k"] is None:
         where = (f"only at alpha = {law['alphas'][0]:g}" if law["alphas"] else "at no alpha > 0")
-        e = NoLaw(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no "
-                                   "answer, even by extrapolation")
-        e.crossed = list(law["alphas"])
-        raise e
+        raise NoLaw(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no answer, even by "
+                    "extrapolation", law["alphas"])
     inside = law["alphas"][0] <= alpha <= law["alphas"][-1]
     if not inside and not extrapolate:
         raise OutsideMeasuredRange(f"alpha = {alpha:g} is outside the measured alphas {law['alphas'][0]:g} to "

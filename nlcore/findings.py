@@ -535,8 +535,8 @@ def fig9(summary: list[dict], records: list[dict], targets, profile: str) -> dic
         cells = []
         for a in alphas:
             v = crit[t].get(a)
-            top = max((s["n_clean"] for s in summary if s["alpha"] == a), default=0)
-            cells.append("not run" if v is None else f"not reached up to {top:,}" if v["status"] == "never" else
+            never = v is not None and v["status"] == "never"
+            cells.append("not run" if v is None else f"not reached up to {v['sizes'][-1]:,}" if never else
                          f"≤ {v['n']:,.0f}" if v["status"] == "at_smallest" else f"{v['n']:,.0f}")
         f = fits[t]
         k = "n/a (fewer than 2 crossings)" if f["k"] is None else \

@@ -18,7 +18,7 @@ def test_critical_n_clean_interpolates_in_log_n():
     crit = analysis.critical_n_clean(s, 0.7)
     assert crit[10.0]["status"] == "crossed" and crit[10.0]["n"] == pytest.approx(2000.0)  # halfway in log n
     assert crit[50.0] == dict(n=1000.0, status="at_smallest")
-    assert crit[90.0] == dict(n=None, status="never")
+    assert crit[90.0] == dict(n=None, status="never", sizes=[1000])
 
 
 def test_power_law_recovers_a_known_exponent_and_its_error():
