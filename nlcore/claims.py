@@ -20,7 +20,7 @@ from __future__ import annotations
 import statistics
 
 from . import analysis, data, paper, results, sweep
-from .findings import CLIMBING, last_change, points
+from .findings import CLIMBING, chose_smallest_rate, last_change, points
 from .plots import NAMES
 
 
@@ -140,8 +140,7 @@ def _caveats(used: list[dict], root=None) -> str:
     if up:
         out.append(f"{len(up)} of {len(used)} runs still climbing at their end ({', '.join(points(c) for c in up)} "
                    "over the last evaluation interval)")
-    edge = [r for r in used if r["metrics"]["best"]["lr"] is not None and len(r["config"]["lrs"]) > 1
-            and r["metrics"]["best"]["lr"] == min(r["config"]["lrs"])]
+    edge = [r for r in used if chose_smallest_rate(r)]
     if edge:
         rates = ", ".join(f"{x:g}" for x in sorted({r["metrics"]["best"]["lr"] for r in edge}))
         out.append(f"{len(edge)} of {len(used)} chose the smallest rate of those trained ({rates})")

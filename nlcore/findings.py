@@ -49,6 +49,13 @@ def last_change(record: dict) -> float | None:
     return e["curve"][-1]["test_acc"] - e["curve"][-2]["test_acc"] if len(e["curve"]) > 1 else None
 
 
+def chose_smallest_rate(record: dict) -> bool:
+    """Whether a run that trained more than one rate chose the smallest of them, the edge of what it trained:
+    a still smaller rate, not trained, might have done better there."""
+    lrs, best = record["config"]["lrs"], record["metrics"]["best"]["lr"]
+    return best is not None and len(lrs) > 1 and best == min(lrs)
+
+
 def last_interval(records: list[dict], summary: list[dict], top: float | None) -> dict:
     """Were the runs still learning when they stopped? Per model and alpha, each seed's change over the last
     evaluation interval (``table``); ``median_last_change`` (of its absolute value), ``n_rising`` (runs up
@@ -405,7 +412,7 @@ def edge_rates(records: list[dict]) -> str:
               and len(make_config(r["config"]["profile"])["lrs"]) > 2]  # two of the profile's grid, not all
     if not pruned:
         return "No run trained a pruned pair of rates."
-    edge = [r for r in pruned if r["metrics"]["best"]["lr"] == min(r["config"]["lrs"])]
+    edge = [r for r in pruned if chose_smallest_rate(r)]
     return (f"{len(edge)} of {len(pruned)} runs trained on two rates chose the smaller one, the edge of what "
             "they trained (a still smaller rate might have done better there).")
 

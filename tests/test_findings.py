@@ -235,6 +235,9 @@ def test_edge_rates_counts_pruned_runs_that_chose_their_smaller_rate():
             rec([0.1, 0.5], None), rec([0.1, 1.0], 0.1, "smoke")]  # the smoke profile's whole grid is two rates
     assert findings.edge_rates(recs).startswith("1 of 2 runs trained on two rates chose the smaller one")
     assert findings.edge_rates(recs[2:3] + recs[4:]) == "No run trained a pruned pair of rates."
+    # the predicate both the front page's caveats and this count use: a run of one rate has no edge to name
+    assert [findings.chose_smallest_rate(r) for r in recs] == [True, False, True, False, True]
+    assert not findings.chose_smallest_rate(rec([0.1], 0.1))
 
 
 def test_passes_table_reads_each_pass_and_checks_the_first_against_the_one_pass_run():
