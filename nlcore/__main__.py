@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     noise_level.add_argument("--label-accuracy", type=float,
                              help="the fraction of labels that are right, in (1/m, 1]: converted to alpha under "
                                   "uniform noise, q = (1 + alpha/m) / (1 + alpha)")
-    cl.add_argument("--target", type=float, required=True, help="test accuracy to reach, in (0, 1)")
+    cl.add_argument("--target", type=float, required=True, help="test accuracy to reach, in (1/m, 1)")
     cl.add_argument("--profile", default=None, choices=list(PROFILES),
                     help="the runs to answer from (default: the largest profile with stored Figure 8 runs)")
     cl.add_argument("--extrapolate", action="store_true", help="answer outside the measured alphas (warns)")
@@ -98,50 +98,67 @@ def main(argv=None) -> int:
 
 
 def _clean_labels(args) -> int:
-    """The clean-label calculator (nlcore.critical) on the stored Figure 8 runs: text or JSON."""
+    """The clean-label calculator (nlcore.critical) on the stored Figure 8 runs of one profile: text or JSON.
+
+    JSON keys: ``alpha``, ``target``, ``n_clean`` (the estimate), ``low``, ``high`` (its 95% interval, null
+    where the runs give none), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``, ``k_high``: the law
+    n = c alpha^k, null until a target is crossed at two alphas > 0), and beside them ``upper_bound`` (the
+    smallest size tried already reached the target), ``interval`` and ``how`` (in words), ``measured``
+    (``alphas`` the law rests on, ``alphas_run``, ``n_clean``: the smallest and largest size tried there,
+    ``runs``), ``label_accuracy`` (of uniform noise at ``alpha``), ``model``, ``dataset`` and ``profile``.
+    A refusal exits 2 with the reason on stderr and, with ``--json``, prints ``{"error": ...}`` with the
+    question on stdout.
+    """
     import warnings
 
     from . import critical, data
     from .plots import NAMES
 
     spec = sweep.FIGURES["fig8"]
-    profiles = [args.profile] if args.profile else [p for p in ("paper", "full", "cpu") if p in spec["grid"]]
     model, dataset = spec["models"][0], spec["fixed"]["dataset"]
     m = data.num_classes(dataset)
+    alpha, said = args.alpha, ""
+
+    def refuse(message: str) -> int:
+        message = said + message
+        print(f"error: {message}", file=sys.stderr)
+        if args.json:
+            print(json.dumps(dict(error=message, alpha=alpha, target=args.target, label_accuracy=args.label_accuracy)))
+        return 2
+
+    if not (1 / m < args.target < 1):  # at or below chance every classifier reaches it with no label at all
+        return refuse(f"--target must be a test accuracy in ({1 / m:g}, 1) for {m} classes (above chance), "
+                      f"got {args.target!r}")
     try:
-        alpha = args.alpha
         if args.label_accuracy is not None:
-            alpha = critical.alpha_from_label_accuracy(args.label_accuracy, m)
-        stores = [(p, sweep.figure_records("fig8", p)) for p in profiles]
-        if not any(records for _, records in stores):
+            alpha = critical.alpha_from_label_accuracy(args.label_accuracy, m, name="--label-accuracy")
+            said = (f"label accuracy {args.label_accuracy:g} is alpha = {alpha:.4g} (uniform noise over {m} classes: "
+                    "a label is right with probability (1 + alpha/m) / (1 + alpha)): ")
+        profiles = [args.profile] if args.profile else [p for p in ("paper", "full", "cpu") if p in spec["grid"]]
+        profile, records = next(((p, r) for p in profiles if (r := sweep.figure_records("fig8", p))), (None, []))
+        if not records:
             raise critical.OutsideMeasuredRange(f"no Figure 8 run is stored at profile {' or '.join(profiles)}")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            profile, out = critical.answer(stores, alpha=alpha, target=args.target, extrapolate=args.extrapolate)
+            out = critical.clean_labels(records, alpha=alpha, target=args.target, extrapolate=args.extrapolate)
+    except critical.NotReached as e:
+        still = sweep.open_alphas("fig8", profile, [float(alpha)])
+        return refuse(f"{e} (profile {profile})" + (
+            f"; this line still has sizes to train at profile {profile} (smaller clean sets train for more passes), "
+            "so it may yet be reached" if still else ""))
     except ValueError as e:  # OutsideMeasuredRange included
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return refuse(str(e) + (f" (profile {profile})" if isinstance(e, critical.OutsideMeasuredRange)
+                                and records else ""))
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
+    alpha = out["alpha"]
     out.update(model=model, dataset=dataset, profile=profile, label_accuracy=critical.label_accuracy(alpha, m))
     if args.json:
         print(json.dumps(out))
         return 0
-    f, interval = out["fit"], f" (interval: {out['interval']})"
-    if out["low"] is not None or out["high"] is not None:
-        lo = "–" if out["low"] is None else f"{out['low']:,.0f}"
-        hi = "unbounded" if out["high"] is None else f"{out['high']:,.0f}"
-        interval = f" ({lo} to {hi}: {out['interval']})"
-    law = "" if f["k"] is None else (f"; fitted law n = {f['c']:.3g} * alpha^{f['k']:.2f}"
-                                     + ("" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}]"))
-    print(f"At alpha = {alpha:g} (a label is right with probability {out['label_accuracy']:.1%}), "
-          f"{NAMES[model]} on {dataset.upper()} reaches {args.target:.0%} test accuracy with "
-          f"{'at most' if out['upper_bound'] else 'about'} {out['n_clean']:,.0f} clean labels{interval}{law}.\n"
-          f"From {out['how']}; measured at alpha {', '.join(f'{a:g}' for a in out['measured']['alphas_run'])} "
-          f"(crossing the target at alpha > 0: {', '.join(f'{a:g}' for a in out['measured']['alphas']) or 'none'}) "
-          f"with {out['measured']['n_clean'][0]:,} to {out['measured']['n_clean'][-1]:,} clean labels "
-          f"({out['measured']['runs']} stored runs, profile {profile}). This answers for this model and dataset "
-          "only: sweep Figure 8 with another model for its own answer.")
+    if said:
+        print(said.rstrip(": ") + ".")
+    print(critical.sentence(out, NAMES[model]))
     return 0
 
 

@@ -37,7 +37,7 @@ class OutsideMeasuredRange(ValueError):
 
 class NoLaw(OutsideMeasuredRange):
     """No law yet: the target was crossed at fewer than two alphas > 0 (those it was: ``crossed``), so only a
-    run alpha can be answered, and not even ``extrapolate=True`` answers another."""
+    measured alpha can be answered, and not even ``extrapolate=True`` answers another."""
 
     def __init__(self, message: str, crossed=()):
         super().__init__(message)
@@ -61,11 +61,11 @@ def label_accuracy(alpha: float, m: int = 10) -> float:
     return (1 + alpha / m) / (1 + alpha)
 
 
-def alpha_from_label_accuracy(q: float, m: int = 10) -> float:
+def alpha_from_label_accuracy(q: float, m: int = 10, name: str = "label_accuracy") -> float:
     """The alpha whose diluted set has label accuracy ``q`` under uniform noise: (1 - q) / (q - 1/m).
-    ``q`` must be above chance (1/m) and at most 1."""
+    ``q`` must be above chance (1/m) and at most 1; ``name`` is the parameter an error names."""
     if not (isinstance(q, (int, float)) and 1 / m < q <= 1):
-        raise ValueError(f"label_accuracy must be in ({1 / m:g}, 1] for {m} classes (above chance: at or below "
+        raise ValueError(f"{name} must be in ({1 / m:g}, 1] for {m} classes (above chance: at or below "
                          f"{1 / m:g} the labels carry no signal and no number of them is enough), got {q!r}")
     return (1 - q) / (q - 1 / m)
 
@@ -91,7 +91,7 @@ def _crossing(curves: list[dict], alpha: float, target: float) -> dict:
 def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int = 0) -> dict[float, dict]:
     """Per alpha, the critical number of clean labels for ``target`` and how well the runs pin it down.
 
-    Returns ``{alpha: dict(n, status, low, high, interval, draws, per_seed, sizes)}``:
+    Returns ``{alpha: dict(n, status, low, high, interval, draws, paired, per_seed, sizes, curve)}``:
 
     - ``n``, ``status``: from the mean curve over seeds, as :func:`nlcore.analysis.critical_n_clean`
       gives them (``"crossed"``, ``"at_smallest"``: the smallest size tried already reaches the target, so
@@ -100,26 +100,33 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
       replacement, a fixed generator), each the crossing of its resample's mean curve (``inf`` where that
       mean curve never reaches the target; the smallest size, an upper bound, where it starts above it);
       None with one seed. With two seeds a resample is one of three mean curves, so the interval is close
-      to the range between the seeds.
+      to the range between the seeds. ``paired``: the resamples are one draw of seeds shared by every alpha
+      that ran all the seeds any alpha ran (resample b takes the same seeds at each), so that a law fitted to
+      resample b sees one consistent set of runs; an alpha that lacks some of them draws its own.
     - ``low``, ``high``: with draws, their 2.5th and 97.5th percentiles (``high`` None when more than 2.5%
       of the resamples never reach the target: the runs do not bound it); with one seed, the measured
       sizes on either side of the crossing (all that linear interpolation knows). ``interval`` says which.
     - ``per_seed``: each seed's own crossing (None where it never reaches the target); ``sizes``: the
-      n_clean values measured.
+      n_clean values measured; ``curve``: ``{n_clean: mean test accuracy}`` over the seeds.
     """
     out = {}
     rng = np.random.default_rng(seed)
-    for alpha, by_seed in sorted(_curves(records).items()):
+    by_alpha = sorted(_curves(records).items())
+    every = sorted({s for _, by_seed in by_alpha for s in by_seed})
+    shared = rng.integers(len(every), size=(boot, len(every))) if len(every) >= 2 else None
+    for alpha, by_seed in by_alpha:
         curves = [by_seed[s] for s in sorted(by_seed)]
         sizes = sorted(set.intersection(*(set(c) for c in curves)))
+        curve = {n: float(np.mean([c[n] for c in curves])) for n in sizes}
         est = _crossing(curves, alpha, target)
         per_seed = {s: (lambda c: c["n"] if c["status"] != "never" else None)(_crossing([by_seed[s]], alpha, target))
                     for s in sorted(by_seed)}
         draws = low = high = None
+        paired = len(curves) >= 2 and sorted(by_seed) == every
         if len(curves) >= 2:
+            drawn = shared if paired else rng.integers(len(curves), size=(boot, len(curves)))
             # a resample's mean curve depends only on which seeds it drew: each distinct draw is read once
-            drawn = np.sort(rng.integers(len(curves), size=(boot, len(curves))), axis=1)
-            kinds, which = np.unique(drawn, axis=0, return_inverse=True)
+            kinds, which = np.unique(np.sort(drawn, axis=1), axis=0, return_inverse=True)
             at = []
             for kind in kinds:
                 c = _crossing([curves[i] for i in kind], alpha, target)
@@ -134,9 +141,9 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
             low, high = float(sizes[max(0, above - 1)]), float(sizes[above])
             interval = "the measured sizes on either side of the crossing (one seed)"
         else:
-            interval = "none (one seed, and the target is not crossed between two measured sizes)"
+            interval = "none: one seed, and the target is not crossed between two measured sizes"
         out[alpha] = dict(n=est["n"], status=est["status"], low=low, high=high, interval=interval, draws=draws,
-                          per_seed=per_seed, sizes=sizes)
+                          paired=paired, per_seed=per_seed, sizes=sizes, curve=curve)
     return out
 
 
@@ -144,15 +151,17 @@ def fit(cross: dict[float, dict]) -> dict:
     """The law log n* = log c + k log alpha through the alphas > 0 whose mean curve crossed the target.
 
     Returns ``c``, ``k`` (least squares through the mean-curve crossings), ``k_low``, ``k_high`` (a 95%
-    interval or None), ``alphas`` (those used), ``interval`` (how it was made, or why there is none) and
-    ``draws`` ((B, 2) bootstrap (log c, k) pairs for intervals on predictions, or None). With bootstrap
-    draws at every alpha used (:func:`crossings`, two or more seeds), the law is fitted to each resample;
-    a resample that never reaches the target at one of those alphas leaves the law unbounded, and when
-    more than 2.5% do, the interval is None (the runs do not bound k). With one seed per alpha the
-    interval is the least-squares t-interval, which needs three alphas.
+    interval or None), ``alphas`` (those used), ``interval`` (how it was made, or why there is none),
+    ``draws`` ((B, 2) bootstrap (log c, k) pairs, or None) and ``ols`` (the least-squares pieces of the
+    one-seed t-interval, or None); :func:`band` turns either into an interval on n* at any alpha.
+
+    With bootstrap draws at every alpha used (:func:`crossings`, two or more seeds), the law is fitted to
+    each resample; a resample that never reaches the target at one of those alphas leaves the law
+    unbounded, and when more than 2.5% do, the interval is None (the runs do not bound k). With one seed
+    per alpha the interval is the least-squares t-interval, which needs three alphas.
     """
     pts = {a: v for a, v in cross.items() if a > 0 and v["status"] == "crossed"}
-    none = dict(c=None, k=None, k_low=None, k_high=None, alphas=sorted(pts), interval=None, draws=None)
+    none = dict(c=None, k=None, k_low=None, k_high=None, alphas=sorted(pts), interval=None, draws=None, ols=None)
     if len(pts) < 2:
         return dict(none, interval="none: the law needs the target crossed at two alphas > 0")
     law = power_law(list(pts), [v["n"] for v in pts.values()])  # least squares; k_se with 3 or more alphas
@@ -166,15 +175,37 @@ def fit(cross: dict[float, dict]) -> dict:
             return dict(out, interval=f"none: {1 - bounded.mean():.0%} of the resamples of the seeds never reach "
                                       "the target at one of the alphas (the runs do not bound k)")
         cb, kb = np.polynomial.polynomial.polyfit(x, ys[bounded].T, 1)  # one fit per resample
-        draws = np.stack([cb, kb], axis=1)
         lo, hi = np.percentile(kb, [2.5, 97.5])
-        return dict(out, k_low=float(lo), k_high=float(hi), draws=draws,
-                    interval=f"95% bootstrap over seeds ({int(bounded.sum())} resamples)")
+        how = "paired across alphas" if all(v["paired"] for v in pts.values()) else \
+            "drawn separately at alphas that lack some seeds"
+        return dict(out, k_low=float(lo), k_high=float(hi), draws=np.stack([cb, kb], axis=1),
+                    interval=f"95% bootstrap over seeds ({int(bounded.sum())} resamples, {how})")
     if law["k_se"] is not None:
         t = T975.get(len(pts) - 2, 1.96)
-        return dict(out, k_low=k - t * law["k_se"], k_high=k + t * law["k_se"],
+        y = np.log([v["n"] for v in pts.values()])
+        resid = y - (law["c"] + k * x)
+        ols = dict(t=t, s=float(math.sqrt(resid @ resid / (len(pts) - 2))), points=len(pts), x_mean=float(x.mean()),
+                   sxx=float((x - x.mean()) @ (x - x.mean())))
+        return dict(out, k_low=k - t * law["k_se"], k_high=k + t * law["k_se"], ols=ols,
                     interval="95% least-squares t-interval (one seed per alpha)")
     return dict(out, interval="none: a line through two alphas with one seed says nothing of its error")
+
+
+def band(law: dict, alphas) -> tuple[np.ndarray, np.ndarray] | None:
+    """A 95% interval on the law's n* at each of ``alphas`` (> 0): from the bootstrap fits (their 2.5th and
+    97.5th percentiles) or, with one seed per alpha, the least-squares t-interval on the fitted line's mean
+    at log alpha (t s sqrt(1/N + (x - x_mean)^2 / Sxx), back in n). None where :func:`fit` gave neither."""
+    x = np.log(np.asarray(alphas, dtype=float))
+    if law.get("draws") is not None:
+        pred = np.exp(law["draws"][:, :1] + law["draws"][:, 1:] * x[None])  # (B, len(alphas))
+        low, high = np.percentile(pred, [2.5, 97.5], axis=0)
+        return low, high
+    if law.get("ols") is not None:
+        o = law["ols"]
+        half = o["t"] * o["s"] * np.sqrt(1 / o["points"] + (x - o["x_mean"]) ** 2 / o["sxx"])
+        mid = math.log(law["c"]) + law["k"] * x
+        return np.exp(mid - half), np.exp(mid + half)
+    return None
 
 
 def laws(records: list[dict], targets) -> dict[float, dict]:
@@ -186,110 +217,53 @@ def laws(records: list[dict], targets) -> dict[float, dict]:
     return out
 
 
-def first_usable(stores: list[tuple[str, list[dict]]], target: float, alpha: float | None = None
-                 ) -> tuple[str | None, list[dict]]:
-    """Of ``(profile, records)`` pairs in order of preference, the first whose runs can answer for ``target``
-    (a crossing measured at ``alpha``, or, at an alpha > 0, a law: the target crossed at two alphas > 0), else
-    the first of those that measured the most sizes per alpha ((None, []) if none has runs): the calculator
-    answers from the largest scale that can answer, never from one that merely has runs."""
-    for profile, records in stores:
-        if not records:
-            continue
-        cross = crossings(records, target)
-        here = cross.get(float(alpha), {}).get("status") == "crossed" if alpha is not None else False
-        if here or (alpha != 0 and fit(cross)["k"] is not None):
-            return profile, records
-    with_runs = [(p, r) for p, r in stores if r]
-    if not with_runs:
-        return None, []
-    return max(with_runs, key=lambda pr: _sizes_per_alpha(pr[1]))  # the first of those that measured most sizes
-
-
-def _sizes_per_alpha(records: list[dict]) -> float:
-    """The mean number of clean-set sizes measured per alpha."""
-    by: dict = {}
-    for r in records:
-        by.setdefault(r["config"]["alpha"], set()).add(r["config"]["n_clean"])
-    return sum(map(len, by.values())) / len(by)
-
-
-def answer(stores: list[tuple[str, list[dict]]], *, alpha: float, target: float, extrapolate: bool = False
-           ) -> tuple[str, dict]:
-    """The calculator's answer (:func:`clean_labels`) from the largest scale that gives one: ``stores`` are
-    ``(profile, records)`` pairs in order of preference. Returns ``(profile, answer)``: the first store that
-    answers inside its measured range with an estimate (a crossing measured at ``alpha`` or its law), else
-    the first that answers with an upper bound (its smallest size already reached the target), else, with
-    ``extrapolate``, the first whose law reaches ``alpha`` by extrapolation (and warns). Raises
-    :class:`OutsideMeasuredRange` when none answers: :class:`NotReached` of the store that tried the largest
-    size where one measured that the target is not reached at ``alpha``, else the reason of the store
-    :func:`first_usable` prefers. The error's ``profile`` names its store."""
-    bound, errors = None, {}
-    for profile, records in stores:
-        if not records:
-            continue
-        try:
-            out = clean_labels(records, alpha=alpha, target=target)
-        except OutsideMeasuredRange as e:
-            e.profile = profile
-            errors[profile] = e
-            continue
-        if not out["upper_bound"]:
-            return profile, out
-        bound = bound or (profile, out)
-    if bound:
-        return bound
-    for profile in errors if extrapolate else ():
-        try:  # the law beyond its alphas: clean_labels warns
-            return profile, clean_labels(dict(stores)[profile], alpha=alpha, target=target, extrapolate=True)
-        except OutsideMeasuredRange:
-            continue
-    reached = [e for e in errors.values() if isinstance(e, NotReached)]
-    if reached:  # a measured "not reached" stands: the store that tried the largest size says so
-        raise max(reached, key=lambda e: e.largest)
-    laws = [e for e in errors.values() if isinstance(e, NoLaw) and e.crossed]
-    if laws:  # a store whose runs crossed the target at one alpha says how far its law is from existing
-        raise laws[0]
-    profile = first_usable(stores, target, alpha)[0]
-    raise errors[profile] if profile in errors else OutsideMeasuredRange("no stored runs")
-
-
-def answers(stores: list[tuple[str, list[dict]]], targets, alphas) -> list[dict]:
-    """The calculator's answer (:func:`answer`, inside the measured range only) for every target and alpha,
-    as ``python -m nlcore clean-labels`` gives it for the same stores: dicts of ``alpha``, ``target`` and
-    either the answer's ``profile``, ``n_clean``, ``low``, ``high``, ``upper_bound`` or ``refused`` (why
-    there is no answer: ``"no stored runs"`` when no store has one), ``no_law`` (the refusal is
-    :class:`NoLaw`) and ``not_reached`` (:class:`NotReached`: the largest size tried at that alpha, else None)."""
+def answers(records: list[dict], targets, alphas) -> list[dict]:
+    """The calculator's answer (:func:`clean_labels`, inside the measured range only) for every target and
+    alpha, as ``python -m nlcore clean-labels`` gives it for the same runs: dicts of ``alpha``, ``target`` and
+    either ``n_clean``, ``low``, ``high``, ``upper_bound`` or ``refused`` (why there is no answer:
+    ``"no stored runs"`` when there are none), ``no_law`` (the refusal is :class:`NoLaw`) and
+    ``not_reached`` (:class:`NotReached`: the largest size tried at that alpha, else None)."""
     out = []
     for t in targets:
         for a in alphas:
             try:
-                profile, r = answer(stores, alpha=a, target=t)
-                out.append(dict(alpha=a, target=t, profile=profile, n_clean=r["n_clean"], low=r["low"],
-                                high=r["high"], upper_bound=r["upper_bound"]))
+                if not records:
+                    raise OutsideMeasuredRange("no stored runs")
+                r = clean_labels(records, alpha=a, target=t)
+                out.append(dict(alpha=a, target=t, n_clean=r["n_clean"], low=r["low"], high=r["high"],
+                                upper_bound=r["upper_bound"]))
             except OutsideMeasuredRange as e:
                 out.append(dict(alpha=a, target=t, refused=str(e), no_law=isinstance(e, NoLaw),
-                                not_reached=e.largest if isinstance(e, NotReached) else None,
-                                refused_by=getattr(e, "profile", None)))
+                                not_reached=e.largest if isinstance(e, NotReached) else None))
     return out
+
+
+def _at(cross: dict, alpha: float):
+    """The measured alpha of ``cross`` equal to ``alpha`` up to rounding (a label accuracy converted to alpha
+    lands a few ulps off 20), or None."""
+    return next((a for a in cross if math.isclose(a, alpha, rel_tol=1e-9, abs_tol=1e-12)), None)
 
 
 def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolate: bool = False) -> dict:
     """How many clean labels reach ``target`` test accuracy at ``alpha``, from the stored runs ``records``
-    (one model and dataset, several alpha and n_clean).
+    (one model, dataset and profile; several alpha and n_clean).
 
-    Returns ``alpha``, ``target``, ``n_clean`` (the estimate), ``low``, ``high`` and ``interval`` (the
-    interval and how it was made; None where the runs cannot give one), ``upper_bound`` (True when
-    ``n_clean`` is only an upper bound: the smallest size tried already reached the target),
-    ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``, ``k_high``), ``measured`` (``alphas``: those > 0
-    whose curves crossed the target; ``alphas_run``; ``n_clean``: the smallest and largest size tried;
-    ``runs``) and ``how``. At an alpha > 0 the answer is the fitted law's (:func:`fit`), its interval the
-    2.5th to 97.5th percentile of the law fitted to each bootstrap resample of the seeds; at alpha = 0, and
-    at a measured alpha while no law can be fitted yet, it is the crossing measured there (:func:`crossings`).
+    Returns ``alpha`` (a measured alpha where ``alpha`` equals one up to rounding), ``target``, ``n_clean``
+    (the estimate), ``low``, ``high`` and ``interval`` (the 95% interval and how it was made; None where the
+    runs cannot give one), ``upper_bound`` (True when ``n_clean`` is only an upper bound: the smallest size
+    tried at ``alpha`` already reached the target), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``,
+    ``k_high``), ``measured`` (``alphas``: those > 0 whose curves crossed the target, which the law is
+    fitted on; ``alphas_run``: every alpha with runs; ``n_clean``: the smallest and largest size tried at the
+    alphas the answer rests on, ``alpha`` itself for a crossing and the law's alphas for the law; ``runs``)
+    and ``how`` (which of the two answered). At an alpha > 0 the answer is the fitted law's (:func:`fit`,
+    its interval from :func:`band`); at alpha = 0, and at a measured alpha while no law can be fitted yet,
+    it is the crossing measured there (:func:`crossings`).
 
     Raises ValueError for alpha < 0 or a target outside (0, 1), :class:`NotReached` when the runs at alpha
-    (> 0) reach the target at no size tried (even with ``extrapolate``: the measurement stands), and
-    :class:`OutsideMeasuredRange` when alpha lies outside the measured alphas (or fewer than two alphas
-    crossed the target) unless ``extrapolate``; extrapolating warns.
+    reach the target at no size tried (even with ``extrapolate``: the measurement stands), :class:`NoLaw`
+    at an unmeasured alpha while fewer than two alphas > 0 crossed the target, and
+    :class:`OutsideMeasuredRange` when alpha lies outside the law's alphas unless ``extrapolate``;
+    extrapolating warns.
     """
     if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be a number >= 0 (noisy labels per clean one), got {alpha!r}")
@@ -297,27 +271,37 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
         raise ValueError(f"target must be a test accuracy in (0, 1), got {target!r}")
     cross = crossings(records, target)
     law = fit(cross)
-    sizes = sorted({n for v in cross.values() for n in v["sizes"]})
-    measured = dict(alphas=law["alphas"], alphas_run=sorted(cross), n_clean=[sizes[0], sizes[-1]] if sizes else [],
-                    runs=len(records))
-    base = dict(alpha=float(alpha), target=float(target), measured=measured,
-                fit={k: law[k] for k in ("c", "k", "k_low", "k_high")})
-    v = cross.get(float(alpha))
-    if alpha > 0 and v is not None and v["status"] == "never":
+    at = _at(cross, alpha)
+    alpha = float(at if at is not None else alpha) + 0.0  # + 0.0: -0.0 is 0
+    v = cross.get(at)
+
+    def sizes(alphas):
+        tried = sorted({n for a in alphas for n in cross[a]["sizes"]})
+        return [tried[0], tried[-1]] if tried else []
+
+    base = dict(alpha=alpha, target=float(target), fit={k: law[k] for k in ("c", "k", "k_low", "k_high")},
+                measured=dict(alphas=law["alphas"], alphas_run=sorted(cross), n_clean=[], runs=len(records)))
+    if v is not None and v["status"] == "never":
+        best = max(v["curve"].values(), default=None)
         raise NotReached(f"at alpha = {alpha:g} no stored run reaches target {target:g} at the clean-set sizes "
-                         f"tried ({', '.join(f'{n:,}' for n in v['sizes'])})", max(v["sizes"]))
-    if alpha == 0 or (law["k"] is None and v is not None and v["status"] != "never"):
-        if v is None or v["status"] == "never":
-            raise OutsideMeasuredRange(f"no stored run at alpha = 0 reaches target {target:g}; measured n_clean "
-                                       f"{measured['n_clean']}")
-        how = f"the crossing measured at alpha = {alpha:g}" + (
-            "" if alpha == 0 else " (no law yet: the target was crossed at fewer than two alphas > 0)")
+                         f"tried ({', '.join(f'{n:,}' for n in v['sizes'])}"
+                         + ("" if best is None else f"; the best reached {best:.1%}") + ")", max(v["sizes"]))
+    if alpha == 0 or (law["k"] is None and v is not None):
+        if v is None:
+            raise OutsideMeasuredRange(f"no run is stored at alpha = {alpha:g}")
+        bound = v["status"] == "at_smallest"
+        how = (f"the smallest size tried at alpha = {alpha:g}, which already reaches the target" if bound
+               else f"the crossing measured at alpha = {alpha:g}")
+        notes = ["an upper bound"] * bound + ["no law yet: the target was crossed at fewer than two alphas > 0"] * (
+            alpha > 0)
+        how += f" ({'; '.join(notes)})" if notes else ""
+        base["measured"]["n_clean"] = sizes([at])
         return dict(base, n_clean=v["n"], low=v["low"], high=v["high"], interval=v["interval"], extrapolated=False,
-                    upper_bound=v["status"] == "at_smallest", how=how)
+                    upper_bound=bound, how=how)
     if law["k"] is None:
         where = (f"only at alpha = {law['alphas'][0]:g}" if law["alphas"] else "at no alpha > 0")
-        raise NoLaw(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no answer, even by "
-                    "extrapolation", law["alphas"])
+        raise NoLaw(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no answer at alpha = "
+                    f"{alpha:g}, even by extrapolation", law["alphas"])
     inside = law["alphas"][0] <= alpha <= law["alphas"][-1]
     if not inside and not extrapolate:
         raise OutsideMeasuredRange(f"alpha = {alpha:g} is outside the measured alphas {law['alphas'][0]:g} to "
@@ -326,10 +310,30 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     if not inside:
         warnings.warn(f"alpha = {alpha:g} lies outside the measured alphas {law['alphas'][0]:g} to "
                       f"{law['alphas'][-1]:g}: the answer extrapolates the fitted law", stacklevel=2)
-    n = law["c"] * alpha ** law["k"]
-    low = high = None
-    if law["draws"] is not None:
-        pred = np.exp(law["draws"][:, 0] + law["draws"][:, 1] * math.log(alpha))
-        low, high = (float(v) for v in np.percentile(pred, [2.5, 97.5]))
-    return dict(base, n_clean=float(n), low=low, high=high, interval=law["interval"], extrapolated=not inside,
-                upper_bound=False, how="the fitted law n = c alpha^k")
+    interval = band(law, [alpha])
+    low, high = (None, None) if interval is None else (float(interval[0][0]), float(interval[1][0]))
+    base["measured"]["n_clean"] = sizes(law["alphas"])
+    return dict(base, n_clean=float(law["c"] * alpha ** law["k"]), low=low, high=high, interval=law["interval"],
+                extrapolated=not inside, upper_bound=False, how="the fitted law n = c alpha^k")
+
+
+def sentence(out: dict, model_name: str) -> str:
+    """An answer of :func:`clean_labels` in words (the command's and the live widget's text); ``out`` also
+    holds ``label_accuracy``, ``dataset`` and ``profile`` (as the command adds them)."""
+    f, ms, alpha = out["fit"], out["measured"], out["alpha"]
+    interval = f" ({out['interval'].replace('none: ', 'no interval: ', 1)})"
+    if out["low"] is not None or out["high"] is not None:
+        lo = "–" if out["low"] is None else f"{out['low']:,.0f}"
+        hi = "unbounded" if out["high"] is None else f"{out['high']:,.0f}"
+        interval = f" ({lo} to {hi}: {out['interval']})"
+    law = "" if f["k"] is None else (f"; fitted law n = {f['c']:.3g} * alpha^{f['k']:.2f}"
+                                     + ("" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}]"))
+    rests = ("alpha " + ", ".join(f"{a:g}" for a in ms["alphas"])) if out["how"].startswith("the fitted law") \
+        else f"alpha = {alpha:g}"
+    return (f"At alpha = {alpha:g} (a label is right with probability {out['label_accuracy']:.1%}), "
+            f"{model_name} on {out['dataset'].upper()} reaches {out['target']:.0%} test accuracy with "
+            f"{'at most' if out['upper_bound'] else 'about'} {out['n_clean']:,.0f} clean labels{interval}{law}.\n"
+            f"From {out['how']}, resting on runs with {ms['n_clean'][0]:,} to {ms['n_clean'][-1]:,} clean labels "
+            f"at {rests} (alphas run: {', '.join(f'{a:g}' for a in ms['alphas_run'])}; {ms['runs']} stored runs, "
+            f"profile {out['profile']}). This answers for this model, dataset and profile only: sweep Figure 8 "
+            "with another model for its own answer.")

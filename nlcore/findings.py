@@ -497,36 +497,57 @@ def line_text(summary: list[dict], alpha: float) -> str:
     return f"at α = {alpha:g}, " + ", ".join(f"{acc:.1%} at {n:,}" for n, acc in pts) + " clean labels"
 
 
-def calculator_table(rows: list[dict], m: int = 10) -> str:
-    """The calculator's answers (:func:`nlcore.critical.answers`) as a Markdown table, one row per alpha and one
-    column per target: the estimate and its 95% interval, or why there is none; beside alpha, the label
-    accuracy of uniform noise over ``m`` classes. When the answers come from more than one profile, each
-    answer names its own; else a line under the table names the one."""
+def calculator_table(rows: list[dict], profile: str, m: int = 10) -> str:
+    """The calculator's answers (:func:`nlcore.critical.answers` over the runs of ``profile``) as a Markdown
+    table, one row per alpha and one column per target: the estimate and its 95% interval, or why there is
+    none; beside alpha, the label accuracy of uniform noise over ``m`` classes."""
     targets = sorted({r["target"] for r in rows})
     alphas = sorted({r["alpha"] for r in rows})
-    profiles = {r["profile"] for r in rows if "refused" not in r} | {r["refused_by"] for r in rows
-                                                                      if r.get("not_reached") and r.get("refused_by")}
-    several = len(profiles) > 1
-    if not profiles and all(r["refused"] == "no stored runs" for r in rows):
+    if not rows or all(r.get("refused") == "no stored runs" for r in rows):
         return "No stored runs."
 
     def cell(r):
         if "refused" in r:  # no law through two alphas answers only where a crossing was measured
             if r.get("not_reached"):
-                return f"not reached up to {r['not_reached']:,}" + (
-                    f", profile {r['refused_by']}" if several and r.get("refused_by") else "")
+                return f"not reached up to {r['not_reached']:,}"
             return "no law yet" if r.get("no_law") else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
-        n += f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None else ""
-        return n + (f", profile {r['profile']}" if several else "")
+        return n + (f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None
+                    else "")
 
     at = {(r["alpha"], r["target"]): r for r in rows}
     head = "| α | label accuracy | " + " | ".join(f"{t:.0%} test accuracy" for t in targets) + " |\n"
     head += "|---|---|" + "---|" * len(targets) + "\n"
     body = "\n".join(f"| {a:g} | {label_accuracy(a, m):.1%} | " + " | ".join(cell(at[a, t]) for t in targets) + " |"
                      for a in alphas)
-    one = "" if several or not profiles else f"\n\nEvery answer is from the stored runs of profile {min(profiles)}."
-    return head + body + one if rows else "No answers."
+    return head + body + f"\n\nEvery answer is from the stored runs of profile {profile}."
+
+
+def tradeoff_text(rows: list[dict], target: float, m: int = 10) -> str:
+    """Clean labels against noisy ones at ``target`` from the calculator's answers (``rows``, with alpha = 0
+    among them), in words: under uniform noise a source whose labels are right with probability q is the
+    diluted set of alpha(q), so reaching the target takes n*(alpha) (1 + alpha) of its labels, against
+    n*(0) clean ones; the noisy source is cheaper when a noisy label costs less than n*(0) / (n*(alpha)
+    (1 + alpha)) of a clean one. "" where no alpha > 0 and alpha = 0 are both answered."""
+    at = {r["alpha"]: r for r in rows if r["target"] == target and "refused" not in r}
+    zero = at.pop(0.0, None)
+    if zero is None or not at:
+        return ""
+    z = f"{'at most ' if zero['upper_bound'] else ''}{zero['n_clean']:,.0f}"
+    out = []
+    for a, r in sorted(at.items()):
+        if a <= 0:
+            continue
+        total = r["n_clean"] * (1 + a)
+        bound = "at most " if r["upper_bound"] else ""
+        ratio = "" if r["upper_bound"] else (f"; it pays when a noisy label costs less than "
+                                             f"{'at most ' if zero['upper_bound'] else ''}"
+                                             f"{zero['n_clean'] / total:.1%} of a clean one")
+        out.append(f"- α = {a:g} (labels right with probability {label_accuracy(a, m):.1%}): {bound}"
+                   f"{r['n_clean']:,.0f} clean labels' worth, that is {bound}{total:,.0f} labels from the noisy "
+                   f"source{ratio}.")
+    return (f"Reaching {target:.0%} from clean labels alone takes {z} of them (α = 0). From a noisy source, by "
+            "our runs:\n\n" + "\n".join(out)) if out else ""
 
 
 def fig9(summary: list[dict], records: list[dict], targets, profile: str) -> dict:

@@ -347,28 +347,33 @@ def critical_vs_alpha(crit: dict, fits: dict, title: str) -> go.Figure:
     return fig
 
 
-def calculator(laws: dict, title: str) -> go.Figure:
-    """The clean-label calculator drawn: per target accuracy (a slider picks it, so it works in static HTML),
-    the fitted law n* = c alpha^k over the measured alphas with its 95% band where the seeds give one, the
-    law dotted beyond them (extrapolation), and the measured crossings. ``laws[target]``: a
-    :func:`nlcore.critical.fit` result plus ``crossings`` (:func:`nlcore.critical.crossings`)."""
+def calculator(laws: dict, rows: list[dict], title: str) -> go.Figure:
+    """The clean-label calculator drawn, with two sliders that work in static HTML: one picks the target
+    accuracy, one the alpha, and a labelled point shows the calculator's answer there (``rows``:
+    :func:`nlcore.critical.answers` over those targets and alphas; none where it refuses). Per target: the
+    fitted law n* = c alpha^k over its alphas with its 95% band (:func:`nlcore.critical.band`) where the
+    runs give one, the law dotted beyond them (extrapolation), the measured crossings, and the upper bounds
+    (the smallest size tried already reached the target: a downward triangle), drawn with or without a law.
+    ``laws[target]``: a :func:`nlcore.critical.fit` result plus ``crossings``."""
     import numpy as np
 
-    fig, owner = go.Figure(), []
+    from .critical import band
+
+    fig, owner, answer_at = go.Figure(), [], {}
     targets = sorted(laws)
+    alphas = sorted({r["alpha"] for r in rows})
     for i, t in enumerate(targets):
         f, color, first = laws[t], PALETTE[i % len(PALETTE)], len(fig.data)
-        pts = [(a, v) for a, v in sorted(f["crossings"].items()) if a > 0 and v["status"] == "crossed"]
+        cross = sorted((a, v) for a, v in f["crossings"].items() if a > 0)
         if f["k"] is not None:
             lo_a, hi_a = min(f["alphas"]), max(f["alphas"])
             xs = np.geomspace(lo_a, hi_a, 40)
             law = f["c"] * xs ** f["k"]
-            if f["draws"] is not None:
-                pred = np.exp(f["draws"][:, :1] + f["draws"][:, 1:] * np.log(xs)[None])  # (B, 40)
-                low, high = np.percentile(pred, [2.5, 97.5], axis=0)
-                fig.add_trace(go.Scatter(x=np.r_[xs, xs[::-1]], y=np.r_[high, low[::-1]], fill="toself",
-                                         fillcolor=color, opacity=0.2, line=dict(width=0), hoverinfo="skip",
-                                         name="95% band (bootstrap over seeds)"))
+            interval = band(f, xs)
+            if interval is not None:
+                fig.add_trace(go.Scatter(x=np.r_[xs, xs[::-1]], y=np.r_[interval[1], interval[0][::-1]],
+                                         fill="toself", fillcolor=color, opacity=0.2, line=dict(width=0),
+                                         hoverinfo="skip", name=f"95% band ({f['interval'].removeprefix('95% ')})"))
             k_int = f" (95%: {f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else ""
             fig.add_trace(go.Scatter(
                 x=xs, y=law, mode="lines", line=dict(color=color), name=f"n* = {f['c']:.3g} α^{f['k']:.2f}{k_int}",
@@ -378,17 +383,49 @@ def calculator(laws: dict, title: str) -> go.Figure:
             if hi_a < 100:
                 fig.add_trace(go.Scatter(x=out, y=f["c"] * out ** f["k"], mode="lines", hoverinfo="skip",
                                          line=dict(color=color, dash="dot"), name="extrapolated"))
-        fig.add_trace(go.Scatter(
-            x=[a for a, _ in pts], y=[v["n"] for _, v in pts], mode="markers", marker=dict(color=color, size=10),
-            name="measured crossings", hoverinfo="text",
-            hovertext=[f"α = {a:g}: {v['n']:,.0f} measured" + (f" ({v['low']:,.0f} to {v['high']:,.0f})"
-                                                                 if v["low"] and v["high"] else "") for a, v in pts]))
+        for status, symbol, name in (("crossed", "circle", "measured crossings"),
+                                     ("at_smallest", "triangle-down", "at most (smallest size tried)")):
+            pts = [(a, v) for a, v in cross if v["status"] == status]
+            if pts:
+                fig.add_trace(go.Scatter(
+                    x=[a for a, _ in pts], y=[v["n"] for _, v in pts], mode="markers", name=name,
+                    marker=dict(color=color, size=10, symbol=symbol), hoverinfo="text",
+                    hovertext=[f"α = {a:g}: {'≤ ' if status != 'crossed' else ''}{v['n']:,.0f} measured"
+                               + (f" ({v['low']:,.0f} to {v['high']:,.0f})" if v["low"] and v["high"] else "")
+                               for a, v in pts]))
+        answer_at[t] = len(fig.data)
+        fig.add_trace(go.Scatter(x=[], y=[], mode="markers+text", textposition="top center", name="the answer",
+                                 marker=dict(color="black", size=13, symbol="x"), hoverinfo="text"))
         owner += [t] * (len(fig.data) - first)
+    at = {(r["target"], r["alpha"]): r for r in rows}
+
+    def point(t, a):
+        r = at.get((t, a))
+        if r is None or "refused" in r or a <= 0:  # alpha = 0 has no place on a log axis: the table has it
+            return [], [], [], []
+        n = f"{'≤ ' if r['upper_bound'] else ''}{r['n_clean']:,.0f}"
+        span = f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None else ""
+        return [a], [r["n_clean"]], [n], [f"α = {a:g}, {t:.0%}: {n} clean labels{span}"]
+
+    def restyle(a):
+        pts = [point(t, a) for t in targets]
+        return [dict(x=[p[0] for p in pts], y=[p[1] for p in pts], text=[p[2] for p in pts],
+                     hovertext=[p[3] for p in pts]), [answer_at[t] for t in targets]]
+
+    shown = [a for a in alphas if a > 0]
+    start = min(shown, key=lambda a: abs(a - 20), default=None)  # alpha = 20 first, as the command's example
+    if start is not None:
+        for t, (x, y, text, hover) in zip(targets, (point(t, start) for t in targets)):
+            fig.data[answer_at[t]].update(x=x, y=y, text=text, hovertext=hover)
     for tr, o in zip(fig.data, owner):
         tr.visible = o == targets[0]
-    steps = [dict(method="update", label=f"{t:.0%}", args=[{"visible": [o == t for o in owner]}]) for t in targets]
+    sliders = [dict(active=0, currentvalue=dict(prefix="target test accuracy: "), pad=dict(t=50),
+                    steps=[dict(method="update", label=f"{t:.0%}", args=[{"visible": [o == t for o in owner]}])
+                           for t in targets])]
+    if shown:
+        sliders.append(dict(active=shown.index(start), currentvalue=dict(prefix="α = "), pad=dict(t=130),
+                            steps=[dict(method="restyle", label=f"{a:g}", args=restyle(a)) for a in shown]))
     fig.update_layout(title=title, xaxis=dict(type="log", title=ALPHA_AXIS),
-                      yaxis=dict(type="log", title="clean labels needed"), template="plotly_white", height=480,
-                      sliders=[dict(active=0, currentvalue=dict(prefix="target test accuracy: "), steps=steps,
-                                    pad=dict(t=50))])
+                      yaxis=dict(type="log", title="clean labels needed"), template="plotly_white",
+                      height=560, sliders=sliders)
     return fig

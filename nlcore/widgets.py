@@ -10,6 +10,7 @@ the same job over precomputed runs.
 from __future__ import annotations
 
 import html
+import warnings
 
 import ipywidgets as W
 import plotly.graph_objects as go
@@ -103,6 +104,39 @@ def explorer(figure: str, profile: str, field: str = "alpha", *, x=None, device=
     button.on_click(train)
     redraw()
     return box
+
+
+def calculator(records: list[dict], *, model: str = "convnet4", dataset: str = "mnist", profile: str = "") -> W.VBox:
+    """The clean-label calculator live: an alpha and a target slider, and the answer of
+    :func:`nlcore.critical.clean_labels` over ``records`` (Figure 8's stored runs of one profile) in words,
+    or why there is none, recomputed as either slider moves. ``.children``: the alpha slider, the target
+    slider, the extrapolate box and the answer (HTML)."""
+    from . import critical, data
+
+    alpha = W.FloatSlider(value=20, min=0, max=200, step=0.5, description="α", continuous_update=False,
+                          layout=W.Layout(width="60%"))
+    target = W.FloatSlider(value=0.9, min=0.5, max=0.99, step=0.01, description="target", readout_format=".0%",
+                           continuous_update=False, layout=W.Layout(width="60%"))
+    extrapolate, answer = W.Checkbox(value=False, description="extrapolate beyond the measured alphas"), W.HTML()
+    m = data.num_classes(dataset)
+
+    def redraw(*_):
+        try:
+            with warnings.catch_warnings(record=True) as caught:  # extrapolating: shown with the answer
+                warnings.simplefilter("always")
+                out = critical.clean_labels(records, alpha=alpha.value, target=target.value,
+                                            extrapolate=extrapolate.value)
+        except ValueError as e:  # refused: outside the measured range, no law yet, not reached
+            answer.value = f"<b>no answer</b>: {html.escape(str(e))}"
+            return
+        out.update(label_accuracy=critical.label_accuracy(out["alpha"], m), dataset=dataset, profile=profile)
+        answer.value = "".join(f"<b>warning</b>: {html.escape(str(w.message))}<br>" for w in caught) + html.escape(
+            critical.sentence(out, plots.NAMES.get(model, model))).replace("\n", "<br>")
+
+    for w in (alpha, target, extrapolate):
+        w.observe(redraw, names="value")
+    redraw()
+    return W.VBox([alpha, target, extrapolate, answer])
 
 
 def show(*args, **kwargs) -> W.VBox:

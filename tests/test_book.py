@@ -54,15 +54,16 @@ def test_book_pages_draw_figures_from_local_plotly(built):
     # exp1 also: Figure 1 at the paper-scale section's profile (+ learning curves), and the ablation's accuracy
     # and dark-pixel drift curves for each of its two models, and the perceptron under either initialisation;
     # exp4 also: the training-length curves (fig8len) and Figure 8 at the scale of its paper-scale section (at
-    # the smoke profile, its own runs); the calculator draws no law there and says so in words; each chapter's
+    # the smoke profile, its own runs) and the calculator (no law there: its measured points, and it says so in
+    # words); each chapter's
     # "at a larger scale" section draws its figures again at the smoke profile (exp1: Fig 2; exp2: Fig 5;
     # exp3: Figs 6 and 7; exp5: Figs 11 and 12; exp1's two-pass run is not defined there)
-    expected = {"intro": 1, "exp1": 13, "exp2": 5, "exp3": 6, "exp4": 4, "exp5": 5}
+    expected = {"intro": 1, "exp1": 13, "exp2": 5, "exp3": 6, "exp4": 5, "exp5": 5}
     for name, n in expected.items():
         page = (html / "chapters" / f"{name}.html").read_text()
         assert page.count('class="plotly-graph-div"') == n, name
         if name == "exp4":
-            assert "Figure 9 has no point to draw" in page and "there is no law to draw yet" in page
+            assert "Figure 9 has no point to draw" in page and "there is no law yet, so the chart shows" in page
         assert "_static/plotly.min.js" in page
         data = re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', page, re.S)
         assert data and all('"y":[' in d for d in data), name  # traces carry data points

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -13,14 +14,16 @@ SIZES = [250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 55000]
 ALPHAS = [0, 5, 10, 20, 50, 100]
 
 
-def synthetic(k=1.2, c=200.0, target=0.9, seeds=(0, 1), jitter=0.0):
+def synthetic(k=1.2, c=200.0, target=0.9, seeds=(0, 1), jitter=0.0, tilt=0.0, wobble=None):
     """Runs whose accuracy reaches ``target`` exactly at n = c * alpha^k (c at alpha = 0): accuracy is linear
     in log n (slope 0.1 per doubling), so log interpolation recovers the crossing exactly; ``jitter``
-    shifts each seed's curve by a factor exp(+-jitter) in n."""
+    shifts each seed's curve by a factor exp(+-jitter) in n, ``tilt`` gives the seeds exponents k +- tilt,
+    ``wobble`` ({alpha: factor}) moves every seed's crossing at an alpha off the law."""
     recs = []
     for seed in seeds:
-        shift = jitter * (1 if seed % 2 else -1)
+        sign = 1 if seed % 2 else -1
         for a in ALPHAS:
+            shift = sign * (jitter + tilt * math.log(a or 1)) + math.log((wobble or {}).get(a, 1.0))
             n_star = c * (a ** k if a > 0 else 1.0) * math.exp(shift)
             for n in SIZES:
                 acc = min(0.999, max(0.01, target + 0.1 * math.log2(n / n_star)))
@@ -39,12 +42,14 @@ def test_the_fit_recovers_a_known_exponent():
 
 
 def test_the_interval_on_k_comes_from_the_spread_between_seeds():
-    cross = critical.crossings(synthetic(k=1.1, jitter=0.2), 0.9)
-    v = cross[20.0]
-    assert v["low"] == pytest.approx(200 * 20 ** 1.1 * math.exp(-0.2)) and v["high"] == pytest.approx(
-        200 * 20 ** 1.1 * math.exp(0.2))
+    cross = critical.crossings(synthetic(k=1.1, jitter=0.2, tilt=0.05), 0.9)
+    v, shift = cross[20.0], 0.2 + 0.05 * math.log(20)
+    assert v["low"] == pytest.approx(200 * 20 ** 1.1 * math.exp(-shift)) and v["high"] == pytest.approx(
+        200 * 20 ** 1.1 * math.exp(shift))
     law = critical.fit(cross)
+    assert law["k_low"] == pytest.approx(1.05) and law["k_high"] == pytest.approx(1.15)  # the seeds: k -+ tilt
     assert law["k_low"] < 1.1 < law["k_high"] and law["interval"].startswith("95% bootstrap")
+    assert "paired across alphas" in law["interval"]
     assert critical.fit(cross)["k_low"] == law["k_low"]  # a fixed generator: the same interval every time
     one_seed = critical.fit(critical.crossings(synthetic(k=1.1, seeds=(0,)), 0.9))
     assert one_seed["k_low"] == pytest.approx(1.1) and "t-interval" in one_seed["interval"]  # exact law: zero width
@@ -87,7 +92,8 @@ def test_the_calculator_answers_inside_refuses_outside_and_warns_when_extrapolat
     assert far["extrapolated"] and far["n_clean"] == pytest.approx(200 * 200 ** 1.1, rel=1e-6)
     zero = critical.clean_labels(recs, alpha=0, target=0.9)
     # at alpha = 0 the target is reached below the smallest size tried (200 < 250): only an upper bound
-    assert zero["how"] == "the crossing measured at alpha = 0" and zero["n_clean"] == 250 and zero["upper_bound"]
+    assert zero["how"] == "the smallest size tried at alpha = 0, which already reaches the target (an upper bound)"
+    assert zero["n_clean"] == 250 and zero["upper_bound"] and zero["measured"]["n_clean"] == [250, 55000]
     with pytest.raises(critical.OutsideMeasuredRange, match="crossed at no alpha > 0; the law needs two"):
         critical.clean_labels(recs, alpha=30, target=0.9999, extrapolate=True)  # never reached anywhere
 
@@ -101,31 +107,61 @@ def test_bad_questions_are_refused_with_the_parameter_named(kw, match):
         critical.clean_labels(synthetic(), **kw)
 
 
-def test_the_command_prints_text_json_and_refusals(results_root, capsys, monkeypatch):
-    # this test's runs are Figure 8's at the cpu profile: its grid and seeds for the length of the test
+def _store_fig8_cpu(recs, monkeypatch):
+    """Save synthetic runs as Figure 8's at the cpu profile (its grid and seeds for the length of the test)."""
     monkeypatch.setitem(sweep.FIGURES["fig8"]["grid"], "cpu", dict(n_clean=SIZES, alpha=ALPHAS))
     monkeypatch.setitem(sweep.FIGURES["fig8"]["seeds"], "cpu", {"*": [0, 1]})
-    for r in synthetic(k=1.0, jitter=0.1):
+    for r in recs:
         c = r["config"]
         cfg = config.make_config("cpu", model="convnet4", alpha=c["alpha"], n_clean=c["n_clean"], seed=r["seed"],
                                  lrs=[0.01, 0.1])
         acc = r["metrics"]["best"]["test_acc"]
         results.save(cfg, dict(best=dict(lr=0.1, test_acc=acc, val_acc=acc, selected_on="val"), per_lr=[]), 1.0)
+
+
+def test_the_command_prints_text_json_and_refusals(results_root, capsys, monkeypatch):
+    _store_fig8_cpu(synthetic(k=1.0, jitter=0.1), monkeypatch)
     assert cli.main(["clean-labels", "--alpha", "20", "--target", "0.9", "--profile", "cpu", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert {"alpha", "target", "n_clean", "low", "high", "extrapolated", "fit"} <= set(out)
     assert set(out["fit"]) == {"c", "k", "k_low", "k_high"} and out["n_clean"] == pytest.approx(4000, rel=1e-6)
+    assert out["profile"] == "cpu" and out["measured"]["alphas"] == [5.0, 10.0, 20.0, 50.0, 100.0]
+    assert out["fit"]["k_low"] < 1.0 + 1e-6 and out["fit"]["k_high"] > 1.0 - 1e-6 and out["low"] < 4000 < out["high"]
     q = critical.label_accuracy(20)
     assert cli.main(["clean-labels", "--label-accuracy", str(q), "--target", "0.9", "--profile", "cpu"]) == 0
     text = capsys.readouterr().out
+    assert text.startswith(f"label accuracy {q:g} is alpha = 20 (uniform noise over 10 classes")
     assert "At alpha = 20 (a label is right with probability 14.3%)" in text and "about 4,000 clean labels" in text
+    assert "resting on runs with 250 to 55,000 clean labels at alpha 5, 10, 20, 50, 100" in text
     assert cli.main(["clean-labels", "--alpha", "500", "--target", "0.9", "--profile", "cpu"]) == 2
     assert "outside the measured alphas" in capsys.readouterr().err
     assert cli.main(["clean-labels", "--alpha", "500", "--target", "0.9", "--profile", "cpu", "--extrapolate"]) == 0
     assert "warning: alpha = 500 lies outside" in capsys.readouterr().err
-    assert cli.main(["clean-labels", "--label-accuracy", "0.1", "--target", "0.9", "--profile", "cpu"]) == 2
-    assert "label_accuracy must be in (0.1, 1]" in capsys.readouterr().err
-    assert np.isfinite(out["fit"]["k_low"]) and out["fit"]["k_low"] < 1.0 < out["fit"]["k_high"]
+    assert cli.main(["clean-labels", "--alpha", "-0.0", "--target", "0.9", "--profile", "cpu"]) == 0
+    assert "At alpha = 0 (" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--label-accuracy", "0.1", "--target", "0.9"], r"--label-accuracy must be in \(0.1, 1\]"),
+    (["--alpha", "10", "--target", "0.05"], r"--target must be a test accuracy in \(0.1, 1\) for 10 classes"),
+    (["--alpha", "10", "--target", "1"], r"--target must be"),
+    (["--alpha", "-1", "--target", "0.9"], "alpha must be a number >= 0"),
+    (["--alpha", "500", "--target", "0.9"], "alpha = 500 is outside the measured alphas 5 to 100"),
+    (["--label-accuracy", "0.5", "--target", "0.9"], r"label accuracy 0.5 is alpha = 1.25 .*alpha = 1.25 is outside"),
+    (["--alpha", "20", "--target", "0.9999"], "at alpha = 20 no stored run reaches target 0.9999"),
+])
+def test_the_command_refuses_with_the_question_named_and_json_says_why(results_root, capsys, monkeypatch, argv, match):
+    _store_fig8_cpu(synthetic(k=1.0, jitter=0.1), monkeypatch)
+    assert cli.main(["clean-labels", *argv, "--profile", "cpu", "--json"]) == 2
+    captured = capsys.readouterr()
+    err = json.loads(captured.out)
+    assert re.search(match, err["error"]) and re.search(match, captured.err)
+    assert err["target"] == float(argv[-1]) and set(err) == {"error", "alpha", "target", "label_accuracy"}
+
+
+def test_the_command_refuses_when_no_run_is_stored(results_root, capsys):
+    assert cli.main(["clean-labels", "--alpha", "10", "--target", "0.9", "--profile", "cpu"]) == 2
+    assert "no Figure 8 run is stored at profile cpu" in capsys.readouterr().err
 
 
 def test_laws_and_answers_cover_every_target_and_refuse_outside_the_measured_range():
@@ -133,47 +169,20 @@ def test_laws_and_answers_cover_every_target_and_refuse_outside_the_measured_ran
     law = critical.laws(recs, [0.8, 0.9])
     assert set(law) == {0.8, 0.9} and law[0.9]["k"] == pytest.approx(1.2, abs=0.01)
     assert law[0.9]["crossings"][10.0]["status"] == "crossed" and law[0.9]["draws"] is not None
-    rows = critical.answers([("cpu", recs)], [0.9], [10, 200])
-    inside, outside = rows
+    inside, outside = critical.answers(recs, [0.9], [10, 200])
     assert inside["n_clean"] == pytest.approx(200 * 10 ** 1.2, rel=0.02) and inside["low"] < inside["high"]
-    assert "outside the measured alphas" in outside["refused"] and inside["profile"] == "cpu"
-    assert not outside["no_law"]  # a law exists: only this alpha is beyond it
-
-
-def test_answers_come_from_the_first_scale_that_can_answer_each_question():
-    """As the command answers one question: the preferred store where it can, the next one where it cannot."""
-    law = synthetic(k=1.2)
-    one = [r for r in law if r["config"]["alpha"] in (0, 10)]  # the target crossed at alpha = 10 only
-    rows = {r["alpha"]: r for r in critical.answers([("full", one), ("cpu", law)], [0.9], [10, 20])}
-    assert rows[10]["profile"] == "full" and rows[10]["n_clean"] == pytest.approx(200 * 10 ** 1.2)
-    assert rows[20]["profile"] == "cpu" and rows[20]["n_clean"] == pytest.approx(200 * 20 ** 1.2, rel=0.02)
-    assert critical.answers([("full", [])], [0.9], [10])[0]["refused"] == "no stored runs"
-    assert critical.answers([("full", one)], [0.9], [20])[0]["no_law"]  # crossed at alpha 10 only
-
-
-def test_an_answer_falls_through_to_the_next_scale_where_the_first_cannot_give_one():
-    """A preferred store whose law stops short of alpha, or that reaches the target below its smallest size
-    (an upper bound only), yields to one that measured the crossing; extrapolation is the last resort."""
-    law = synthetic(k=1.2)
-    low = [r for r in law if r["config"]["alpha"] <= 20]  # a law over alpha 5 to 20
-    profile, out = critical.answer([("full", low), ("cpu", law)], alpha=50, target=0.9)
-    assert profile == "cpu" and out["n_clean"] == pytest.approx(200 * 50 ** 1.2, rel=0.02)
-    big = [r for r in law if r["config"]["n_clean"] >= 4000]  # reaches 95% at alpha 0 below its smallest size
-    profile, out = critical.answer([("full", big), ("cpu", law)], alpha=0, target=0.95)
-    assert profile == "cpu" and 250 < out["n_clean"] < 500 and not out["upper_bound"]  # crossed between sizes
-    profile, out = critical.answer([("full", big)], alpha=0, target=0.95)
-    assert profile == "full" and out["upper_bound"] and out["n_clean"] == 4000
-    with pytest.raises(critical.OutsideMeasuredRange, match="outside the measured alphas 5 to 20"):
-        critical.answer([("full", low)], alpha=50, target=0.9)
-    with pytest.warns(UserWarning, match="lies outside"):
-        profile, out = critical.answer([("full", low)], alpha=50, target=0.9, extrapolate=True)
-    assert profile == "full" and out["extrapolated"]
+    assert "outside the measured alphas" in outside["refused"] and not outside["no_law"]  # only this alpha is beyond
+    assert critical.answers([], [0.9], [10])[0]["refused"] == "no stored runs"
+    one = [r for r in recs if r["config"]["alpha"] in (0, 10)]  # the target crossed at alpha = 10 only
+    assert critical.answers(one, [0.9], [20])[0]["no_law"]
 
 
 def test_the_calculator_figure_has_one_slider_step_per_target_and_a_band():
     from nlcore import plots
 
-    fig = plots.calculator(critical.laws(synthetic(k=1.2, jitter=0.05), [0.8, 0.9]), "calculator")
+    recs = synthetic(k=1.2, jitter=0.05, tilt=0.02)
+    rows = critical.answers(recs, [0.8, 0.9], [0, 10, 20, 200])
+    fig = plots.calculator(critical.laws(recs, [0.8, 0.9]), rows, "calculator")
     steps = fig.layout.sliders[0].steps
     assert [s.label for s in steps] == ["80%", "90%"]
     visible = [bool(t.visible) for t in fig.data]
@@ -183,16 +192,30 @@ def test_the_calculator_figure_has_one_slider_step_per_target_and_a_band():
     law = next(t for t in fig.data if t.visible and t.name.startswith("n* = "))
     # 80% is one halving of n below 90% (0.1 per doubling): c = 100; the fitted law, not made-up points
     assert law.y[0] == pytest.approx(100 * law.x[0] ** 1.2, rel=0.05)
+    # the alpha slider moves each target's answer point to the calculator's answer (alpha = 0: not on a log axis)
+    alpha_steps = fig.layout.sliders[1].steps
+    assert [s.label for s in alpha_steps] == ["10", "20", "200"] and fig.layout.sliders[1].active == 1
+    by = {(r["target"], r["alpha"]): r for r in rows}
+    step = alpha_steps[0].args
+    assert step[0]["x"] == [[10], [10]] and step[0]["y"] == [[by[0.8, 10]["n_clean"]], [by[0.9, 10]["n_clean"]]]
+    assert [fig.data[i].name for i in step[1]] == ["the answer", "the answer"]
+    assert alpha_steps[2].args[0]["x"] == [[], []]  # 200 is outside the law's alphas: refused, no point
+    answer = fig.data[step[1][0]]
+    assert list(answer.y) == [by[0.8, 20]["n_clean"]] and answer.visible  # alpha = 20 drawn first
 
 
-def test_the_calculator_answers_from_the_first_scale_that_can_answer():
-    law, flat = synthetic(k=1.2), [r for r in synthetic(k=1.2) if r["config"]["n_clean"] == 55000]
-    assert critical.first_usable([("full", flat), ("cpu", law)], 0.9) == ("cpu", law)  # one size: no crossing
-    assert critical.first_usable([("full", law), ("cpu", flat)], 0.9)[0] == "full"
-    assert critical.first_usable([("full", flat), ("cpu", [])], 0.9) == ("full", flat)  # none can: the first with runs
-    assert critical.first_usable([("full", flat), ("cpu", law[:20])], 0.99)[0] == "cpu"  # none can: the most sizes
-    assert critical.first_usable([("full", [])], 0.9) == (None, [])
-    assert critical.first_usable([("full", flat), ("cpu", law)], 0.95, alpha=0)[0] == "cpu"  # a crossing at alpha 0
+def test_the_calculator_figure_draws_measured_points_without_a_law():
+    from nlcore import plots
+
+    recs = [r for r in synthetic(k=1.2, seeds=(0,)) if r["config"]["alpha"] in (0, 10, 20)
+            and (r["config"]["alpha"] != 20 or r["config"]["n_clean"] >= 8000)]  # 20: reached at its smallest size
+    laws = critical.laws(recs, [0.9])
+    assert laws[0.9]["k"] is None
+    fig = plots.calculator(laws, critical.answers(recs, [0.9], [10, 20]), "calculator")
+    names = {t.name: t for t in fig.data}
+    assert list(names["measured crossings"].x) == [10.0] and list(names["at most (smallest size tried)"].y) == [8000]
+    assert not any(n.startswith("n* = ") for n in names)
+    assert fig.layout.sliders[1].steps[1].args[0]["text"] == [["≤ 8,000"]]
 
 
 def test_a_measured_alpha_is_answered_by_its_crossing_until_a_law_can_be_fitted():
@@ -202,43 +225,88 @@ def test_a_measured_alpha_is_answered_by_its_crossing_until_a_law_can_be_fitted(
     ans = critical.clean_labels(recs, alpha=10, target=0.9)
     assert ans["n_clean"] == pytest.approx(200 * 10 ** 1.2) and ans["fit"]["k"] is None
     assert ans["how"].startswith("the crossing measured at alpha = 10 (no law yet")
-    with pytest.raises(critical.NoLaw, match="crossed only at alpha = 10; the law needs two"):
+    with pytest.raises(critical.NoLaw, match="crossed only at alpha = 10; the law needs two .* at alpha = 20") as e:
         critical.clean_labels(recs, alpha=20, target=0.9, extrapolate=True)
-    # a store that crossed nowhere (with more sizes per alpha) does not hide the one that crossed at alpha = 10
-    never = [r for r in synthetic(c=1e9) if r["config"]["alpha"] in (0, 10, 20, 50)]
-    with pytest.raises(critical.NoLaw, match="crossed only at alpha = 10") as e:
-        critical.answer([("full", recs), ("cpu", never)], alpha=30, target=0.9, extrapolate=True)
-    assert e.value.crossed == [10.0] and e.value.profile == "full"
-    assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 10)[0] == "full"
-    assert critical.first_usable([("full", recs), ("cpu", synthetic())], 0.9, 20)[0] == "cpu"
+    assert e.value.crossed == [10.0]
+
+
+def test_a_label_accuracy_lands_on_the_measured_alpha_it_converts_to():
+    """q(20) converted back is 20 up to rounding (20.000000000000007): it is answered as the measured 20."""
+    recs = [r for r in synthetic(k=1.2, seeds=(0,)) if r["config"]["alpha"] in (0, 20)]  # no law
+    alpha = critical.alpha_from_label_accuracy(critical.label_accuracy(20))
+    ans = critical.clean_labels(recs, alpha=alpha, target=0.9)
+    assert ans["alpha"] == 20.0 and ans["n_clean"] == pytest.approx(200 * 20 ** 1.2)
+    assert ans["measured"]["n_clean"] == [250, 55000] and ans["low"] == 4000 and ans["high"] == 8000
+    assert critical.clean_labels(recs, alpha=-0.0, target=0.95)["alpha"] == 0.0
+
+
+def test_one_seed_at_three_alphas_gives_the_least_squares_interval_on_the_law():
+    """With one seed per alpha the interval at alpha is the t-interval on the fitted line's mean there."""
+    wobble = {5: 1.3, 10: 0.8, 20: 1.1, 50: 0.9, 100: 1.05}
+    recs = synthetic(k=1.1, seeds=(0,), wobble=wobble)
+    out = critical.clean_labels(recs, alpha=30, target=0.9)
+    x = np.log(list(wobble))
+    y = np.log([200 * a ** 1.1 * w for a, w in wobble.items()])
+    k, c = np.polyfit(x, y, 1)
+    s = math.sqrt(((y - k * x - c) ** 2).sum() / 3)
+    half = 3.182 * s * math.sqrt(1 / 5 + (math.log(30) - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+    assert out["n_clean"] == pytest.approx(math.exp(c + k * math.log(30)))
+    assert out["low"] == pytest.approx(math.exp(c + k * math.log(30) - half))
+    assert out["high"] == pytest.approx(math.exp(c + k * math.log(30) + half))
+    assert "t-interval" in out["interval"] and out["fit"]["k_low"] < k < out["fit"]["k_high"]
 
 
 def test_an_alpha_whose_runs_never_reach_the_target_is_refused_with_the_sizes_tried():
-    """A measured 'not reached at any size' stands: no law or extrapolation answers over it."""
+    """A measured 'not reached at any size' stands, at alpha = 0 too: no law or extrapolation answers over it."""
     recs = [r for r in synthetic(k=1.2) if r["config"]["alpha"] in (0, 10, 20)]
     top = max(r["config"]["n_clean"] for r in recs if r["config"]["alpha"] == 20)
-    with pytest.raises(critical.NotReached, match="at alpha = 20 no stored run reaches target 0.9995") as e:
+    with pytest.raises(critical.NotReached, match=r"at alpha = 20 no stored run reaches target 0.9995 .*the best "
+                                                  r"reached 99.9%") as e:
         critical.clean_labels(recs, alpha=20, target=0.9995, extrapolate=True)
     assert e.value.largest == top
-    row = next(r for r in critical.answers([("full", recs)], [0.9995], [20]))
-    assert row["not_reached"] == top and not row["no_law"] and row["refused_by"] == "full"
-    # another store that tried fewer sizes (and has no law) does not hide that measurement
-    small = [r for r in recs if r["config"]["n_clean"] < top]
-    with pytest.raises(critical.NotReached) as e:
-        critical.answer([("full", recs), ("cpu", small), ("other", small + small)], alpha=20, target=0.9995)
-    assert e.value.profile == "full" and e.value.largest == top
+    row = next(r for r in critical.answers(recs, [0.9995], [20]))
+    assert row["not_reached"] == top and not row["no_law"]
+    with pytest.raises(critical.NotReached, match="at alpha = 0 no stored run reaches target 0.9995"):
+        critical.clean_labels(recs, alpha=0, target=0.9995)
 
 
-def test_bootstrap_draws_equal_one_crossing_per_resample():
+def test_bootstrap_draws_equal_one_crossing_per_resample_paired_across_alphas():
     """The draws read each distinct resample of the seeds once; they equal reading every resample's mean curve
-    in turn from the same generator."""
-    recs = synthetic(k=1.1, jitter=0.07, seeds=(0, 1, 2))
+    in turn, one draw of seeds shared by every alpha (paired), from the same generator."""
+    recs = synthetic(k=1.1, jitter=0.07, tilt=0.03, seeds=(0, 1, 2))
     fast = critical.crossings(recs, 0.9, boot=300)
-    rng = np.random.default_rng(0)
+    picks = np.random.default_rng(0).integers(3, size=(300, 3))
     for alpha, by_seed in sorted(critical._curves(recs).items()):
         curves = [by_seed[s] for s in sorted(by_seed)]
         slow = []
-        for _ in range(300):
-            c = critical._crossing([curves[i] for i in rng.integers(3, size=3)], alpha, 0.9)
+        for row in picks:
+            c = critical._crossing([curves[i] for i in row], alpha, 0.9)
             slow.append(math.inf if c["status"] == "never" else c["n"])
-        assert np.array_equal(fast[alpha]["draws"], np.asarray(slow)), alpha
+        assert fast[alpha]["paired"] and np.allclose(fast[alpha]["draws"], slow, rtol=1e-12), alpha
+
+
+def test_a_shift_shared_by_every_alpha_leaves_k_exact_under_paired_resamples():
+    """Seeds that differ by one factor in n at every alpha agree on k: paired resamples see that (k's interval
+    has no width), where resampling each alpha on its own would mix seeds and invent a spread in k."""
+    # target 0.5: five doublings of room below the 99.9% cap, so no seed's curve is clipped near its crossing
+    law = critical.fit(critical.crossings(synthetic(k=1.1, jitter=0.2, target=0.5), 0.5))
+    assert law["k_low"] == pytest.approx(1.1) and law["k_high"] == pytest.approx(1.1)
+    recs = [r for r in synthetic(k=1.1, jitter=0.2, seeds=(0, 1, 2)) if r["seed"] < 2 or r["config"]["alpha"] != 50]
+    cross = critical.crossings(recs, 0.9)  # alpha = 50 lacks seed 2: it draws its own resamples
+    assert not cross[50.0]["paired"] and cross[20.0]["paired"]
+    assert "drawn separately" in critical.fit(cross)["interval"]
+
+
+def test_the_live_calculator_answers_as_the_sliders_move():
+    from nlcore import widgets
+
+    w = widgets.calculator(synthetic(k=1.2), profile="full")
+    alpha, target, extrapolate, answer = w.children
+    assert "At alpha = 20 " in answer.value and "about 7,282 clean labels" in answer.value  # 200 * 20^1.2
+    alpha.value = 150
+    assert answer.value.startswith("<b>no answer</b>: alpha = 150 is outside the measured alphas 5 to 100")
+    extrapolate.value = True
+    assert f"about {200 * 150 ** 1.2:,.0f} clean labels" in answer.value
+    assert answer.value.startswith("<b>warning</b>: alpha = 150 lies outside the measured alphas 5 to 100")
+    target.value = 0.8  # 0.1 per doubling: reached at half the 90% crossing
+    assert f"about {100 * 150 ** 1.2:,.0f}" in answer.value

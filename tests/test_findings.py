@@ -173,23 +173,38 @@ def test_peak_text_says_where_each_run_peaked_and_what_it_lost_after():
 
 
 def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
-    rows = [dict(alpha=10, target=0.9, profile="full", n_clean=2000.0, low=1500.0, high=2600.0, upper_bound=False),
-            dict(alpha=0, target=0.9, profile="full", n_clean=500.0, low=None, high=None, upper_bound=True),
+    rows = [dict(alpha=10, target=0.9, n_clean=2000.0, low=1500.0, high=2600.0, upper_bound=False),
+            dict(alpha=0, target=0.9, n_clean=500.0, low=None, high=None, upper_bound=True),
             dict(alpha=200, target=0.9, refused="alpha = 200 is outside the measured alphas")]
-    text = findings.calculator_table(rows)
+    text = findings.calculator_table(rows, "full")
     assert "| 10 | 18.2% | 2,000 (1,500 to 2,600) |" in text  # label accuracy (1 + 10/10) / 11
     assert "| 0 | 100.0% | ≤ 500 |" in text
     assert "| 200 | 10.4% | outside the measured range |" in text
     no_law = dict(alpha=20, target=0.9, refused="target 0.9 was crossed only at alpha = 10; ...", no_law=True)
-    assert "| 20 | 14.3% | no law yet |" in findings.calculator_table(rows + [no_law])
+    assert "| 20 | 14.3% | no law yet |" in findings.calculator_table(rows + [no_law], "full")
     never = dict(alpha=50, target=0.9, refused="at alpha = 50 no stored run reaches ...", no_law=False,
                  not_reached=55000)
-    assert "| 50 | 11.8% | not reached up to 55,000 |" in findings.calculator_table(rows + [never])
+    assert "| 50 | 11.8% | not reached up to 55,000 |" in findings.calculator_table(rows + [never], "full")
     assert text.endswith("Every answer is from the stored runs of profile full.")
-    assert findings.calculator_table([dict(alpha=10, target=0.9, refused="no stored runs")]) == "No stored runs."
-    both = [dict(rows[0], profile="full"), dict(rows[1], profile="cpu")]
-    text = findings.calculator_table(both)  # answers from two scales name their own
-    assert "| 10 | 18.2% | 2,000 (1,500 to 2,600), profile full |" in text and "≤ 500, profile cpu" in text
+    assert findings.calculator_table([dict(alpha=10, target=0.9, refused="no stored runs")], "full") == \
+        "No stored runs."
+
+
+def test_tradeoff_text_counts_the_noisy_labels_a_clean_set_is_worth():
+    rows = [dict(alpha=0, target=0.9, n_clean=500.0, low=None, high=None, upper_bound=False),
+            dict(alpha=10, target=0.9, n_clean=2000.0, low=1500.0, high=2600.0, upper_bound=False),
+            dict(alpha=20, target=0.9, n_clean=8000.0, low=None, high=None, upper_bound=True),
+            dict(alpha=50, target=0.9, refused="not reached", not_reached=55000)]
+    text = findings.tradeoff_text(rows, 0.9)
+    assert text.startswith("Reaching 90% from clean labels alone takes 500 of them (α = 0).")
+    # 2,000 clean labels' worth at alpha = 10 is 22,000 labels; 500 / 22,000 = 2.3%
+    assert "- α = 10 (labels right with probability 18.2%): 2,000 clean labels' worth, that is 22,000 labels" in text
+    assert "it pays when a noisy label costs less than 2.3% of a clean one" in text
+    assert "- α = 20 (labels right with probability 14.3%): at most 8,000 clean labels' worth, that is at most " \
+           "168,000 labels from the noisy source." in text and "α = 50" not in text
+    bound = findings.tradeoff_text([dict(rows[0], upper_bound=True)] + rows[1:], 0.9)  # n*(0) <= 500
+    assert "takes at most 500 of them" in bound and "costs less than at most 2.3% of a clean one" in bound
+    assert findings.tradeoff_text(rows[1:], 0.9) == ""  # no answer at alpha = 0: nothing to compare with
 
 
 def test_critical_table_states_each_crossing_with_its_interval_and_k_with_its_own():
