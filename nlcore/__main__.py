@@ -50,7 +50,7 @@ def main(argv=None) -> int:
                                              "(from the stored Figure 8 runs)")
     noise_level = cl.add_mutually_exclusive_group(required=True)
     noise_level.add_argument("--alpha", type=float, help="noisy labels per clean label (>= 0)")
-    noise_level.add_argument("--label-accuracy", type=float,
+    noise_level.add_argument("--label-accuracy", type=_label_accuracy,
                              help="the fraction of labels that are right, in (1/m, 1]: converted to alpha under "
                                   "uniform noise, q = (1 + alpha/m) / (1 + alpha)")
     cl.add_argument("--target", type=float, required=True, help="test accuracy to reach, in (1/m, 1)")
@@ -105,10 +105,15 @@ def _clean_labels(args) -> int:
     n = c alpha^k, null until a target is crossed at two alphas > 0), and beside them ``upper_bound`` (the
     smallest size tried already reached the target), ``interval`` and ``how`` (in words), ``measured``
     (``alphas`` the law rests on, ``alphas_run``, ``n_clean``: the smallest and largest size tried there,
-    ``runs``), ``label_accuracy`` (of uniform noise at ``alpha``), ``model``, ``dataset`` and ``profile``.
-    A refusal exits 2 with the reason on stderr and, with ``--json``, prints ``{"error": ...}`` with the
-    question on stdout.
+    ``runs``), ``label_accuracy`` (of uniform noise at ``alpha``), ``asked_label_accuracy`` (``--label-accuracy``
+    as given, or null), ``model``, ``dataset`` and ``profile``. A refusal exits 2 with the reason on stderr
+    and, with ``--json``, prints ``error``, ``alpha``, ``target``, ``profile`` and ``asked_label_accuracy`` on
+    stdout.
+
+    A label accuracy typed to d decimals is answered at a measured alpha whose label accuracy rounds to it
+    (0.143 is alpha = 20, whose label accuracy is 0.142857...), and the conversion is printed.
     """
+    import math
     import warnings
 
     from . import critical, data
@@ -117,42 +122,53 @@ def _clean_labels(args) -> int:
     spec = sweep.FIGURES["fig8"]
     model, dataset = spec["models"][0], spec["fixed"]["dataset"]
     m = data.num_classes(dataset)
-    alpha, said = args.alpha, ""
+    alpha, said, profile, records = args.alpha, "", None, []
 
     def refuse(message: str) -> int:
         message = said + message
         print(f"error: {message}", file=sys.stderr)
         if args.json:
-            print(json.dumps(dict(error=message, alpha=alpha, target=args.target, label_accuracy=args.label_accuracy)))
+            shown = alpha + 0.0 if isinstance(alpha, float) and math.isfinite(alpha) else None  # JSON has no NaN
+            print(json.dumps(dict(error=message, alpha=shown, target=args.target, profile=profile,
+                                  asked_label_accuracy=args.label_accuracy)))
         return 2
 
     if not (1 / m < args.target < 1):  # at or below chance every classifier reaches it with no label at all
         return refuse(f"--target must be a test accuracy in ({1 / m:g}, 1) for {m} classes (above chance), "
                       f"got {args.target!r}")
     try:
-        if args.label_accuracy is not None:
-            alpha = critical.alpha_from_label_accuracy(args.label_accuracy, m, name="--label-accuracy")
-            said = (f"label accuracy {args.label_accuracy:g} is alpha = {alpha:.4g} (uniform noise over {m} classes: "
-                    "a label is right with probability (1 + alpha/m) / (1 + alpha)): ")
         profiles = [args.profile] if args.profile else [p for p in ("paper", "full", "cpu") if p in spec["grid"]]
         profile, records = next(((p, r) for p in profiles if (r := sweep.figure_records("fig8", p))), (None, []))
+        if args.label_accuracy is not None:
+            alpha = critical.alpha_from_label_accuracy(args.label_accuracy, m, name="--label-accuracy")
+            said = (f"label accuracy {args.label_accuracy:g} is alpha = {alpha:g} (uniform noise over {m} classes: "
+                    "a label is right with probability (1 + alpha/m) / (1 + alpha))")
+            # a label accuracy typed to d decimals names every alpha whose q rounds to it: the measured one if any
+            digits = len(args.label_accuracy.text.partition(".")[2]) if "e" not in args.label_accuracy.text.lower() \
+                else 17
+            run = sorted({float(r["config"]["alpha"]) for r in records})
+            near = critical.alpha_near_label_accuracy(args.label_accuracy, run, 0.5 * 10.0 ** -digits, m)
+            if near is not None and not math.isclose(near, alpha, rel_tol=1e-9):
+                said += (f"; to the {digits} decimals given it is the measured alpha = {near:g} "
+                         f"(label accuracy {critical.label_accuracy(near, m):.6g})")
+                alpha = near
+            said += ": "
         if not records:
             raise critical.OutsideMeasuredRange(f"no Figure 8 run is stored at profile {' or '.join(profiles)}")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out = critical.clean_labels(records, alpha=alpha, target=args.target, extrapolate=args.extrapolate)
     except critical.NotReached as e:
-        still = sweep.open_alphas("fig8", profile, [float(alpha)])
-        return refuse(f"{e} (profile {profile})" + (
-            f"; this line still has sizes to train at profile {profile} (smaller clean sets train for more passes), "
-            "so it may yet be reached" if still else ""))
+        still = sweep.open_alphas("fig8", profile, [e.alpha])
+        return refuse(f"{e}; profile {profile}" + (f"; {critical.STILL_TO_TRAIN}" if still else ""))
     except ValueError as e:  # OutsideMeasuredRange included
-        return refuse(str(e) + (f" (profile {profile})" if isinstance(e, critical.OutsideMeasuredRange)
+        return refuse(str(e) + (f"; profile {profile}" if isinstance(e, critical.OutsideMeasuredRange)
                                 and records else ""))
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     alpha = out["alpha"]
-    out.update(model=model, dataset=dataset, profile=profile, label_accuracy=critical.label_accuracy(alpha, m))
+    out.update(model=model, dataset=dataset, profile=profile, label_accuracy=critical.label_accuracy(alpha, m),
+               asked_label_accuracy=args.label_accuracy)
     if args.json:
         print(json.dumps(out))
         return 0
@@ -160,6 +176,18 @@ def _clean_labels(args) -> int:
         print(said.rstrip(": ") + ".")
     print(critical.sentence(out, NAMES[model]))
     return 0
+
+
+class _label_accuracy(float):
+    """``--label-accuracy``: a float that keeps the text it was typed as (its decimals say its precision)."""
+
+    def __new__(cls, text: str):
+        try:
+            self = super().__new__(cls, text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--label-accuracy takes a number, got {text!r}") from None
+        self.text = text
+        return self
 
 
 def _fields(pairs: list[str]) -> dict:

@@ -10,8 +10,9 @@ sweeps another model or dataset gets their own answers.
   curve over seeds (the estimate), once from each seed's own curve (its spread).
 - The paper's law: n* = c * alpha^k, with k "slightly above" 1 (Fig 9). :func:`fit` fits log n* against
   log alpha over the alphas > 0 whose curve crossed the target.
-- :func:`clean_labels` answers "at this noise, how many clean labels for this accuracy?" from the fitted
-  law, only inside the measured range unless asked to extrapolate.
+- :func:`clean_labels` answers "at this noise, how many clean labels for this accuracy?": from the crossing
+  measured at alpha while no law is fitted (and at alpha = 0), else from the fitted law, only inside the
+  measured range unless asked to extrapolate.
 
 Uniform noise and label accuracy: with m classes, a label drawn from the diluted set is right with
 probability q = (1 + alpha / m) / (1 + alpha) (the clean label, or a noisy one that happens to be right);
@@ -28,7 +29,10 @@ import numpy as np
 from .analysis import critical_n_clean, power_law
 
 BOOT = 2000  # bootstrap resamples of the seeds
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+# Student's t, 97.5th percentile, by degrees of freedom (df = 30's beyond 30: slightly wide, never narrow)
+T975 = dict(enumerate([12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+                       2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+                       2.052, 2.048, 2.045, 2.042], start=1))
 
 
 class OutsideMeasuredRange(ValueError):
@@ -36,22 +40,22 @@ class OutsideMeasuredRange(ValueError):
 
 
 class NoLaw(OutsideMeasuredRange):
-    """No law yet: the target was crossed at fewer than two alphas > 0 (those it was: ``crossed``), so only a
-    measured alpha can be answered, and not even ``extrapolate=True`` answers another."""
-
-    def __init__(self, message: str, crossed=()):
-        super().__init__(message)
-        self.crossed = list(crossed)
+    """No law yet: the target was crossed at fewer than two alphas > 0, so only a measured alpha can be
+    answered, and not even ``extrapolate=True`` answers another."""
 
 
 class NotReached(OutsideMeasuredRange):
-    """The line of this alpha was run and no size tried reaches the target (the largest tried: ``largest``); no
+    """The line of ``alpha`` was run and no size tried reaches the target (the largest tried: ``largest``); no
     law overrides that measurement. Where sizes of the line are still to train (Figure 8 at the full profile
-    trains smaller sizes for more passes) it may yet be reached."""
+    trains smaller sizes for more passes) it may yet be reached: :data:`STILL_TO_TRAIN` says so."""
 
-    def __init__(self, message: str, largest: int):
+    def __init__(self, message: str, largest: int, alpha: float):
         super().__init__(message)
-        self.largest = largest
+        self.largest, self.alpha = largest, alpha
+
+
+STILL_TO_TRAIN = ("smaller clean sets of this line, each trained for more passes, are still to train, so it may "
+                  "yet be reached")
 
 
 def label_accuracy(alpha: float, m: int = 10) -> float:
@@ -68,6 +72,13 @@ def alpha_from_label_accuracy(q: float, m: int = 10, name: str = "label_accuracy
         raise ValueError(f"{name} must be in ({1 / m:g}, 1] for {m} classes (above chance: at or below "
                          f"{1 / m:g} the labels carry no signal and no number of them is enough), got {q!r}")
     return (1 - q) / (q - 1 / m)
+
+
+def alpha_near_label_accuracy(q: float, alphas, tol: float, m: int = 10) -> float | None:
+    """Of ``alphas``, the one whose label accuracy (:func:`label_accuracy`) is nearest ``q`` if within ``tol``
+    (a label accuracy typed as 0.143 names alpha = 20, whose is 0.142857...), else None."""
+    near = min(alphas, key=lambda a: abs(label_accuracy(a, m) - q), default=None)
+    return near if near is not None and abs(label_accuracy(near, m) - q) <= tol + 1e-12 else None
 
 
 def _curves(records: list[dict]) -> dict:
@@ -91,30 +102,27 @@ def _crossing(curves: list[dict], alpha: float, target: float) -> dict:
 def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int = 0) -> dict[float, dict]:
     """Per alpha, the critical number of clean labels for ``target`` and how well the runs pin it down.
 
-    Returns ``{alpha: dict(n, status, low, high, interval, draws, paired, per_seed, sizes, curve)}``:
+    Returns ``{alpha: dict(n, status, low, high, interval, draws, seeds, per_seed, sizes, curve)}``:
 
     - ``n``, ``status``: from the mean curve over seeds, as :func:`nlcore.analysis.critical_n_clean`
       gives them (``"crossed"``, ``"at_smallest"``: the smallest size tried already reaches the target, so
       ``n`` is an upper bound, ``"never"``: beyond the largest size tried, ``n`` None).
     - ``draws``: with two or more seeds, ``boot`` bootstrap resamples of the seeds (drawn with
-      replacement, a fixed generator), each the crossing of its resample's mean curve (``inf`` where that
-      mean curve never reaches the target; the smallest size, an upper bound, where it starts above it);
-      None with one seed. With two seeds a resample is one of three mean curves, so the interval is close
-      to the range between the seeds. ``paired``: the resamples are one draw of seeds shared by every alpha
-      that ran all the seeds any alpha ran (resample b takes the same seeds at each), so that a law fitted to
-      resample b sees one consistent set of runs; an alpha that lacks some of them draws its own.
-    - ``low``, ``high``: with draws, their 2.5th and 97.5th percentiles (``high`` None when more than 2.5%
-      of the resamples never reach the target: the runs do not bound it); with one seed, the measured
-      sizes on either side of the crossing (all that linear interpolation knows). ``interval`` says which.
+      replacement), each the crossing of its resample's mean curve (``inf`` where that mean curve never
+      reaches the target; the smallest size, an upper bound, where it starts above it); None with one seed.
+      With two seeds a resample is one of three mean curves, so the interval is close to the range between
+      the seeds. The draws are paired: every alpha that ran the same seeds (``seeds``) gets the same
+      resamples of them (a generator seeded by ``seed`` and those seeds), so that a law fitted to resample b
+      sees one consistent set of runs at each alpha.
+    - ``low``, ``high``: with draws at a crossing, their 2.5th and 97.5th percentiles (``high`` None when
+      more than 2.5% of the resamples never reach the target: the runs do not bound it); with one seed, the
+      measured sizes on either side of the crossing (all that linear interpolation knows); None for an
+      upper bound (``at_smallest``) or a line that never reaches the target. ``interval`` says which.
     - ``per_seed``: each seed's own crossing (None where it never reaches the target); ``sizes``: the
       n_clean values measured; ``curve``: ``{n_clean: mean test accuracy}`` over the seeds.
     """
     out = {}
-    rng = np.random.default_rng(seed)
-    by_alpha = sorted(_curves(records).items())
-    every = sorted({s for _, by_seed in by_alpha for s in by_seed})
-    shared = rng.integers(len(every), size=(boot, len(every))) if len(every) >= 2 else None
-    for alpha, by_seed in by_alpha:
+    for alpha, by_seed in sorted(_curves(records).items()):
         curves = [by_seed[s] for s in sorted(by_seed)]
         sizes = sorted(set.intersection(*(set(c) for c in curves)))
         curve = {n: float(np.mean([c[n] for c in curves])) for n in sizes}
@@ -122,9 +130,8 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
         per_seed = {s: (lambda c: c["n"] if c["status"] != "never" else None)(_crossing([by_seed[s]], alpha, target))
                     for s in sorted(by_seed)}
         draws = low = high = None
-        paired = len(curves) >= 2 and sorted(by_seed) == every
         if len(curves) >= 2:
-            drawn = shared if paired else rng.integers(len(curves), size=(boot, len(curves)))
+            drawn = np.random.default_rng([seed, *sorted(by_seed)]).integers(len(curves), size=(boot, len(curves)))
             # a resample's mean curve depends only on which seeds it drew: each distinct draw is read once
             kinds, which = np.unique(np.sort(drawn, axis=1), axis=0, return_inverse=True)
             at = []
@@ -136,14 +143,19 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
             high = None if math.isinf(high) else high
             low = None if math.isinf(low) else low
             interval = f"95% bootstrap over the {len(curves)} seeds ({boot} resamples)"
+            if est["status"] != "crossed":
+                low = high = None
+                interval = ("none: the smallest size tried already reaches the target (an upper bound)"
+                            if est["status"] == "at_smallest" else "none: the target is not reached")
         elif est["status"] == "crossed":
             above = next(i for i, n in enumerate(sizes) if n >= est["n"])
             low, high = float(sizes[max(0, above - 1)]), float(sizes[above])
             interval = "the measured sizes on either side of the crossing (one seed)"
         else:
-            interval = "none: one seed, and the target is not crossed between two measured sizes"
+            interval = ("none: the smallest size tried already reaches the target (an upper bound)"
+                        if est["status"] == "at_smallest" else "none: the target is not reached")
         out[alpha] = dict(n=est["n"], status=est["status"], low=low, high=high, interval=interval, draws=draws,
-                          paired=paired, per_seed=per_seed, sizes=sizes, curve=curve)
+                          seeds=tuple(sorted(by_seed)), per_seed=per_seed, sizes=sizes, curve=curve)
     return out
 
 
@@ -157,8 +169,9 @@ def fit(cross: dict[float, dict]) -> dict:
 
     With bootstrap draws at every alpha used (:func:`crossings`, two or more seeds), the law is fitted to
     each resample; a resample that never reaches the target at one of those alphas leaves the law
-    unbounded, and when more than 2.5% do, the interval is None (the runs do not bound k). With one seed
-    per alpha the interval is the least-squares t-interval, which needs three alphas.
+    unbounded, and when more than 2.5% do, the interval is None (the runs do not bound k). With one seed at
+    some alpha the interval is the least-squares t-interval through the mean-curve crossings, which needs
+    three alphas.
     """
     pts = {a: v for a, v in cross.items() if a > 0 and v["status"] == "crossed"}
     none = dict(c=None, k=None, k_low=None, k_high=None, alphas=sorted(pts), interval=None, draws=None, ols=None)
@@ -176,25 +189,25 @@ def fit(cross: dict[float, dict]) -> dict:
                                       "the target at one of the alphas (the runs do not bound k)")
         cb, kb = np.polynomial.polynomial.polyfit(x, ys[bounded].T, 1)  # one fit per resample
         lo, hi = np.percentile(kb, [2.5, 97.5])
-        how = "paired across alphas" if all(v["paired"] for v in pts.values()) else \
-            "drawn separately at alphas that lack some seeds"
+        how = "paired across alphas" if len({v["seeds"] for v in pts.values()}) == 1 else \
+            "paired only across alphas that ran the same seeds"
         return dict(out, k_low=float(lo), k_high=float(hi), draws=np.stack([cb, kb], axis=1),
                     interval=f"95% bootstrap over seeds ({int(bounded.sum())} resamples, {how})")
     if law["k_se"] is not None:
-        t = T975.get(len(pts) - 2, 1.96)
+        t = T975.get(len(pts) - 2, T975[30])
         y = np.log([v["n"] for v in pts.values()])
         resid = y - (law["c"] + k * x)
         ols = dict(t=t, s=float(math.sqrt(resid @ resid / (len(pts) - 2))), points=len(pts), x_mean=float(x.mean()),
                    sxx=float((x - x.mean()) @ (x - x.mean())))
         return dict(out, k_low=k - t * law["k_se"], k_high=k + t * law["k_se"], ols=ols,
-                    interval="95% least-squares t-interval (one seed per alpha)")
-    return dict(out, interval="none: a line through two alphas with one seed says nothing of its error")
+                    interval="95% least-squares t-interval through the mean-curve crossings (one seed at some alpha)")
+    return dict(out, interval="none: a line through two alphas, one seed at some, says nothing of its error")
 
 
 def band(law: dict, alphas) -> tuple[np.ndarray, np.ndarray] | None:
     """A 95% interval on the law's n* at each of ``alphas`` (> 0): from the bootstrap fits (their 2.5th and
-    97.5th percentiles) or, with one seed per alpha, the least-squares t-interval on the fitted line's mean
-    at log alpha (t s sqrt(1/N + (x - x_mean)^2 / Sxx), back in n). None where :func:`fit` gave neither."""
+    97.5th percentiles) or, with one seed at some alpha, the least-squares t-interval on the fitted line's
+    mean at log alpha (t s sqrt(1/N + (x - x_mean)^2 / Sxx), back in n). None where :func:`fit` gave neither."""
     x = np.log(np.asarray(alphas, dtype=float))
     if law.get("draws") is not None:
         pred = np.exp(law["draws"][:, :1] + law["draws"][:, 1:] * x[None])  # (B, len(alphas))
@@ -259,6 +272,9 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     its interval from :func:`band`); at alpha = 0, and at a measured alpha while no law can be fitted yet,
     it is the crossing measured there (:func:`crossings`).
 
+    At a measured alpha whose smallest size already reached the target, that upper bound stands where the
+    law would say more.
+
     Raises ValueError for alpha < 0 or a target outside (0, 1), :class:`NotReached` when the runs at alpha
     reach the target at no size tried (even with ``extrapolate``: the measurement stands), :class:`NoLaw`
     at an unmeasured alpha while fewer than two alphas > 0 crossed the target, and
@@ -284,16 +300,20 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     if v is not None and v["status"] == "never":
         best = max(v["curve"].values(), default=None)
         raise NotReached(f"at alpha = {alpha:g} no stored run reaches target {target:g} at the clean-set sizes "
-                         f"tried ({', '.join(f'{n:,}' for n in v['sizes'])}"
-                         + ("" if best is None else f"; the best reached {best:.1%}") + ")", max(v["sizes"]))
-    if alpha == 0 or (law["k"] is None and v is not None):
+                         f"tried, {', '.join(f'{n:,}' for n in v['sizes'])}"
+                         + ("" if best is None else f" (the best reached {best:.1%})"), max(v["sizes"]), alpha)
+    # a measured upper bound stands against a law that says more (its smallest size already reached the target)
+    over = v is not None and law["k"] is not None and v["status"] == "at_smallest" and \
+        law["c"] * alpha ** law["k"] > v["n"]
+    if alpha == 0 or (law["k"] is None and v is not None) or over:
         if v is None:
             raise OutsideMeasuredRange(f"no run is stored at alpha = {alpha:g}")
         bound = v["status"] == "at_smallest"
         how = (f"the smallest size tried at alpha = {alpha:g}, which already reaches the target" if bound
                else f"the crossing measured at alpha = {alpha:g}")
-        notes = ["an upper bound"] * bound + ["no law yet: the target was crossed at fewer than two alphas > 0"] * (
-            alpha > 0)
+        notes = ["an upper bound"] * bound + (
+            [f"the fitted law's {law['c'] * alpha ** law['k']:,.0f} exceeds it"] if over
+            else ["no law yet: the target was crossed at fewer than two alphas > 0"] * (alpha > 0))
         how += f" ({'; '.join(notes)})" if notes else ""
         base["measured"]["n_clean"] = sizes([at])
         return dict(base, n_clean=v["n"], low=v["low"], high=v["high"], interval=v["interval"], extrapolated=False,
@@ -301,7 +321,7 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     if law["k"] is None:
         where = (f"only at alpha = {law['alphas'][0]:g}" if law["alphas"] else "at no alpha > 0")
         raise NoLaw(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no answer at alpha = "
-                    f"{alpha:g}, even by extrapolation", law["alphas"])
+                    f"{alpha:g}, even by extrapolation")
     inside = law["alphas"][0] <= alpha <= law["alphas"][-1]
     if not inside and not extrapolate:
         raise OutsideMeasuredRange(f"alpha = {alpha:g} is outside the measured alphas {law['alphas'][0]:g} to "
@@ -330,10 +350,12 @@ def sentence(out: dict, model_name: str) -> str:
                                      + ("" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}]"))
     rests = ("alpha " + ", ".join(f"{a:g}" for a in ms["alphas"])) if out["how"].startswith("the fitted law") \
         else f"alpha = {alpha:g}"
+    lo, hi = ms["n_clean"]
+    tried = f"{lo:,} clean labels" if lo == hi else f"{lo:,} to {hi:,} clean labels"
     return (f"At alpha = {alpha:g} (a label is right with probability {out['label_accuracy']:.1%}), "
             f"{model_name} on {out['dataset'].upper()} reaches {out['target']:.0%} test accuracy with "
             f"{'at most' if out['upper_bound'] else 'about'} {out['n_clean']:,.0f} clean labels{interval}{law}.\n"
-            f"From {out['how']}, resting on runs with {ms['n_clean'][0]:,} to {ms['n_clean'][-1]:,} clean labels "
-            f"at {rests} (alphas run: {', '.join(f'{a:g}' for a in ms['alphas_run'])}; {ms['runs']} stored runs, "
+            f"From {out['how']}, resting on runs with {tried} at {rests} "
+            f"(alphas run: {', '.join(f'{a:g}' for a in ms['alphas_run'])}; {ms['runs']} stored runs, "
             f"profile {out['profile']}). This answers for this model, dataset and profile only: sweep Figure 8 "
             "with another model for its own answer.")

@@ -497,10 +497,12 @@ def line_text(summary: list[dict], alpha: float) -> str:
     return f"at α = {alpha:g}, " + ", ".join(f"{acc:.1%} at {n:,}" for n, acc in pts) + " clean labels"
 
 
-def calculator_table(rows: list[dict], profile: str, m: int = 10) -> str:
+def calculator_table(rows: list[dict], profile: str, m: int = 10, still_to_train=()) -> str:
     """The calculator's answers (:func:`nlcore.critical.answers` over the runs of ``profile``) as a Markdown
     table, one row per alpha and one column per target: the estimate and its 95% interval, or why there is
-    none; beside alpha, the label accuracy of uniform noise over ``m`` classes."""
+    none; beside alpha, the label accuracy of uniform noise over ``m`` classes. ``still_to_train``: the
+    alphas whose lines have sizes still to train (:func:`nlcore.sweep.open_alphas`), where "not reached" is
+    not yet final."""
     targets = sorted({r["target"] for r in rows})
     alphas = sorted({r["alpha"] for r in rows})
     if not rows or all(r.get("refused") == "no stored runs" for r in rows):
@@ -509,7 +511,8 @@ def calculator_table(rows: list[dict], profile: str, m: int = 10) -> str:
     def cell(r):
         if "refused" in r:  # no law through two alphas answers only where a crossing was measured
             if r.get("not_reached"):
-                return f"not reached up to {r['not_reached']:,}"
+                return f"not reached up to {r['not_reached']:,}" + (
+                    " so far (smaller sizes still to train)" if r["alpha"] in still_to_train else "")
             return "no law yet" if r.get("no_law") else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
         return n + (f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None
@@ -525,10 +528,13 @@ def calculator_table(rows: list[dict], profile: str, m: int = 10) -> str:
 
 def tradeoff_text(rows: list[dict], target: float, m: int = 10) -> str:
     """Clean labels against noisy ones at ``target`` from the calculator's answers (``rows``, with alpha = 0
-    among them), in words: under uniform noise a source whose labels are right with probability q is the
-    diluted set of alpha(q), so reaching the target takes n*(alpha) (1 + alpha) of its labels, against
-    n*(0) clean ones; the noisy source is cheaper when a noisy label costs less than n*(0) / (n*(alpha)
-    (1 + alpha)) of a clean one. "" where no alpha > 0 and alpha = 0 are both answered."""
+    among them), in words: a source whose labels are right with probability q, wrong ones uniform over the
+    other classes, has the label distribution of the diluted set of alpha(q), so reaching the target takes
+    about n*(alpha) (1 + alpha) of its labels, against n*(0) clean ones; the noisy source is cheaper when a
+    noisy label costs less than n*(0) / (n*(alpha) (1 + alpha)) of a clean one. The runs put the noisy
+    labels on copies of the clean images (the paper's repeated images): the numbers carry over to a source
+    of distinct images as far as Figure 7's "repeated and unique noisy images train alike" holds. "" where no
+    alpha > 0 and alpha = 0 are both answered."""
     at = {r["alpha"]: r for r in rows if r["target"] == target and "refused" not in r}
     zero = at.pop(0.0, None)
     if zero is None or not at:
@@ -536,13 +542,12 @@ def tradeoff_text(rows: list[dict], target: float, m: int = 10) -> str:
     z = f"{'at most ' if zero['upper_bound'] else ''}{zero['n_clean']:,.0f}"
     out = []
     for a, r in sorted(at.items()):
-        if a <= 0:
-            continue
         total = r["n_clean"] * (1 + a)
         bound = "at most " if r["upper_bound"] else ""
-        ratio = "" if r["upper_bound"] else (f"; it pays when a noisy label costs less than "
-                                             f"{'at most ' if zero['upper_bound'] else ''}"
-                                             f"{zero['n_clean'] / total:.1%} of a clean one")
+        ratio = "" if r["upper_bound"] else (
+            f"; it pays when a noisy label costs less than {zero['n_clean'] / total:.1%} of a clean one"
+            + (f" (less still if fewer than {zero['n_clean']:,.0f} clean labels suffice)" if zero["upper_bound"]
+               else ""))
         out.append(f"- α = {a:g} (labels right with probability {label_accuracy(a, m):.1%}): {bound}"
                    f"{r['n_clean']:,.0f} clean labels' worth, that is {bound}{total:,.0f} labels from the noisy "
                    f"source{ratio}.")

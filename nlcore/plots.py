@@ -352,8 +352,10 @@ def calculator(laws: dict, rows: list[dict], title: str) -> go.Figure:
     accuracy, one the alpha, and a labelled point shows the calculator's answer there (``rows``:
     :func:`nlcore.critical.answers` over those targets and alphas; none where it refuses). Per target: the
     fitted law n* = c alpha^k over its alphas with its 95% band (:func:`nlcore.critical.band`) where the
-    runs give one, the law dotted beyond them (extrapolation), the measured crossings, and the upper bounds
-    (the smallest size tried already reached the target: a downward triangle), drawn with or without a law.
+    runs give one, the law dotted beyond them (extrapolation), the measured crossings, the upper bounds
+    (the smallest size tried already reached the target: a downward triangle) and the lower bounds (no size
+    tried reached it: an upward triangle at the largest), drawn with or without a law. The alpha slider
+    lists the alphas > 0 where some target has an answer.
     ``laws[target]``: a :func:`nlcore.critical.fit` result plus ``crossings``."""
     import numpy as np
 
@@ -384,15 +386,18 @@ def calculator(laws: dict, rows: list[dict], title: str) -> go.Figure:
                 fig.add_trace(go.Scatter(x=out, y=f["c"] * out ** f["k"], mode="lines", hoverinfo="skip",
                                          line=dict(color=color, dash="dot"), name="extrapolated"))
         for status, symbol, name in (("crossed", "circle", "measured crossings"),
-                                     ("at_smallest", "triangle-down", "at most (smallest size tried)")):
+                                     ("at_smallest", "triangle-down", "at most (smallest size tried)"),
+                                     ("never", "triangle-up", "more than (not reached up to the largest size)")):
             pts = [(a, v) for a, v in cross if v["status"] == status]
             if pts:
+                y = [v["n"] if status != "never" else max(v["sizes"]) for _, v in pts]
+                sign = dict(crossed="", at_smallest="≤ ", never="> ")[status]
                 fig.add_trace(go.Scatter(
-                    x=[a for a, _ in pts], y=[v["n"] for _, v in pts], mode="markers", name=name,
-                    marker=dict(color=color, size=10, symbol=symbol), hoverinfo="text",
-                    hovertext=[f"α = {a:g}: {'≤ ' if status != 'crossed' else ''}{v['n']:,.0f} measured"
+                    x=[a for a, _ in pts], y=y, mode="markers", name=name, hoverinfo="text",
+                    marker=dict(color=color, size=10, symbol=symbol, opacity=0.5 if status == "never" else 1),
+                    hovertext=[f"α = {a:g}: {sign}{n:,.0f} measured"
                                + (f" ({v['low']:,.0f} to {v['high']:,.0f})" if v["low"] and v["high"] else "")
-                               for a, v in pts]))
+                               for (a, v), n in zip(pts, y)]))
         answer_at[t] = len(fig.data)
         fig.add_trace(go.Scatter(x=[], y=[], mode="markers+text", textposition="top center", name="the answer",
                                  marker=dict(color="black", size=13, symbol="x"), hoverinfo="text"))
@@ -412,7 +417,7 @@ def calculator(laws: dict, rows: list[dict], title: str) -> go.Figure:
         return [dict(x=[p[0] for p in pts], y=[p[1] for p in pts], text=[p[2] for p in pts],
                      hovertext=[p[3] for p in pts]), [answer_at[t] for t in targets]]
 
-    shown = [a for a in alphas if a > 0]
+    shown = [a for a in alphas if a > 0 and any("refused" not in at.get((t, a), {"refused": 1}) for t in targets)]
     start = min(shown, key=lambda a: abs(a - 20), default=None)  # alpha = 20 first, as the command's example
     if start is not None:
         for t, (x, y, text, hover) in zip(targets, (point(t, start) for t in targets)):

@@ -106,11 +106,13 @@ def explorer(figure: str, profile: str, field: str = "alpha", *, x=None, device=
     return box
 
 
-def calculator(records: list[dict], *, model: str = "convnet4", dataset: str = "mnist", profile: str = "") -> W.VBox:
+def calculator(records: list[dict], *, profile: str, model: str = "convnet4", dataset: str = "mnist",
+               still_to_train=()) -> W.VBox:
     """The clean-label calculator live: an alpha and a target slider, and the answer of
-    :func:`nlcore.critical.clean_labels` over ``records`` (Figure 8's stored runs of one profile) in words,
-    or why there is none, recomputed as either slider moves. ``.children``: the alpha slider, the target
-    slider, the extrapolate box and the answer (HTML)."""
+    :func:`nlcore.critical.clean_labels` over ``records`` (Figure 8's stored runs of ``profile``) in words,
+    or why there is none, recomputed as either slider moves. ``still_to_train``: the alphas whose lines have
+    sizes still to train (:func:`nlcore.sweep.open_alphas`), where "not reached" may change. ``.children``:
+    the alpha slider, the target slider, the extrapolate box and the answer (HTML)."""
     from . import critical, data
 
     alpha = W.FloatSlider(value=20, min=0, max=200, step=0.5, description="α", continuous_update=False,
@@ -127,7 +129,9 @@ def calculator(records: list[dict], *, model: str = "convnet4", dataset: str = "
                 out = critical.clean_labels(records, alpha=alpha.value, target=target.value,
                                             extrapolate=extrapolate.value)
         except ValueError as e:  # refused: outside the measured range, no law yet, not reached
-            answer.value = f"<b>no answer</b>: {html.escape(str(e))}"
+            still = isinstance(e, critical.NotReached) and e.alpha in still_to_train
+            answer.value = f"<b>no answer</b>: {html.escape(str(e))}; profile {profile}" + (
+                f"; {critical.STILL_TO_TRAIN}" if still else "")
             return
         out.update(label_accuracy=critical.label_accuracy(out["alpha"], m), dataset=dataset, profile=profile)
         answer.value = "".join(f"<b>warning</b>: {html.escape(str(w.message))}<br>" for w in caught) + html.escape(

@@ -139,6 +139,15 @@ def test_the_command_prints_text_json_and_refusals(results_root, capsys, monkeyp
     assert "warning: alpha = 500 lies outside" in capsys.readouterr().err
     assert cli.main(["clean-labels", "--alpha", "-0.0", "--target", "0.9", "--profile", "cpu"]) == 0
     assert "At alpha = 0 (" in capsys.readouterr().out
+    # q typed to 3 decimals (alpha 19.93 exactly) names the measured alpha = 20, and says so
+    assert cli.main(["clean-labels", "--label-accuracy", "0.143", "--target", "0.9", "--profile", "cpu", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["alpha"] == 20.0 and out["asked_label_accuracy"] == 0.143 and out["label_accuracy"] == pytest.approx(q)
+    assert cli.main(["clean-labels", "--label-accuracy", "0.143", "--target", "0.9", "--profile", "cpu"]) == 0
+    assert "label accuracy 0.143 is alpha = 19.9302 (" in (text := capsys.readouterr().out)
+    assert "to the 3 decimals given it is the measured alpha = 20 (label accuracy 0.142857)" in text
+    assert cli.main(["clean-labels", "--label-accuracy", "0.15", "--target", "0.9", "--profile", "cpu"]) == 0
+    assert "At alpha = 17 (" in capsys.readouterr().out  # 0.15 is alpha = 17, no measured alpha rounds to it
 
 
 @pytest.mark.parametrize("argv, match", [
@@ -156,7 +165,8 @@ def test_the_command_refuses_with_the_question_named_and_json_says_why(results_r
     captured = capsys.readouterr()
     err = json.loads(captured.out)
     assert re.search(match, err["error"]) and re.search(match, captured.err)
-    assert err["target"] == float(argv[-1]) and set(err) == {"error", "alpha", "target", "label_accuracy"}
+    assert err["target"] == float(argv[-1]) and err["profile"] == (None if "--target" in match else "cpu")
+    assert set(err) == {"error", "alpha", "target", "profile", "asked_label_accuracy"}
 
 
 def test_the_command_refuses_when_no_run_is_stored(results_root, capsys):
@@ -194,12 +204,12 @@ def test_the_calculator_figure_has_one_slider_step_per_target_and_a_band():
     assert law.y[0] == pytest.approx(100 * law.x[0] ** 1.2, rel=0.05)
     # the alpha slider moves each target's answer point to the calculator's answer (alpha = 0: not on a log axis)
     alpha_steps = fig.layout.sliders[1].steps
-    assert [s.label for s in alpha_steps] == ["10", "20", "200"] and fig.layout.sliders[1].active == 1
+    # 200 is outside the law's alphas for every target: refused, so not on the slider
+    assert [s.label for s in alpha_steps] == ["10", "20"] and fig.layout.sliders[1].active == 1
     by = {(r["target"], r["alpha"]): r for r in rows}
     step = alpha_steps[0].args
     assert step[0]["x"] == [[10], [10]] and step[0]["y"] == [[by[0.8, 10]["n_clean"]], [by[0.9, 10]["n_clean"]]]
     assert [fig.data[i].name for i in step[1]] == ["the answer", "the answer"]
-    assert alpha_steps[2].args[0]["x"] == [[], []]  # 200 is outside the law's alphas: refused, no point
     answer = fig.data[step[1][0]]
     assert list(answer.y) == [by[0.8, 20]["n_clean"]] and answer.visible  # alpha = 20 drawn first
 
@@ -214,6 +224,8 @@ def test_the_calculator_figure_draws_measured_points_without_a_law():
     fig = plots.calculator(laws, critical.answers(recs, [0.9], [10, 20]), "calculator")
     names = {t.name: t for t in fig.data}
     assert list(names["measured crossings"].x) == [10.0] and list(names["at most (smallest size tried)"].y) == [8000]
+    never = plots.calculator(critical.laws(recs, [0.9995]), critical.answers(recs, [0.9995], [10, 20]), "c")
+    assert list(never.data[0].y) == [55000, 55000] and never.data[0].name.startswith("more than")
     assert not any(n.startswith("n* = ") for n in names)
     assert fig.layout.sliders[1].steps[1].args[0]["text"] == [["≤ 8,000"]]
 
@@ -225,9 +237,8 @@ def test_a_measured_alpha_is_answered_by_its_crossing_until_a_law_can_be_fitted(
     ans = critical.clean_labels(recs, alpha=10, target=0.9)
     assert ans["n_clean"] == pytest.approx(200 * 10 ** 1.2) and ans["fit"]["k"] is None
     assert ans["how"].startswith("the crossing measured at alpha = 10 (no law yet")
-    with pytest.raises(critical.NoLaw, match="crossed only at alpha = 10; the law needs two .* at alpha = 20") as e:
+    with pytest.raises(critical.NoLaw, match="crossed only at alpha = 10; the law needs two .* at alpha = 20"):
         critical.clean_labels(recs, alpha=20, target=0.9, extrapolate=True)
-    assert e.value.crossed == [10.0]
 
 
 def test_a_label_accuracy_lands_on_the_measured_alpha_it_converts_to():
@@ -275,14 +286,14 @@ def test_bootstrap_draws_equal_one_crossing_per_resample_paired_across_alphas():
     in turn, one draw of seeds shared by every alpha (paired), from the same generator."""
     recs = synthetic(k=1.1, jitter=0.07, tilt=0.03, seeds=(0, 1, 2))
     fast = critical.crossings(recs, 0.9, boot=300)
-    picks = np.random.default_rng(0).integers(3, size=(300, 3))
+    picks = np.random.default_rng([0, 0, 1, 2]).integers(3, size=(300, 3))  # the generator of seeds 0, 1, 2
     for alpha, by_seed in sorted(critical._curves(recs).items()):
         curves = [by_seed[s] for s in sorted(by_seed)]
         slow = []
         for row in picks:
             c = critical._crossing([curves[i] for i in row], alpha, 0.9)
             slow.append(math.inf if c["status"] == "never" else c["n"])
-        assert fast[alpha]["paired"] and np.allclose(fast[alpha]["draws"], slow, rtol=1e-12), alpha
+        assert fast[alpha]["seeds"] == (0, 1, 2) and np.allclose(fast[alpha]["draws"], slow, rtol=1e-12), alpha
 
 
 def test_a_shift_shared_by_every_alpha_leaves_k_exact_under_paired_resamples():
@@ -291,10 +302,15 @@ def test_a_shift_shared_by_every_alpha_leaves_k_exact_under_paired_resamples():
     # target 0.5: five doublings of room below the 99.9% cap, so no seed's curve is clipped near its crossing
     law = critical.fit(critical.crossings(synthetic(k=1.1, jitter=0.2, target=0.5), 0.5))
     assert law["k_low"] == pytest.approx(1.1) and law["k_high"] == pytest.approx(1.1)
+    # a seed at alpha = 0 only (not in the law) leaves the law's alphas paired
+    recs = synthetic(k=1.1, jitter=0.2, target=0.5) + [r for r in synthetic(k=1.1, jitter=0.2, target=0.5, seeds=(2,))
+                                                       if r["config"]["alpha"] == 0]
+    law = critical.fit(critical.crossings(recs, 0.5))
+    assert law["k_low"] == pytest.approx(1.1) and "paired across alphas" in law["interval"]
     recs = [r for r in synthetic(k=1.1, jitter=0.2, seeds=(0, 1, 2)) if r["seed"] < 2 or r["config"]["alpha"] != 50]
-    cross = critical.crossings(recs, 0.9)  # alpha = 50 lacks seed 2: it draws its own resamples
-    assert not cross[50.0]["paired"] and cross[20.0]["paired"]
-    assert "drawn separately" in critical.fit(cross)["interval"]
+    cross = critical.crossings(recs, 0.9)  # alpha = 50 lacks seed 2: its resamples are of seeds 0 and 1
+    assert cross[50.0]["seeds"] == (0, 1) and cross[20.0]["seeds"] == (0, 1, 2)
+    assert "paired only across alphas that ran the same seeds" in critical.fit(cross)["interval"]
 
 
 def test_the_live_calculator_answers_as_the_sliders_move():
@@ -310,3 +326,18 @@ def test_the_live_calculator_answers_as_the_sliders_move():
     assert answer.value.startswith("<b>warning</b>: alpha = 150 lies outside the measured alphas 5 to 100")
     target.value = 0.8  # 0.1 per doubling: reached at half the 90% crossing
     assert f"about {100 * 150 ** 1.2:,.0f}" in answer.value
+
+
+def test_a_measured_upper_bound_stands_against_a_larger_law_and_has_no_interval():
+    """At alpha = 20 the runs reach the target already at their smallest size, 4,000 (their crossing is 3,641):
+    the law through the other alphas says 7,282 there, more than was measured, so the bound is the answer.
+    With two seeds every resample of an upper bound is that size: no interval, not a zero-width one."""
+    recs = [r for r in synthetic(k=1.2, jitter=0.05, wobble={20: 0.5})
+            if r["config"]["alpha"] != 20 or r["config"]["n_clean"] >= 4000]
+    cross = critical.crossings(recs, 0.9)
+    assert cross[20.0]["status"] == "at_smallest" and cross[20.0]["low"] is None and cross[20.0]["high"] is None
+    assert cross[20.0]["interval"].startswith("none: the smallest size tried already reaches the target")
+    ans = critical.clean_labels(recs, alpha=20, target=0.9)
+    assert ans["n_clean"] == 4000 and ans["upper_bound"] and ans["low"] is None
+    assert "the fitted law's 7,282 exceeds it" in ans["how"]
+    assert critical.clean_labels(recs, alpha=30, target=0.9)["how"].startswith("the fitted law")  # not measured
