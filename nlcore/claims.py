@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import statistics
 
-from . import analysis, data, paper, results, sweep
+from . import critical, data, paper, results, sweep
 from .findings import CLIMBING, chose_smallest_rate, last_change, points
 from .plots import NAMES
 
@@ -268,7 +268,7 @@ def fig8_critical(root=None) -> dict:
                        and r["metrics"]["best"]["test_acc"] < 0.9 for r in rs) for a in (10, 50))
 
     recs, profile = _stored("fig8", root, profiles=("paper", "full", "cpu"), needs=bracketed)
-    crit = analysis.critical_n_clean(results.summarize(recs, by=("alpha", "n_clean")), 0.9)
+    crit = critical.crossings(recs, 0.9)  # as the calculator reads them: the complete lines of seeds
     parts, verdicts = [], []
     unsettled = sweep.open_alphas("fig8", profile, list(paper.CRITICAL_N_CLEAN_90), root) if profile else []
     for alpha, (n, _) in paper.CRITICAL_N_CLEAN_90.items():

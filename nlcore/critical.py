@@ -120,9 +120,20 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
       upper bound (``at_smallest``) or a line that never reaches the target. ``interval`` says which.
     - ``per_seed``: each seed's own crossing (None where it never reaches the target); ``sizes``: the
       n_clean values measured; ``curve``: ``{n_clean: mean test accuracy}`` over the seeds.
+    - ``left_out``: ``{seed: its sizes}`` for the seeds whose line lacks a size another seed ran at this
+      alpha (a line still training: Figure 1's second seed is Figure 8's at 55,000 clean labels before
+      Figure 8's smaller sizes of that seed are trained). The crossing rests on the seeds with the complete
+      line, so that one lone point does not cut every other seed's line down to the sizes they share; where
+      no seed has every size, on all seeds over the sizes they share.
     """
     out = {}
     for alpha, by_seed in sorted(_curves(records).items()):
+        every = set().union(*by_seed.values())
+        left_out = {s: sorted(c) for s, c in sorted(by_seed.items()) if set(c) != every}
+        if len(left_out) < len(by_seed):
+            by_seed = {s: c for s, c in by_seed.items() if s not in left_out}
+        else:
+            left_out = {}
         curves = [by_seed[s] for s in sorted(by_seed)]
         sizes = sorted(set.intersection(*(set(c) for c in curves)))
         curve = {n: float(np.mean([c[n] for c in curves])) for n in sizes}
@@ -155,7 +166,8 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
             interval = ("none: the smallest size tried already reaches the target (an upper bound)"
                         if est["status"] == "at_smallest" else "none: the target is not reached")
         out[alpha] = dict(n=est["n"], status=est["status"], low=low, high=high, interval=interval, draws=draws,
-                          seeds=tuple(sorted(by_seed)), per_seed=per_seed, sizes=sizes, curve=curve)
+                          seeds=tuple(sorted(by_seed)), per_seed=per_seed, sizes=sizes, curve=curve,
+                          left_out=left_out)
     return out
 
 
@@ -201,7 +213,7 @@ def fit(cross: dict[float, dict]) -> dict:
                    sxx=float((x - x.mean()) @ (x - x.mean())))
         return dict(out, k_low=k - t * law["k_se"], k_high=k + t * law["k_se"], ols=ols,
                     interval="95% least-squares t-interval through the mean-curve crossings (one seed at some alpha)")
-    return dict(out, interval="none: a line through two alphas, one seed at some, says nothing of its error")
+    return dict(out, interval="none: a line through two alphas, with one seed at some alpha, says nothing of its error")
 
 
 def band(law: dict, alphas) -> tuple[np.ndarray, np.ndarray] | None:
@@ -267,7 +279,9 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     tried at ``alpha`` already reached the target), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``,
     ``k_high``), ``measured`` (``alphas``: those > 0 whose curves crossed the target, which the law is
     fitted on; ``alphas_run``: every alpha with runs; ``n_clean``: the smallest and largest size tried at the
-    alphas the answer rests on, ``alpha`` itself for a crossing and the law's alphas for the law; ``runs``)
+    alphas the answer rests on, ``alpha`` itself for a crossing and the law's alphas for the law; ``runs``;
+    ``left_out``: ``[{alpha, seed, n_clean}]``, the seeds at those alphas whose line is incomplete, with
+    their sizes: :func:`crossings`)
     and ``how`` (which of the two answered). At an alpha > 0 the answer is the fitted law's (:func:`fit`,
     its interval from :func:`band`); at alpha = 0, and at a measured alpha while no law can be fitted yet,
     it is the crossing measured there (:func:`crossings`).
@@ -292,11 +306,14 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     v = cross.get(at)
 
     def sizes(alphas):
+        base["measured"]["left_out"] = [dict(alpha=a, seed=s, n_clean=ns) for a in alphas
+                                        for s, ns in cross[a]["left_out"].items()]
         tried = sorted({n for a in alphas for n in cross[a]["sizes"]})
         return [tried[0], tried[-1]] if tried else []
 
     base = dict(alpha=alpha, target=float(target), fit={k: law[k] for k in ("c", "k", "k_low", "k_high")},
-                measured=dict(alphas=law["alphas"], alphas_run=sorted(cross), n_clean=[], runs=len(records)))
+                measured=dict(alphas=law["alphas"], alphas_run=sorted(cross), n_clean=[], runs=len(records),
+                              left_out=[]))
     if v is not None and v["status"] == "never":
         best = max(v["curve"].values(), default=None)
         raise NotReached(f"at alpha = {alpha:g} no stored run reaches target {target:g} at the clean-set sizes "
@@ -352,10 +369,13 @@ def sentence(out: dict, model_name: str) -> str:
         else f"alpha = {alpha:g}"
     lo, hi = ms["n_clean"]
     tried = f"{lo:,} clean labels" if lo == hi else f"{lo:,} to {hi:,} clean labels"
+    left = "; ".join(f"seed {x['seed']} at alpha = {x['alpha']:g} (only {', '.join(f'{n:,}' for n in x['n_clean'])})"
+                     for x in ms.get("left_out", []))
+    left = f" Left out, their lines of Figure 8 not complete yet: {left}." if left else ""
     return (f"At alpha = {alpha:g} (a label is right with probability {out['label_accuracy']:.1%}), "
             f"{model_name} on {out['dataset'].upper()} reaches {out['target']:.0%} test accuracy with "
             f"{'at most' if out['upper_bound'] else 'about'} {out['n_clean']:,.0f} clean labels{interval}{law}.\n"
             f"From {out['how']}, resting on runs with {tried} at {rests} "
             f"(alphas run: {', '.join(f'{a:g}' for a in ms['alphas_run'])}; {ms['runs']} stored runs, "
             f"profile {out['profile']}). This answers for this model, dataset and profile only: sweep Figure 8 "
-            "with another model for its own answer.")
+            "with another model for its own answer." + left)

@@ -463,7 +463,9 @@ def against_paper(laws: dict, still_to_train=()) -> str:
             span = "" if v["low"] is None else (f", {v['low']:,.0f} to "
                                                 f"{'unbounded' if v['high'] is None else format(v['high'], ',.0f')}")
             bound = "at most " if v["status"] == "at_smallest" else ""
-            ours = f"{bound}{v['n']:,.0f} ({seeds}{span}), {v['n'] / n_paper:.1f} times the paper's"
+            ours = f"{bound}{v['n']:,.0f} ({seeds}{span}), {bound}{v['n'] / n_paper:.1f} times the paper's"
+            if bound and a in still_to_train:
+                ours += "; smaller sizes are still to train"
         out.append(f"- α = {a}: ours {ours}; the paper about {n_paper:,} (\"{quote}\").")
     return "\n".join(out)
 

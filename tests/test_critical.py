@@ -341,3 +341,24 @@ def test_a_measured_upper_bound_stands_against_a_larger_law_and_has_no_interval(
     assert ans["n_clean"] == 4000 and ans["upper_bound"] and ans["low"] is None
     assert "the fitted law's 7,282 exceeds it" in ans["how"]
     assert critical.clean_labels(recs, alpha=30, target=0.9)["how"].startswith("the fitted law")  # not measured
+
+
+def test_a_seed_with_an_incomplete_line_is_left_out_not_allowed_to_cut_the_others_down():
+    """Figure 1's second seed is Figure 8's at 55,000 clean labels alone until Figure 8's seed 1 is trained:
+    the crossing rests on the complete line (seed 0), and the lone point is named, not averaged in."""
+    recs = synthetic(k=1.2, seeds=(0,))
+    lone = [dict(r, seed=1) for r in recs if r["config"]["alpha"] == 10 and r["config"]["n_clean"] == 55000]
+    cross = critical.crossings(recs + lone, 0.9)
+    v = cross[10.0]
+    assert v["n"] == pytest.approx(200 * 10 ** 1.2) and v["status"] == "crossed"  # not "at most 55,000"
+    assert v["seeds"] == (0,) and v["left_out"] == {1: [55000]} and v["sizes"] == SIZES
+    assert cross[20.0]["left_out"] == {}
+    out = critical.clean_labels(recs + lone, alpha=10, target=0.9)
+    assert out["measured"]["left_out"] == [dict(alpha=10.0, seed=1, n_clean=[55000])]
+    text = critical.sentence(dict(out, label_accuracy=0.18, dataset="mnist", profile="full"), "ConvNet-4")
+    assert text.endswith("Left out, their lines of Figure 8 not complete yet: seed 1 at alpha = 10 (only 55,000).")
+    # no seed complete (each lacks a size the other has): all seeds over the sizes they share, none left out
+    a = [r for r in recs if r["config"]["n_clean"] != 250]
+    b = [dict(r, seed=1) for r in recs if r["config"]["n_clean"] != 55000]
+    v = critical.crossings(a + b, 0.9)[10.0]
+    assert v["left_out"] == {} and v["seeds"] == (0, 1) and v["sizes"] == SIZES[1:-1]

@@ -295,6 +295,12 @@ def test_against_paper_puts_our_crossings_for_90_percent_beside_the_two_stated_o
     assert "- α = 10: ours 3,848 (1 seed, 2,000 to 5,000), 1.9 times the paper's; the paper about 2,000" in text
     assert "- α = 50: ours not reached at the sizes tried (up to 20,000); the paper about 10,000" in text
     assert findings.against_paper({}).count("ours not run yet") == 2
+    bound = {10.0: dict(n=55000.0, status="at_smallest", low=None, high=None, per_seed={0: 55000.0, 1: 55000.0},
+                        sizes=[55000])}
+    assert ("- α = 10: ours at most 55,000 (2 seeds), at most 27.5 times the paper's"
+            in findings.against_paper({0.9: dict(crossings=bound)}))
+    assert ("27.5 times the paper's; smaller sizes are still to train; the paper"
+            in findings.against_paper({0.9: dict(crossings=bound)}, still_to_train=(10,)))
 
 
 def test_line_text_reads_one_line_of_figure_8_smallest_size_first():
