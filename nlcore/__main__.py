@@ -159,7 +159,7 @@ def _clean_labels(args) -> int:
             warnings.simplefilter("always")
             out = critical.clean_labels(records, alpha=alpha, target=args.target, extrapolate=args.extrapolate)
     except critical.NotReached as e:
-        still = sweep.open_alphas("fig8", profile, [e.alpha])
+        still = critical.may_yet_reach(e.sizes, e.alpha, sweep.open_alphas("fig8", profile, [e.alpha]))
         return refuse(f"{e}; profile {profile}" + (f"; {critical.STILL_TO_TRAIN}" if still else ""))
     except ValueError as e:  # OutsideMeasuredRange included
         return refuse(str(e) + (f"; profile {profile}" if isinstance(e, critical.OutsideMeasuredRange)

@@ -276,19 +276,33 @@ def fig8_critical(root=None) -> dict:
         ours = None if c is None else c["n"]
         sizes = c["sizes"] if c is not None and c["status"] == "never" else []
         # not reached at the sizes stored, while smaller sizes (more passes each) are still to train: open
-        open_ = c is not None and c["status"] == "never" and alpha in unsettled
+        open_ = c is not None and c["status"] == "never" and critical.may_yet_reach(c["sizes"], alpha, unsettled)
         verdicts.append("not run here" if c is None else "open" if open_ else
                         within_factor(ours if c["status"] == "crossed" else None, n))
         at = "" if not sizes else f"at {sizes[0]:,}" if len(sizes) == 1 else f"from {sizes[0]:,} to {sizes[-1]:,}"
+        what = ""  # what a crossing rests on: the seeds of the complete lines and the interval they give
+        if c is not None and c["status"] == "crossed":
+            seeds = f"seed {c['seeds'][0]} only" if len(c["seeds"]) == 1 else f"seeds {', '.join(map(str, c['seeds']))}"
+            high = "unbounded" if c["high"] is None else f"{c['high']:,.0f}"
+            span = "" if c["low"] is None else (f", between {c['low']:,.0f} and {high} measured"
+                                                if len(c["seeds"]) == 1 else f", 95% {c['low']:,.0f} to {high}")
+            what = f" ({seeds}{span})"
         parts.append(f"α = {alpha}: " + (
-            "not run" if c is None else f"{ours:,.0f}" if c["status"] == "crossed" else
+            "not run" if c is None else f"{ours:,.0f}{what}" if c["status"] == "crossed" else
             f"≤ {ours:,.0f}" if c["status"] == "at_smallest" else
             f"90% not reached {at} clean images so far, smaller sizes still to train (open)" if open_ else
             f"90% not reached {at} clean images"))
     if all(v == "not run here" for v in verdicts):
         return dict(NOT_RUN, ours="; ".join(parts), why="no stored run at α = 10 or 50")
     verdict = "held" if all(v == "held" for v in verdicts) else "partly" if "held" in verdicts else "not held"
-    return dict(ours="; ".join(parts), scale=_scale(recs, profile) if recs else "–", verdict=verdict,
+    # the runs the row rests on: the complete lines' seeds at the paper's two alphas
+    used = [r for r in recs if (v := crit.get(float(r["config"]["alpha"]))) is not None
+            and r["config"]["alpha"] in paper.CRITICAL_N_CLEAN_90 and r["seed"] in v["seeds"]]
+    edge = [r for r in used if chose_smallest_rate(r)]
+    if edge:
+        parts.append(f"{len(edge)} of {len(used)} runs chose the smallest rate of those trained (at α = "
+                     + ", ".join(f"{a:g}" for a in sorted({r['config']['alpha'] for r in edge})) + ")")
+    return dict(ours="; ".join(parts), scale=_scale(used or recs, profile) if recs else "–", verdict=verdict,
                 why=f"each critical number within a factor of {FACTOR:g} of the paper's held, one of two partly; an "
                     "α whose line has not reached 90% while smaller sizes (each trained for more passes) are still "
                     "to train is open: named, and the verdict is at most partly until it is settled")

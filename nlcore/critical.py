@@ -45,17 +45,26 @@ class NoLaw(OutsideMeasuredRange):
 
 
 class NotReached(OutsideMeasuredRange):
-    """The line of ``alpha`` was run and no size tried reaches the target (the largest tried: ``largest``); no
-    law overrides that measurement. Where sizes of the line are still to train (Figure 8 at the full profile
-    trains smaller sizes for more passes) it may yet be reached: :data:`STILL_TO_TRAIN` says so."""
+    """The line of ``alpha`` was run and no size tried reaches the target (the sizes tried: ``sizes``, the
+    largest ``largest``); no law overrides that measurement. While it may yet be reached
+    (:func:`may_yet_reach`), :data:`STILL_TO_TRAIN` says so."""
 
-    def __init__(self, message: str, largest: int, alpha: float):
+    def __init__(self, message: str, largest: int, alpha: float, sizes=()):
         super().__init__(message)
-        self.largest, self.alpha = largest, alpha
+        self.largest, self.alpha, self.sizes = largest, alpha, list(sizes)
 
 
 STILL_TO_TRAIN = ("smaller clean sets of this line, each trained for more passes, are still to train, so it may "
                   "yet be reached")
+
+
+def may_yet_reach(sizes, alpha: float, still_to_train) -> bool:
+    """Whether a target that the line of ``alpha`` reached at none of ``sizes`` may yet be reached: smaller
+    sizes of the line are still to train (``still_to_train``: :func:`nlcore.sweep.open_alphas`; Figure 8 at the
+    full profile trains a smaller size for more passes) and only one size, the largest, has been tried. Once a
+    smaller size, trained for more passes, fell short too, "not reached" stands: the rest of the line has fewer
+    clean labels still."""
+    return alpha in still_to_train and len(sizes) <= 1
 
 
 def label_accuracy(alpha: float, m: int = 10) -> float:
@@ -120,7 +129,7 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
       upper bound (``at_smallest``) or a line that never reaches the target. ``interval`` says which.
     - ``per_seed``: each seed's own crossing (None where it never reaches the target); ``sizes``: the
       n_clean values measured; ``curve``: ``{n_clean: mean test accuracy}`` over the seeds.
-    - ``left_out``: ``{seed: its sizes}`` for the seeds whose line lacks a size another seed ran at this
+    - ``left_out``: ``{seed: {n_clean: test accuracy}}`` for the seeds whose line lacks a size another seed ran at this
       alpha (a line still training: Figure 1's second seed is Figure 8's at 55,000 clean labels before
       Figure 8's smaller sizes of that seed are trained). The crossing rests on the seeds with the complete
       line, so that one lone point does not cut every other seed's line down to the sizes they share; where
@@ -129,7 +138,7 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
     out = {}
     for alpha, by_seed in sorted(_curves(records).items()):
         every = set().union(*by_seed.values())
-        left_out = {s: sorted(c) for s, c in sorted(by_seed.items()) if set(c) != every}
+        left_out = {s: dict(sorted(c.items())) for s, c in sorted(by_seed.items()) if set(c) != every}
         if len(left_out) < len(by_seed):
             by_seed = {s: c for s, c in by_seed.items() if s not in left_out}
         else:
@@ -245,9 +254,10 @@ def laws(records: list[dict], targets) -> dict[float, dict]:
 def answers(records: list[dict], targets, alphas) -> list[dict]:
     """The calculator's answer (:func:`clean_labels`, inside the measured range only) for every target and
     alpha, as ``python -m nlcore clean-labels`` gives it for the same runs: dicts of ``alpha``, ``target`` and
-    either ``n_clean``, ``low``, ``high``, ``upper_bound`` or ``refused`` (why there is no answer:
+    either ``n_clean``, ``low``, ``high``, ``upper_bound``, ``interval`` or ``refused`` (why there is no answer:
     ``"no stored runs"`` when there are none), ``no_law`` (the refusal is :class:`NoLaw`) and
-    ``not_reached`` (:class:`NotReached`: the largest size tried at that alpha, else None)."""
+    ``not_reached`` (:class:`NotReached`: the largest size tried at that alpha, else None) with
+    ``sizes_tried`` (all of them; [] for another refusal)."""
     out = []
     for t in targets:
         for a in alphas:
@@ -256,10 +266,11 @@ def answers(records: list[dict], targets, alphas) -> list[dict]:
                     raise OutsideMeasuredRange("no stored runs")
                 r = clean_labels(records, alpha=a, target=t)
                 out.append(dict(alpha=a, target=t, n_clean=r["n_clean"], low=r["low"], high=r["high"],
-                                upper_bound=r["upper_bound"]))
+                                upper_bound=r["upper_bound"], interval=r["interval"]))
             except OutsideMeasuredRange as e:
                 out.append(dict(alpha=a, target=t, refused=str(e), no_law=isinstance(e, NoLaw),
-                                not_reached=e.largest if isinstance(e, NotReached) else None))
+                                not_reached=e.largest if isinstance(e, NotReached) else None,
+                                sizes_tried=e.sizes if isinstance(e, NotReached) else []))
     return out
 
 
@@ -280,14 +291,12 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     ``k_high``), ``measured`` (``alphas``: those > 0 whose curves crossed the target, which the law is
     fitted on; ``alphas_run``: every alpha with runs; ``n_clean``: the smallest and largest size tried at the
     alphas the answer rests on, ``alpha`` itself for a crossing and the law's alphas for the law; ``runs``;
-    ``left_out``: ``[{alpha, seed, n_clean}]``, the seeds at those alphas whose line is incomplete, with
-    their sizes: :func:`crossings`)
-    and ``how`` (which of the two answered). At an alpha > 0 the answer is the fitted law's (:func:`fit`,
-    its interval from :func:`band`); at alpha = 0, and at a measured alpha while no law can be fitted yet,
-    it is the crossing measured there (:func:`crossings`).
-
-    At a measured alpha whose smallest size already reached the target, that upper bound stands where the
-    law would say more.
+    ``left_out``: ``[{alpha, seed, n_clean, test_acc}]``, the seeds at those alphas whose line is
+    incomplete, with their sizes and accuracies: :func:`crossings`)
+    and ``how`` (which of the two answered, and at a measured alpha what the law says there). At a measured
+    alpha the answer is the crossing measured there (:func:`crossings`, with its interval: the runs at that
+    alpha say more about it than a line through every alpha); between and beyond the measured alphas it is
+    the fitted law's (:func:`fit`, its interval from :func:`band`).
 
     Raises ValueError for alpha < 0 or a target outside (0, 1), :class:`NotReached` when the runs at alpha
     reach the target at no size tried (even with ``extrapolate``: the measurement stands), :class:`NoLaw`
@@ -306,8 +315,8 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     v = cross.get(at)
 
     def sizes(alphas):
-        base["measured"]["left_out"] = [dict(alpha=a, seed=s, n_clean=ns) for a in alphas
-                                        for s, ns in cross[a]["left_out"].items()]
+        base["measured"]["left_out"] = [dict(alpha=a, seed=s, n_clean=list(c), test_acc=list(c.values()))
+                                        for a in alphas for s, c in cross[a]["left_out"].items()]
         tried = sorted({n for a in alphas for n in cross[a]["sizes"]})
         return [tried[0], tried[-1]] if tried else []
 
@@ -316,25 +325,33 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
                               left_out=[]))
     if v is not None and v["status"] == "never":
         best = max(v["curve"].values(), default=None)
-        raise NotReached(f"at alpha = {alpha:g} no stored run reaches target {target:g} at the clean-set sizes "
+        who = "no stored run reaches" if not v["left_out"] else \
+            f"the complete lines of Figure 8 (seed {', '.join(map(str, v['seeds']))}) reach"
+        left = "; ".join(f"seed {s} reached {', '.join(f'{a:.1%} at {n:,}' for n, a in c.items())}"
+                         for s, c in v["left_out"].items())
+        raise NotReached(f"at alpha = {alpha:g} {who} target {target:g} at none of the clean-set sizes "
                          f"tried, {', '.join(f'{n:,}' for n in v['sizes'])}"
-                         + ("" if best is None else f" (the best reached {best:.1%})"), max(v["sizes"]), alpha)
-    # a measured upper bound stands against a law that says more (its smallest size already reached the target)
-    over = v is not None and law["k"] is not None and v["status"] == "at_smallest" and \
-        law["c"] * alpha ** law["k"] > v["n"]
-    if alpha == 0 or (law["k"] is None and v is not None) or over:
-        if v is None:
-            raise OutsideMeasuredRange(f"no run is stored at alpha = {alpha:g}")
+                         + ("" if best is None else f" (the best reached {best:.1%})")
+                         + (f"; left out, their lines not complete yet: {left}" if left else ""),
+                         max(v["sizes"]), alpha, v["sizes"])
+    # a measured alpha is answered by what was measured there (its crossing and interval); the law, a fit through
+    # the crossings of every alpha, answers between and beyond them, and its value is named beside the crossing
+    if v is not None:
         bound = v["status"] == "at_smallest"
         how = (f"the smallest size tried at alpha = {alpha:g}, which already reaches the target" if bound
                else f"the crossing measured at alpha = {alpha:g}")
-        notes = ["an upper bound"] * bound + (
-            [f"the fitted law's {law['c'] * alpha ** law['k']:,.0f} exceeds it"] if over
-            else ["no law yet: the target was crossed at fewer than two alphas > 0"] * (alpha > 0))
+        notes = ["an upper bound"] * bound
+        if alpha > 0 and law["k"] is not None:
+            notes.append(f"the law fitted through alphas {', '.join(f'{a:g}' for a in law['alphas'])} says "
+                         f"{law['c'] * alpha ** law['k']:,.0f} here")
+        elif alpha > 0:
+            notes.append("no law yet: the target was crossed at fewer than two alphas > 0")
         how += f" ({'; '.join(notes)})" if notes else ""
         base["measured"]["n_clean"] = sizes([at])
         return dict(base, n_clean=v["n"], low=v["low"], high=v["high"], interval=v["interval"], extrapolated=False,
                     upper_bound=bound, how=how)
+    if alpha == 0:
+        raise OutsideMeasuredRange("no run is stored at alpha = 0")
     if law["k"] is None:
         where = (f"only at alpha = {law['alphas'][0]:g}" if law["alphas"] else "at no alpha > 0")
         raise NoLaw(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no answer at alpha = "
@@ -369,7 +386,8 @@ def sentence(out: dict, model_name: str) -> str:
         else f"alpha = {alpha:g}"
     lo, hi = ms["n_clean"]
     tried = f"{lo:,} clean labels" if lo == hi else f"{lo:,} to {hi:,} clean labels"
-    left = "; ".join(f"seed {x['seed']} at alpha = {x['alpha']:g} (only {', '.join(f'{n:,}' for n in x['n_clean'])})"
+    left = "; ".join(f"seed {x['seed']} at alpha = {x['alpha']:g} (only "
+                     + ", ".join(f"{n:,}: {a:.1%}" for n, a in zip(x["n_clean"], x["test_acc"])) + ")"
                      for x in ms.get("left_out", []))
     left = f" Left out, their lines of Figure 8 not complete yet: {left}." if left else ""
     return (f"At alpha = {alpha:g} (a label is right with probability {out['label_accuracy']:.1%}), "

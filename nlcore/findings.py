@@ -10,7 +10,7 @@ Accuracies are fractions in [0, 1], printed as percentages with one decimal.
 from __future__ import annotations
 
 from . import analysis, results
-from .critical import label_accuracy
+from .critical import label_accuracy, may_yet_reach
 from .plots import NAMES
 from .report import chosen
 
@@ -417,16 +417,21 @@ def edge_rates(records: list[dict]) -> str:
             "they trained (a still smaller rate might have done better there).")
 
 
-def critical_table(laws: dict) -> str:
+def critical_table(laws: dict, still_to_train=()) -> str:
     """Figure 9 with intervals: per target (rows of ``laws``, from :func:`nlcore.critical.laws`) the critical
-    number of clean labels at each alpha with its 95% interval, and the fitted exponent k with its own."""
+    number of clean labels at each alpha with its 95% interval, and the fitted exponent k with its own; under
+    it, the seeds left out of the crossings (their lines not complete yet) with what they reached.
+    ``still_to_train``: the alphas whose lines have sizes still to train (:func:`nlcore.sweep.open_alphas`):
+    "not reached" says "so far" where :func:`nlcore.critical.may_yet_reach`."""
     alphas = sorted({a for f in laws.values() for a in f["crossings"]})
 
-    def cell(v):
+    def cell(v, a):
         if v is None:
             return "not run"
         if v["status"] == "never":
-            return f"not reached up to {max(v['sizes']):,}" if v.get("sizes") else "not reached"
+            return (f"not reached up to {max(v['sizes']):,}" + (
+                " so far (smaller sizes still to train)" if may_yet_reach(v["sizes"], a, still_to_train) else "")
+                if v.get("sizes") else "not reached")
         n = f"≤ {v['n']:,.0f}" if v["status"] == "at_smallest" else f"{v['n']:,.0f}"
         if v["status"] == "crossed" and v["low"] is not None:
             high = "unbounded" if v["high"] is None else f"{v['high']:,.0f}"
@@ -438,9 +443,38 @@ def critical_table(laws: dict) -> str:
         why = (f["interval"] or "").removeprefix("none: ")
         k = f"n/a ({why})" if f["k"] is None else f"{f['k']:.2f}" + (
             f" ({f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else f"; no interval: {why}")
-        rows.append(f"| {t:.0%} | " + " | ".join(cell(f["crossings"].get(a)) for a in alphas) + f" | {k} |")
+        rows.append(f"| {t:.0%} | " + " | ".join(cell(f["crossings"].get(a), a) for a in alphas) + f" | {k} |")
+    if not (laws and alphas):
+        return "No stored runs."
+    cross = next(iter(laws.values()))["crossings"]  # the seeds left out do not depend on the target
+    left = "; ".join(f"seed {s} at α = {a:g} (" + ", ".join(f"{acc:.1%} at {n:,}" for n, acc in c.items()) + ")"
+                     for a, v in sorted(cross.items()) for s, c in v.get("left_out", {}).items())
     return ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k (95% CI) |\n|"
-            + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows)) if laws and alphas else "No stored runs."
+            + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows)
+            + (f"\n\nLeft out of the crossings, their lines of Figure 8 not complete yet: {left}." if left else ""))
+
+
+def exponent_text(laws: dict) -> str:
+    """Our fitted exponents k (:func:`nlcore.critical.laws`) beside the paper's: its two stated points
+    (:data:`nlcore.paper.CRITICAL_N_CLEAN_90`) give k = log(n50/n10)/log(50/10) between them, and its Figure 9
+    "slightly above" 1. Per target with a law: k, the alphas it rests on, and its interval or why none."""
+    import math
+
+    from .paper import CRITICAL_N_CLEAN_90
+
+    (a1, (n1, _)), (a2, (n2, _)) = sorted(CRITICAL_N_CLEAN_90.items())
+    theirs = (f"the paper's two stated points for 90% give k = log({n2:,}/{n1:,})/log({a2}/{a1}) = "
+              f"{math.log(n2 / n1) / math.log(a2 / a1):.2f}, and its Figure 9 and text say slightly above 1")
+    ours = []
+    for t, f in sorted(laws.items()):
+        if f["k"] is None:
+            continue
+        ci = (f"95% {f['k_low']:.2f} to {f['k_high']:.2f}, {f['interval'].removeprefix('95% ')}"
+              if f["k_low"] is not None else f["interval"].replace("none: ", "no interval: ", 1))
+        ours.append(f"{f['k']:.2f} at {t:.0%} (through α = {', '.join(f'{a:g}' for a in f['alphas'])}; {ci})")
+    if not ours:
+        return f"No target was crossed at two α > 0 yet, so no exponent is fitted; {theirs}."
+    return f"Our exponent k: {'; '.join(ours)}. Beside it, {theirs}."
 
 
 def against_paper(laws: dict, still_to_train=()) -> str:
@@ -457,7 +491,8 @@ def against_paper(laws: dict, still_to_train=()) -> str:
         v, ours = cross.get(float(a)), "not run yet"
         if v is not None and v["status"] == "never":
             ours = f"not reached at the sizes tried (up to {v['sizes'][-1]:,})" + (
-                "; smaller sizes, each trained for more passes, are still to train" if a in still_to_train else "")
+                "; smaller sizes, each trained for more passes, are still to train"
+                if may_yet_reach(v["sizes"], a, still_to_train) else "")
         elif v is not None:
             seeds = f"{len(v['per_seed'])} seed{'s' if len(v['per_seed']) > 1 else ''}"
             span = "" if v["low"] is None else (f", {v['low']:,.0f} to "
@@ -490,21 +525,24 @@ def floor_text(records: list[dict], floor: float | None) -> str:
         + "; ".join(stops) + ".")
 
 
-def line_text(summary: list[dict], alpha: float) -> str:
-    """One line of Figure 8 in words: the mean test accuracy at each clean-set size at ``alpha``
-    (``summary``: :func:`nlcore.results.summarize` rows by model, alpha and n_clean), smallest first."""
-    pts = sorted((s["n_clean"], s["mean"]) for s in summary if s["alpha"] == alpha and s["mean"] is not None)
-    if not pts:
+def line_text(cross: dict, alpha: float) -> str:
+    """One line of Figure 8 in words: the mean test accuracy at each clean-set size at ``alpha``, smallest
+    first, over the seeds whose line is complete, named (``cross``: :func:`nlcore.critical.crossings`, whose
+    ``curve`` and ``seeds`` these are; any target)."""
+    v = cross.get(float(alpha))
+    if v is None or not v["curve"]:
         return f"no run at α = {alpha:g} is stored yet"
-    return f"at α = {alpha:g}, " + ", ".join(f"{acc:.1%} at {n:,}" for n, acc in pts) + " clean labels"
+    seeds = f"seed {v['seeds'][0]}" if len(v["seeds"]) == 1 else f"mean of seeds {', '.join(map(str, v['seeds']))}"
+    return (f"at α = {alpha:g} ({seeds}), " + ", ".join(f"{acc:.1%} at {n:,}" for n, acc in sorted(v["curve"].items()))
+            + " clean labels")
 
 
 def calculator_table(rows: list[dict], profile: str, m: int = 10, still_to_train=()) -> str:
     """The calculator's answers (:func:`nlcore.critical.answers` over the runs of ``profile``) as a Markdown
     table, one row per alpha and one column per target: the estimate and its 95% interval, or why there is
     none; beside alpha, the label accuracy of uniform noise over ``m`` classes. ``still_to_train``: the
-    alphas whose lines have sizes still to train (:func:`nlcore.sweep.open_alphas`), where "not reached" is
-    not yet final."""
+    alphas whose lines have sizes still to train (:func:`nlcore.sweep.open_alphas`), where "not reached" may
+    not be final (:func:`nlcore.critical.may_yet_reach`)."""
     targets = sorted({r["target"] for r in rows})
     alphas = sorted({r["alpha"] for r in rows})
     if not rows or all(r.get("refused") == "no stored runs" for r in rows):
@@ -514,7 +552,8 @@ def calculator_table(rows: list[dict], profile: str, m: int = 10, still_to_train
         if "refused" in r:  # no law through two alphas answers only where a crossing was measured
             if r.get("not_reached"):
                 return f"not reached up to {r['not_reached']:,}" + (
-                    " so far (smaller sizes still to train)" if r["alpha"] in still_to_train else "")
+                    " so far (smaller sizes still to train)"
+                    if may_yet_reach(r["sizes_tried"], r["alpha"], still_to_train) else "")
             return "no law yet" if r.get("no_law") else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
         return n + (f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None
@@ -546,10 +585,13 @@ def tradeoff_text(rows: list[dict], target: float, m: int = 10) -> str:
     for a, r in sorted(at.items()):
         total = r["n_clean"] * (1 + a)
         bound = "at most " if r["upper_bound"] else ""
+        span = "" if r["low"] is None or r["high"] is None else (
+            f"; over {r['low']:,.0f} to {r['high']:,.0f} clean labels' worth ({r.get('interval') or 'its interval'}) "
+            f"{zero['n_clean'] / (r['high'] * (1 + a)):.1%} to {zero['n_clean'] / (r['low'] * (1 + a)):.1%}")
         ratio = "" if r["upper_bound"] else (
             f"; it pays when a noisy label costs less than {zero['n_clean'] / total:.1%} of a clean one"
             + (f" (less still if fewer than {zero['n_clean']:,.0f} clean labels suffice)" if zero["upper_bound"]
-               else ""))
+               else "") + span)
         out.append(f"- α = {a:g} (labels right with probability {label_accuracy(a, m):.1%}): {bound}"
                    f"{r['n_clean']:,.0f} clean labels' worth, that is {bound}{total:,.0f} labels from the noisy "
                    f"source{ratio}.")

@@ -347,19 +347,20 @@ def critical_vs_alpha(crit: dict, fits: dict, title: str) -> go.Figure:
     return fig
 
 
-def calculator(laws: dict, rows: list[dict], title: str) -> go.Figure:
+def calculator(laws: dict, rows: list[dict], title: str, still_to_train=()) -> go.Figure:
     """The clean-label calculator drawn, with two sliders that work in static HTML: one picks the target
     accuracy, one the alpha, and a labelled point shows the calculator's answer there (``rows``:
     :func:`nlcore.critical.answers` over those targets and alphas; none where it refuses). Per target: the
     fitted law n* = c alpha^k over its alphas with its 95% band (:func:`nlcore.critical.band`) where the
     runs give one, the law dotted beyond them (extrapolation), the measured crossings, the upper bounds
     (the smallest size tried already reached the target: a downward triangle) and the lower bounds (no size
-    tried reached it: an upward triangle at the largest), drawn with or without a law. The alpha slider
-    lists the alphas > 0 where some target has an answer.
+    tried reached it: an upward triangle at the largest; an open circle there while smaller sizes may yet
+    reach it, :func:`nlcore.critical.may_yet_reach` over ``still_to_train``), drawn with or without a law.
+    The alpha slider lists the alphas > 0 where some target has an answer.
     ``laws[target]``: a :func:`nlcore.critical.fit` result plus ``crossings``."""
     import numpy as np
 
-    from .critical import band
+    from .critical import band, may_yet_reach
 
     fig, owner, answer_at = go.Figure(), [], {}
     targets = sorted(laws)
@@ -385,17 +386,23 @@ def calculator(laws: dict, rows: list[dict], title: str) -> go.Figure:
             if hi_a < 100:
                 fig.add_trace(go.Scatter(x=out, y=f["c"] * out ** f["k"], mode="lines", hoverinfo="skip",
                                          line=dict(color=color, dash="dot"), name="extrapolated"))
+        def kind(a, v):
+            return "open" if v["status"] == "never" and may_yet_reach(v["sizes"], a, still_to_train) else v["status"]
+
         for status, symbol, name in (("crossed", "circle", "measured crossings"),
                                      ("at_smallest", "triangle-down", "at most (smallest size tried)"),
-                                     ("never", "triangle-up", "more than (not reached up to the largest size)")):
-            pts = [(a, v) for a, v in cross if v["status"] == status]
+                                     ("never", "triangle-up", "more than (not reached up to the largest size)"),
+                                     ("open", "circle-open", "not reached so far (smaller sizes still to train)")):
+            pts = [(a, v) for a, v in cross if kind(a, v) == status]
             if pts:
-                y = [v["n"] if status != "never" else max(v["sizes"]) for _, v in pts]
-                sign = dict(crossed="", at_smallest="≤ ", never="> ")[status]
+                y = [v["n"] if status not in ("never", "open") else max(v["sizes"]) for _, v in pts]
+                what = dict(crossed="{n} measured", at_smallest="≤ {n} measured", never="> {n} measured",
+                            open="not reached up to {n} so far (smaller sizes still to train)")[status]
                 fig.add_trace(go.Scatter(
                     x=[a for a, _ in pts], y=y, mode="markers", name=name, hoverinfo="text",
-                    marker=dict(color=color, size=10, symbol=symbol, opacity=0.5 if status == "never" else 1),
-                    hovertext=[f"α = {a:g}: {sign}{n:,.0f} measured"
+                    marker=dict(color=color, size=10, symbol=symbol,
+                                opacity=0.5 if status in ("never", "open") else 1),
+                    hovertext=[f"α = {a:g}: " + what.format(n=f"{n:,.0f}")
                                + (f" ({v['low']:,.0f} to {v['high']:,.0f})" if v["low"] and v["high"] else "")
                                for (a, v), n in zip(pts, y)]))
         answer_at[t] = len(fig.data)

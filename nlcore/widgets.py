@@ -129,7 +129,7 @@ def calculator(records: list[dict], *, profile: str, model: str = "convnet4", da
                 out = critical.clean_labels(records, alpha=alpha.value, target=target.value,
                                             extrapolate=extrapolate.value)
         except ValueError as e:  # refused: outside the measured range, no law yet, not reached
-            still = isinstance(e, critical.NotReached) and e.alpha in still_to_train
+            still = isinstance(e, critical.NotReached) and critical.may_yet_reach(e.sizes, e.alpha, still_to_train)
             answer.value = f"<b>no answer</b>: {html.escape(str(e))}; profile {profile}" + (
                 f"; {critical.STILL_TO_TRAIN}" if still else "")
             return

@@ -199,6 +199,8 @@ def test_the_fig8_claim_leaves_an_alpha_open_while_its_smaller_sizes_are_still_t
     assert "α = 50: 90% not reached at 55,000 clean images so far, smaller sizes still to train (open)" \
         in row["ours"], row["ours"]
     assert row["verdict"] == "partly", row  # alpha = 10 crosses between 1,000 and 2,000: held
+    assert "α = 10: 1,782 (seed 0 only, between 1,000 and 2,000 measured)" in row["ours"]
+    assert row["scale"] == "profile full: 500 to 55,000 clean images, seed 0"
     for c in sweep.figure_configs("fig8", "full", seeds=[0], alphas=[50]):
         if results.load(c) is None:
             store(c, 0.5)

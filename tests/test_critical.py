@@ -132,7 +132,8 @@ def test_the_command_prints_text_json_and_refusals(results_root, capsys, monkeyp
     text = capsys.readouterr().out
     assert text.startswith(f"label accuracy {q:g} is alpha = 20 (uniform noise over 10 classes")
     assert "At alpha = 20 (a label is right with probability 14.3%)" in text and "about 4,000 clean labels" in text
-    assert "resting on runs with 250 to 55,000 clean labels at alpha 5, 10, 20, 50, 100" in text
+    assert "resting on runs with 250 to 55,000 clean labels at alpha = 20" in text  # measured: its own crossing
+    assert "(the law fitted through alphas 5, 10, 20, 50, 100 says 4,000 here)" in text
     assert cli.main(["clean-labels", "--alpha", "500", "--target", "0.9", "--profile", "cpu"]) == 2
     assert "outside the measured alphas" in capsys.readouterr().err
     assert cli.main(["clean-labels", "--alpha", "500", "--target", "0.9", "--profile", "cpu", "--extrapolate"]) == 0
@@ -147,7 +148,9 @@ def test_the_command_prints_text_json_and_refusals(results_root, capsys, monkeyp
     assert "label accuracy 0.143 is alpha = 19.9302 (" in (text := capsys.readouterr().out)
     assert "to the 3 decimals given it is the measured alpha = 20 (label accuracy 0.142857)" in text
     assert cli.main(["clean-labels", "--label-accuracy", "0.15", "--target", "0.9", "--profile", "cpu"]) == 0
-    assert "At alpha = 17 (" in capsys.readouterr().out  # 0.15 is alpha = 17, no measured alpha rounds to it
+    text = capsys.readouterr().out  # 0.15 is alpha = 17, no measured alpha rounds to it: the law answers
+    assert "At alpha = 17 (" in text
+    assert "resting on runs with 250 to 55,000 clean labels at alpha 5, 10, 20, 50, 100" in text
 
 
 @pytest.mark.parametrize("argv, match", [
@@ -228,6 +231,13 @@ def test_the_calculator_figure_draws_measured_points_without_a_law():
     assert list(never.data[0].y) == [55000, 55000] and never.data[0].name.startswith("more than")
     assert not any(n.startswith("n* = ") for n in names)
     assert fig.layout.sliders[1].steps[1].args[0]["text"] == [["≤ 8,000"]]
+    # only the largest size tried at 20 and smaller ones still to train: open, not a lower bound
+    top = [r for r in recs if r["config"]["alpha"] != 20 or r["config"]["n_clean"] == 55000]
+    opened = plots.calculator(critical.laws(top, [0.9995]), critical.answers(top, [0.9995], [10, 20]), "c",
+                              still_to_train=(20.0,))
+    names = {t.name: t for t in opened.data}
+    assert list(names["not reached so far (smaller sizes still to train)"].x) == [20.0]
+    assert list(names["more than (not reached up to the largest size)"].x) == [10.0]
 
 
 def test_a_measured_alpha_is_answered_by_its_crossing_until_a_law_can_be_fitted():
@@ -339,7 +349,7 @@ def test_a_measured_upper_bound_stands_against_a_larger_law_and_has_no_interval(
     assert cross[20.0]["interval"].startswith("none: the smallest size tried already reaches the target")
     ans = critical.clean_labels(recs, alpha=20, target=0.9)
     assert ans["n_clean"] == 4000 and ans["upper_bound"] and ans["low"] is None
-    assert "the fitted law's 7,282 exceeds it" in ans["how"]
+    assert "the law fitted through alphas 5, 10, 50, 100 says 7,282 here" in ans["how"]
     assert critical.clean_labels(recs, alpha=30, target=0.9)["how"].startswith("the fitted law")  # not measured
 
 
@@ -351,14 +361,41 @@ def test_a_seed_with_an_incomplete_line_is_left_out_not_allowed_to_cut_the_other
     cross = critical.crossings(recs + lone, 0.9)
     v = cross[10.0]
     assert v["n"] == pytest.approx(200 * 10 ** 1.2) and v["status"] == "crossed"  # not "at most 55,000"
-    assert v["seeds"] == (0,) and v["left_out"] == {1: [55000]} and v["sizes"] == SIZES
+    acc = lone[0]["metrics"]["best"]["test_acc"]
+    assert v["seeds"] == (0,) and v["left_out"] == {1: {55000: acc}} and v["sizes"] == SIZES
     assert cross[20.0]["left_out"] == {}
     out = critical.clean_labels(recs + lone, alpha=10, target=0.9)
-    assert out["measured"]["left_out"] == [dict(alpha=10.0, seed=1, n_clean=[55000])]
+    assert out["measured"]["left_out"] == [dict(alpha=10.0, seed=1, n_clean=[55000], test_acc=[acc])]
     text = critical.sentence(dict(out, label_accuracy=0.18, dataset="mnist", profile="full"), "ConvNet-4")
-    assert text.endswith("Left out, their lines of Figure 8 not complete yet: seed 1 at alpha = 10 (only 55,000).")
+    assert text.endswith("Left out, their lines of Figure 8 not complete yet: "
+                         "seed 1 at alpha = 10 (only 55,000: 99.9%).")
+    # a target the complete line never reaches says what the left-out seed reached
+    with pytest.raises(critical.NotReached, match=r"the complete lines of Figure 8 \(seed 0\) reach target 0.9999 at "
+                       r"none .*; left out, their lines not complete yet: seed 1 reached 99.9% at 55,000"):
+        critical.clean_labels(recs + lone, alpha=10, target=0.9999)
     # no seed complete (each lacks a size the other has): all seeds over the sizes they share, none left out
     a = [r for r in recs if r["config"]["n_clean"] != 250]
     b = [dict(r, seed=1) for r in recs if r["config"]["n_clean"] != 55000]
     v = critical.crossings(a + b, 0.9)[10.0]
     assert v["left_out"] == {} and v["seeds"] == (0, 1) and v["sizes"] == SIZES[1:-1]
+
+
+def test_a_measured_alpha_is_answered_by_its_own_crossing_even_with_a_law():
+    """Two alphas, one seed: the law through them has no interval, the crossing at each has its bracket (the
+    sizes around it); at a measured alpha the bracket is the answer's interval, between them the law answers."""
+    recs = [r for r in synthetic(k=1.2, seeds=(0,)) if r["config"]["alpha"] in (0, 10, 20)]
+    at = critical.clean_labels(recs, alpha=10, target=0.9)
+    assert at["n_clean"] == pytest.approx(200 * 10 ** 1.2) and (at["low"], at["high"]) == (2000, 4000)
+    assert at["how"].startswith("the crossing measured at alpha = 10 (the law fitted through alphas 10, 20 says")
+    between = critical.clean_labels(recs, alpha=15, target=0.9)
+    assert between["how"] == "the fitted law n = c alpha^k" and between["low"] is None
+    assert between["n_clean"] == pytest.approx(200 * 15 ** 1.2)
+
+
+def test_not_reached_may_yet_be_reached_only_while_just_the_largest_size_was_tried():
+    assert critical.may_yet_reach([55000], 50.0, still_to_train=[50.0])
+    assert not critical.may_yet_reach([55000], 50.0, still_to_train=[])  # nothing left to train there
+    assert not critical.may_yet_reach([20000, 55000], 50.0, still_to_train=[50.0])  # more passes fell short too
+    with pytest.raises(critical.NotReached) as e:
+        critical.clean_labels(synthetic(k=1.2), alpha=20, target=0.9999)
+    assert e.value.sizes == SIZES and e.value.largest == 55000 and e.value.alpha == 20.0

@@ -183,9 +183,12 @@ def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
     no_law = dict(alpha=20, target=0.9, refused="target 0.9 was crossed only at alpha = 10; ...", no_law=True)
     assert "| 20 | 14.3% | no law yet |" in findings.calculator_table(rows + [no_law], "full")
     never = dict(alpha=50, target=0.9, refused="at alpha = 50 no stored run reaches ...", no_law=False,
-                 not_reached=55000)
+                 not_reached=55000, sizes_tried=[55000])
     assert "| 50 | 11.8% | not reached up to 55,000 |" in findings.calculator_table(rows + [never], "full")
     assert "| 50 | 11.8% | not reached up to 55,000 so far (smaller sizes still to train) |" in \
+        findings.calculator_table(rows + [never], "full", still_to_train=[50])
+    never["sizes_tried"] = [20000, 55000]  # a smaller size (more passes) fell short too: the answer stands
+    assert "| 50 | 11.8% | not reached up to 55,000 |" in \
         findings.calculator_table(rows + [never], "full", still_to_train=[50])
     assert text.endswith("Every answer is from the stored runs of profile full.")
     assert findings.calculator_table([dict(alpha=10, target=0.9, refused="no stored runs")], "full") == \
@@ -201,12 +204,14 @@ def test_tradeoff_text_counts_the_noisy_labels_a_clean_set_is_worth():
     assert text.startswith("Reaching 90% from clean labels alone takes 500 of them (α = 0).")
     # 2,000 clean labels' worth at alpha = 10 is 22,000 labels; 500 / 22,000 = 2.3%
     assert "- α = 10 (labels right with probability 18.2%): 2,000 clean labels' worth, that is 22,000 labels" in text
-    assert "it pays when a noisy label costs less than 2.3% of a clean one" in text
+    # and over its interval: 500 / (2,600 x 11) = 1.7% to 500 / (1,500 x 11) = 3.0%
+    assert ("it pays when a noisy label costs less than 2.3% of a clean one; over 1,500 to 2,600 clean labels' worth "
+            "(its interval) 1.7% to 3.0%.") in text
     assert "- α = 20 (labels right with probability 14.3%): at most 8,000 clean labels' worth, that is at most " \
            "168,000 labels from the noisy source." in text and "α = 50" not in text
     bound = findings.tradeoff_text([dict(rows[0], upper_bound=True)] + rows[1:], 0.9)  # n*(0) <= 500
     assert "takes at most 500 of them" in bound
-    assert "costs less than 2.3% of a clean one (less still if fewer than 500 clean labels suffice)" in bound
+    assert "2.3% of a clean one (less still if fewer than 500 clean labels suffice); over 1,500" in bound
     assert findings.tradeoff_text(rows[1:], 0.9) == ""  # no answer at alpha = 0: nothing to compare with
 
 
@@ -220,6 +225,15 @@ def test_critical_table_states_each_crossing_with_its_interval_and_k_with_its_ow
     assert "| 80% | ≤ 300 | 2,000 (1,800 to 2,300) | not reached up to 55,000 | 1.10 (0.90 to 1.30) |" in text
     assert "| 90% |" in text and "n/a (the law needs the target crossed at two alphas > 0)" in text
     assert findings.critical_table({}) == "No stored runs."
+    # only the largest size tried and smaller ones still to train: "so far"; a left-out seed is named
+    cross[50.0]["sizes"] = [55000]
+    cross[10.0]["left_out"] = {1: {55000: 0.954}}
+    text = findings.critical_table(laws, still_to_train=(50.0,))
+    assert "| not reached up to 55,000 so far (smaller sizes still to train) |" in text
+    assert text.endswith("Left out of the crossings, their lines of Figure 8 not complete yet: seed 1 at α = 10 "
+                         "(95.4% at 55,000).")
+    cross[50.0]["sizes"] = [20000, 55000]  # a smaller size, trained for more passes, fell short too: it stands
+    assert "so far" not in findings.critical_table(laws, still_to_train=(50.0,))
 
 
 def test_peaks_at_end_names_the_runs_still_rising_when_they_stopped():
@@ -304,10 +318,10 @@ def test_against_paper_puts_our_crossings_for_90_percent_beside_the_two_stated_o
 
 
 def test_line_text_reads_one_line_of_figure_8_smallest_size_first():
-    summary = [row(0.9, alpha=10.0, n_clean=5000), row(0.77, alpha=10.0, n_clean=1000),
-               row(0.98, alpha=0.0, n_clean=500)]
-    assert findings.line_text(summary, 10.0) == "at α = 10, 77.0% at 1,000, 90.0% at 5,000 clean labels"
-    assert findings.line_text(summary, 50.0) == "no run at α = 50 is stored yet"
+    cross = {10.0: dict(curve={5000: 0.9, 1000: 0.77}, seeds=(0,)), 0.0: dict(curve={500: 0.98}, seeds=(0, 1))}
+    assert findings.line_text(cross, 10.0) == "at α = 10 (seed 0), 77.0% at 1,000, 90.0% at 5,000 clean labels"
+    assert findings.line_text(cross, 0) == "at α = 0 (mean of seeds 0, 1), 98.0% at 500 clean labels"
+    assert findings.line_text(cross, 50.0) == "no run at α = 50 is stored yet"
 
 
 def test_missing_text_names_the_points_not_stored_grouped_along_alpha():
@@ -353,3 +367,17 @@ def test_floor_text_names_the_lines_that_stop_at_their_largest_size():
     text = findings.floor_text(recs, 0.70)
     assert text.endswith("reaches it: α = 100 (61.0% at 55,000 clean labels).")
     assert findings.floor_text(recs[:2], 0.70) == ""
+
+
+def test_exponent_text_puts_our_k_beside_the_papers_two_points():
+    laws = {0.8: dict(k=None, interval="none: the law needs the target crossed at two alphas > 0"),
+            0.9: dict(k=1.1656, k_low=None, k_high=None, alphas=[10.0, 20.0],
+                      interval="none: a line through two alphas says nothing of its error"),
+            0.95: dict(k=1.3, k_low=1.1, k_high=1.5, alphas=[10.0, 20.0, 50.0],
+                       interval="95% bootstrap over seeds (2000 resamples, paired across alphas)")}
+    text = findings.exponent_text(laws)
+    assert text.startswith("Our exponent k: 1.17 at 90% (through α = 10, 20; no interval: a line through two alphas")
+    assert "1.30 at 95% (through α = 10, 20, 50; 95% 1.10 to 1.50, bootstrap over seeds" in text
+    assert text.endswith("give k = log(10,000/2,000)/log(50/10) = 1.00, and its Figure 9 and text say "
+                         "slightly above 1.")
+    assert findings.exponent_text({0.8: laws[0.8]}).startswith("No target was crossed at two α > 0 yet")
