@@ -7,12 +7,13 @@ sweeps another model or dataset gets their own answers.
   diluted by alpha noisy labels each, reaches ``target`` test accuracy. It is read off the runs of one
   alpha at several ``n_clean`` by :func:`nlcore.analysis.critical_n_clean` (linear interpolation in
   log n_clean between the last size below the target and the first at or above it): once from the mean
-  curve over seeds (the estimate), once from each seed's own curve (its spread).
+  curve over the seeds kept (:func:`kept`: the most runs on sizes those seeds share; the estimate), once
+  from each seed's own curve (its spread).
 - The paper's law: n* = c * alpha^k, with k "slightly above" 1 (Fig 9). :func:`fit` fits log n* against
   log alpha over the alphas > 0 whose curve crossed the target.
-- :func:`clean_labels` answers "at this noise, how many clean labels for this accuracy?": from the crossing
-  measured at alpha while no law is fitted (and at alpha = 0), else from the fitted law, only inside the
-  measured range unless asked to extrapolate.
+- :func:`clean_labels` answers "at this noise, how many clean labels for this accuracy?": at a measured alpha
+  from the crossing measured there, elsewhere from the fitted law, only inside the measured range unless
+  asked to extrapolate.
 
 Uniform noise and label accuracy: with m classes, a label drawn from the diluted set is right with
 probability q = (1 + alpha / m) / (1 + alpha) (the clean label, or a noisy one that happens to be right);
@@ -46,12 +47,13 @@ class NoLaw(OutsideMeasuredRange):
 
 class NotReached(OutsideMeasuredRange):
     """The line of ``alpha`` was run and no size tried reaches the target (the sizes tried: ``sizes``, the
-    largest ``largest``); no law overrides that measurement. While it may yet be reached
+    largest ``largest``; ``left_out``: the runs of that alpha the crossing did not rest on, as
+    :func:`crossings` gives them); no law overrides that measurement. While it may yet be reached
     (:func:`may_yet_reach`), :data:`STILL_TO_TRAIN` says so."""
 
-    def __init__(self, message: str, largest: int, alpha: float, sizes=()):
+    def __init__(self, message: str, largest: int, alpha: float, sizes=(), left_out=None):
         super().__init__(message)
-        self.largest, self.alpha, self.sizes = largest, alpha, list(sizes)
+        self.largest, self.alpha, self.sizes, self.left_out = largest, alpha, list(sizes), dict(left_out or {})
 
 
 STILL_TO_TRAIN = ("smaller clean sets of this line, each trained for more passes, are still to train, so it may "
@@ -64,7 +66,7 @@ def may_yet_reach(sizes, alpha: float, still_to_train) -> bool:
     full profile trains a smaller size for more passes) and only one size, the largest, has been tried. Once a
     smaller size, trained for more passes, fell short too, "not reached" stands: the rest of the line has fewer
     clean labels still."""
-    return alpha in still_to_train and len(sizes) <= 1
+    return alpha in still_to_train and len(sizes) == 1
 
 
 def label_accuracy(alpha: float, m: int = 10) -> float:
@@ -101,6 +103,36 @@ def _curves(records: list[dict]) -> dict:
     return out
 
 
+def kept(by_seed: dict) -> tuple[tuple, list]:
+    """Which runs of one alpha's line the crossing rests on: ``by_seed`` is ``{seed: {n_clean: accuracy}}``.
+    Returns the seeds kept and the sizes they share, chosen to keep the most runs (seeds x shared sizes; on a
+    tie, more seeds, then the smaller seeds). A lone point of an unfinished seed (Figure 1's second seed is
+    Figure 8's run at 55,000 clean labels until that seed's smaller sizes are trained) is left out rather than
+    cutting every other seed's line down to that one size; a size only one seed ran (a point added by hand)
+    is left out rather than that seed's whole line losing its company."""
+    from itertools import combinations
+
+    seeds, best = sorted(by_seed), None
+    for r in range(len(seeds), 0, -1):
+        for sub in combinations(seeds, r):
+            shared = sorted(set.intersection(*(set(by_seed[s]) for s in sub)))
+            if best is None or r * len(shared) > len(best[0]) * len(best[1]):
+                best = (sub, shared)
+    return best
+
+
+def split(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """``records`` (one model, dataset and profile) as (the runs the crossings rest on, the runs left out), by
+    :func:`kept` at each alpha, so that a chart of the lines draws what the numbers read."""
+    keep = {a: kept(by_seed) for a, by_seed in _curves(records).items()}
+    use, left = [], []
+    for r in records:
+        c = r["config"]
+        seeds, sizes = keep.get(float(c["alpha"]), ((), []))
+        (use if r["seed"] in seeds and c["n_clean"] in sizes else left).append(r)
+    return use, left
+
+
 def _crossing(curves: list[dict], alpha: float, target: float) -> dict:
     """The crossing of the mean of ``curves`` (each {n_clean: accuracy}) over the sizes they all have."""
     sizes = sorted(set.intersection(*(set(c) for c in curves)))
@@ -120,7 +152,7 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
       replacement), each the crossing of its resample's mean curve (``inf`` where that mean curve never
       reaches the target; the smallest size, an upper bound, where it starts above it); None with one seed.
       With two seeds a resample is one of three mean curves, so the interval is close to the range between
-      the seeds. The draws are paired: every alpha that ran the same seeds (``seeds``) gets the same
+      the seeds. The draws are paired: every alpha that kept the same seeds (``seeds``) gets the same
       resamples of them (a generator seeded by ``seed`` and those seeds), so that a law fitted to resample b
       sees one consistent set of runs at each alpha.
     - ``low``, ``high``: with draws at a crossing, their 2.5th and 97.5th percentiles (``high`` None when
@@ -129,22 +161,17 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
       upper bound (``at_smallest``) or a line that never reaches the target. ``interval`` says which.
     - ``per_seed``: each seed's own crossing (None where it never reaches the target); ``sizes``: the
       n_clean values measured; ``curve``: ``{n_clean: mean test accuracy}`` over the seeds.
-    - ``left_out``: ``{seed: {n_clean: test accuracy}}`` for the seeds whose line lacks a size another seed ran at this
-      alpha (a line still training: Figure 1's second seed is Figure 8's at 55,000 clean labels before
-      Figure 8's smaller sizes of that seed are trained). The crossing rests on the seeds with the complete
-      line, so that one lone point does not cut every other seed's line down to the sizes they share; where
-      no seed has every size, on all seeds over the sizes they share.
+    - ``left_out``: ``{seed: {n_clean: test accuracy}}``, the runs of this alpha the crossing does not rest
+      on (:func:`kept`: a seed whose line is not complete yet, a size the other seeds lack).
     """
     out = {}
-    for alpha, by_seed in sorted(_curves(records).items()):
-        every = set().union(*by_seed.values())
-        left_out = {s: dict(sorted(c.items())) for s, c in sorted(by_seed.items()) if set(c) != every}
-        if len(left_out) < len(by_seed):
-            by_seed = {s: c for s, c in by_seed.items() if s not in left_out}
-        else:
-            left_out = {}
-        curves = [by_seed[s] for s in sorted(by_seed)]
-        sizes = sorted(set.intersection(*(set(c) for c in curves)))
+    for alpha, every in sorted(_curves(records).items()):
+        seeds, sizes = kept(every)
+        left_out = {s: {n: a for n, a in sorted(c.items()) if s not in seeds or n not in sizes}
+                    for s, c in sorted(every.items())}
+        left_out = {s: c for s, c in left_out.items() if c}
+        by_seed = {s: {n: every[s][n] for n in sizes} for s in seeds}
+        curves = [by_seed[s] for s in seeds]
         curve = {n: float(np.mean([c[n] for c in curves])) for n in sizes}
         est = _crossing(curves, alpha, target)
         per_seed = {s: (lambda c: c["n"] if c["status"] != "never" else None)(_crossing([by_seed[s]], alpha, target))
@@ -257,7 +284,7 @@ def answers(records: list[dict], targets, alphas) -> list[dict]:
     either ``n_clean``, ``low``, ``high``, ``upper_bound``, ``interval`` or ``refused`` (why there is no answer:
     ``"no stored runs"`` when there are none), ``no_law`` (the refusal is :class:`NoLaw`) and
     ``not_reached`` (:class:`NotReached`: the largest size tried at that alpha, else None) with
-    ``sizes_tried`` (all of them; [] for another refusal)."""
+    ``sizes_tried`` (all of them; [] for another refusal) and ``left_out`` (:class:`NotReached`)."""
     out = []
     for t in targets:
         for a in alphas:
@@ -270,7 +297,8 @@ def answers(records: list[dict], targets, alphas) -> list[dict]:
             except OutsideMeasuredRange as e:
                 out.append(dict(alpha=a, target=t, refused=str(e), no_law=isinstance(e, NoLaw),
                                 not_reached=e.largest if isinstance(e, NotReached) else None,
-                                sizes_tried=e.sizes if isinstance(e, NotReached) else []))
+                                sizes_tried=e.sizes if isinstance(e, NotReached) else [],
+                                left_out=e.left_out if isinstance(e, NotReached) else {}))
     return out
 
 
@@ -325,15 +353,16 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
                               left_out=[]))
     if v is not None and v["status"] == "never":
         best = max(v["curve"].values(), default=None)
-        who = "no stored run reaches" if not v["left_out"] else \
-            f"the complete lines of Figure 8 (seed {', '.join(map(str, v['seeds']))}) reach"
-        left = "; ".join(f"seed {s} reached {', '.join(f'{a:.1%} at {n:,}' for n, a in c.items())}"
+        seeds = ("seed " if len(v["seeds"]) == 1 else "seeds ") + ", ".join(map(str, v["seeds"]))
+        who = ("no stored run reaches target {t} at any of" if not v["left_out"] else
+               f"the runs the crossing rests on ({seeds}) reach target {{t}} at none of").format(t=f"{target:g}")
+        left = "; ".join(f"seed {s}: {', '.join(f'{a:.1%} at {n:,}' for n, a in c.items())}"
                          for s, c in v["left_out"].items())
-        raise NotReached(f"at alpha = {alpha:g} {who} target {target:g} at none of the clean-set sizes "
-                         f"tried, {', '.join(f'{n:,}' for n in v['sizes'])}"
+        raise NotReached(f"at alpha = {alpha:g} {who} the clean-set sizes tried, "
+                         f"{', '.join(f'{n:,}' for n in v['sizes'])}"
                          + ("" if best is None else f" (the best reached {best:.1%})")
-                         + (f"; left out, their lines not complete yet: {left}" if left else ""),
-                         max(v["sizes"]), alpha, v["sizes"])
+                         + (f"; runs left out (a line not complete yet): {left}" if left else ""),
+                         max(v["sizes"]), alpha, v["sizes"], v["left_out"])
     # a measured alpha is answered by what was measured there (its crossing and interval); the law, a fit through
     # the crossings of every alpha, answers between and beyond them, and its value is named beside the crossing
     if v is not None:
@@ -342,8 +371,9 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
                else f"the crossing measured at alpha = {alpha:g}")
         notes = ["an upper bound"] * bound
         if alpha > 0 and law["k"] is not None:
-            notes.append(f"the law fitted through alphas {', '.join(f'{a:g}' for a in law['alphas'])} says "
-                         f"{law['c'] * alpha ** law['k']:,.0f} here")
+            says = law["c"] * alpha ** law["k"]
+            notes += [] if math.isclose(says, v["n"], rel_tol=1e-6) else [  # a law through two alphas: the same
+                f"the law fitted through alphas {', '.join(f'{a:g}' for a in law['alphas'])} says {says:,.0f} here"]
         elif alpha > 0:
             notes.append("no law yet: the target was crossed at fewer than two alphas > 0")
         how += f" ({'; '.join(notes)})" if notes else ""
@@ -380,16 +410,16 @@ def sentence(out: dict, model_name: str) -> str:
         lo = "–" if out["low"] is None else f"{out['low']:,.0f}"
         hi = "unbounded" if out["high"] is None else f"{out['high']:,.0f}"
         interval = f" ({lo} to {hi}: {out['interval']})"
-    law = "" if f["k"] is None else (f"; fitted law n = {f['c']:.3g} * alpha^{f['k']:.2f}"
+    law = "" if f["k"] is None or alpha == 0 else (f"; fitted law n = {f['c']:.3g} * alpha^{f['k']:.2f}"
                                      + ("" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}]"))
     rests = ("alpha " + ", ".join(f"{a:g}" for a in ms["alphas"])) if out["how"].startswith("the fitted law") \
         else f"alpha = {alpha:g}"
     lo, hi = ms["n_clean"]
     tried = f"{lo:,} clean labels" if lo == hi else f"{lo:,} to {hi:,} clean labels"
-    left = "; ".join(f"seed {x['seed']} at alpha = {x['alpha']:g} (only "
+    left = "; ".join(f"seed {x['seed']} at alpha = {x['alpha']:g} ("
                      + ", ".join(f"{n:,}: {a:.1%}" for n, a in zip(x["n_clean"], x["test_acc"])) + ")"
                      for x in ms.get("left_out", []))
-    left = f" Left out, their lines of Figure 8 not complete yet: {left}." if left else ""
+    left = f" Runs left out of the crossing (a line of Figure 8 not complete yet): {left}." if left else ""
     return (f"At alpha = {alpha:g} (a label is right with probability {out['label_accuracy']:.1%}), "
             f"{model_name} on {out['dataset'].upper()} reaches {out['target']:.0%} test accuracy with "
             f"{'at most' if out['upper_bound'] else 'about'} {out['n_clean']:,.0f} clean labels{interval}{law}.\n"

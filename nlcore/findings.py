@@ -420,7 +420,7 @@ def edge_rates(records: list[dict]) -> str:
 def critical_table(laws: dict, still_to_train=()) -> str:
     """Figure 9 with intervals: per target (rows of ``laws``, from :func:`nlcore.critical.laws`) the critical
     number of clean labels at each alpha with its 95% interval, and the fitted exponent k with its own; under
-    it, the seeds left out of the crossings (their lines not complete yet) with what they reached.
+    it, the runs left out of the crossings (:func:`nlcore.critical.kept`) with what they reached.
     ``still_to_train``: the alphas whose lines have sizes still to train (:func:`nlcore.sweep.open_alphas`):
     "not reached" says "so far" where :func:`nlcore.critical.may_yet_reach`."""
     alphas = sorted({a for f in laws.values() for a in f["crossings"]})
@@ -451,7 +451,8 @@ def critical_table(laws: dict, still_to_train=()) -> str:
                      for a, v in sorted(cross.items()) for s, c in v.get("left_out", {}).items())
     return ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k (95% CI) |\n|"
             + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows)
-            + (f"\n\nLeft out of the crossings, their lines of Figure 8 not complete yet: {left}." if left else ""))
+            + (f"\n\nRuns left out of the crossings (a seed's line not complete yet, or a size the other seeds lack; "
+               f"the runs kept are those that give the most runs on shared sizes): {left}." if left else ""))
 
 
 def exponent_text(laws: dict) -> str:
@@ -494,11 +495,16 @@ def against_paper(laws: dict, still_to_train=()) -> str:
                 "; smaller sizes, each trained for more passes, are still to train"
                 if may_yet_reach(v["sizes"], a, still_to_train) else "")
         elif v is not None:
-            seeds = f"{len(v['per_seed'])} seed{'s' if len(v['per_seed']) > 1 else ''}"
-            span = "" if v["low"] is None else (f", {v['low']:,.0f} to "
-                                                f"{'unbounded' if v['high'] is None else format(v['high'], ',.0f')}")
+            high = "unbounded" if v["high"] is None else f"{v['high']:,.0f}"
+            parts = [] if v["low"] is None else [f"between the measured sizes {v['low']:,.0f} and {high}"
+                                                 if len(v["seeds"]) == 1 else f"95% {v['low']:,.0f} to {high}"]
+            parts.append(f"seed {v['seeds'][0]} only" if len(v["seeds"]) == 1 else
+                         f"seeds {', '.join(map(str, v['seeds']))}")
+            if v.get("left_out"):
+                n_left = sum(map(len, v["left_out"].values()))
+                parts.append(f"{n_left} run{'s' if n_left > 1 else ''} left out, named under the table")
             bound = "at most " if v["status"] == "at_smallest" else ""
-            ours = f"{bound}{v['n']:,.0f} ({seeds}{span}), {bound}{v['n'] / n_paper:.1f} times the paper's"
+            ours = f"{bound}{v['n']:,.0f} ({'; '.join(parts)}), {bound}{v['n'] / n_paper:.1f} times the paper's"
             if bound and a in still_to_train:
                 ours += "; smaller sizes are still to train"
         out.append(f"- α = {a}: ours {ours}; the paper about {n_paper:,} (\"{quote}\").")
@@ -551,9 +557,12 @@ def calculator_table(rows: list[dict], profile: str, m: int = 10, still_to_train
     def cell(r):
         if "refused" in r:  # no law through two alphas answers only where a crossing was measured
             if r.get("not_reached"):
+                reached = [f"seed {s}'s {n:,}: {a:.1%}" for s, c in r.get("left_out", {}).items()
+                           for n, a in c.items() if a >= r["target"]]
                 return f"not reached up to {r['not_reached']:,}" + (
                     " so far (smaller sizes still to train)"
-                    if may_yet_reach(r["sizes_tried"], r["alpha"], still_to_train) else "")
+                    if may_yet_reach(r["sizes_tried"], r["alpha"], still_to_train) else "") + (
+                    f" by the runs kept; a run left out reached it ({', '.join(reached)})" if reached else "")
             return "no law yet" if r.get("no_law") else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
         return n + (f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None
@@ -586,8 +595,9 @@ def tradeoff_text(rows: list[dict], target: float, m: int = 10) -> str:
         total = r["n_clean"] * (1 + a)
         bound = "at most " if r["upper_bound"] else ""
         span = "" if r["low"] is None or r["high"] is None else (
-            f"; over {r['low']:,.0f} to {r['high']:,.0f} clean labels' worth ({r.get('interval') or 'its interval'}) "
-            f"{zero['n_clean'] / (r['high'] * (1 + a)):.1%} to {zero['n_clean'] / (r['low'] * (1 + a)):.1%}")
+            f"; across {r['low']:,.0f} to {r['high']:,.0f} clean labels' worth ({r.get('interval') or 'its interval'}) "
+            f"the break-even is {zero['n_clean'] / (r['high'] * (1 + a)):.1%} to "
+            f"{zero['n_clean'] / (r['low'] * (1 + a)):.1%}")
         ratio = "" if r["upper_bound"] else (
             f"; it pays when a noisy label costs less than {zero['n_clean'] / total:.1%} of a clean one"
             + (f" (less still if fewer than {zero['n_clean']:,.0f} clean labels suffice)" if zero["upper_bound"]

@@ -191,7 +191,8 @@ PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#d
 def lines(summary: list[dict], x: str, by: str, *, title: str, xlabel: str, log_x: bool = False,
           paper_points=()) -> go.Figure:
     """Mean test accuracy over seeds against field ``x``, one line per value of field ``by``, with a
-    band from the lowest to the highest seed. ``paper_points``: dicts with x, y, text (open diamonds)."""
+    band from the lowest to the highest seed. ``paper_points``: dicts with x, y, text (open diamonds, unless
+    they name a ``symbol`` and ``color``)."""
     fig = go.Figure()
     fields = [f for f in summary[0] if f in FIELD_NAMES] if summary else []
     for i, g in enumerate(dict.fromkeys(s[by] for s in summary)):
@@ -207,7 +208,8 @@ def lines(summary: list[dict], x: str, by: str, *, title: str, xlabel: str, log_
                                  hovertext=[hover(s, fields) for s in rows], hoverinfo="text"))
     for p in paper_points:
         fig.add_trace(go.Scatter(x=[p["x"]], y=[p["y"]], mode="markers", name=p.get("name", "paper (text)"),
-                                 marker=dict(symbol="diamond-open", size=13, color="black", line=dict(width=2)),
+                                 marker=dict(symbol=p.get("symbol", "diamond-open"), size=13,
+                                             color=p.get("color", "black"), line=dict(width=2)),
                                  hovertext=[p["text"]], hoverinfo="text"))
     fig.update_layout(title=title, xaxis_title=xlabel, template="plotly_white", height=460,
                       yaxis=dict(range=[0, 1], tickformat=".0%", title="test accuracy"))

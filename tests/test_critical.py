@@ -133,7 +133,7 @@ def test_the_command_prints_text_json_and_refusals(results_root, capsys, monkeyp
     assert text.startswith(f"label accuracy {q:g} is alpha = 20 (uniform noise over 10 classes")
     assert "At alpha = 20 (a label is right with probability 14.3%)" in text and "about 4,000 clean labels" in text
     assert "resting on runs with 250 to 55,000 clean labels at alpha = 20" in text  # measured: its own crossing
-    assert "(the law fitted through alphas 5, 10, 20, 50, 100 says 4,000 here)" in text
+    assert "the law fitted" not in text  # the law passes through 4,000 here: nothing to add
     assert cli.main(["clean-labels", "--alpha", "500", "--target", "0.9", "--profile", "cpu"]) == 2
     assert "outside the measured alphas" in capsys.readouterr().err
     assert cli.main(["clean-labels", "--alpha", "500", "--target", "0.9", "--profile", "cpu", "--extrapolate"]) == 0
@@ -367,17 +367,20 @@ def test_a_seed_with_an_incomplete_line_is_left_out_not_allowed_to_cut_the_other
     out = critical.clean_labels(recs + lone, alpha=10, target=0.9)
     assert out["measured"]["left_out"] == [dict(alpha=10.0, seed=1, n_clean=[55000], test_acc=[acc])]
     text = critical.sentence(dict(out, label_accuracy=0.18, dataset="mnist", profile="full"), "ConvNet-4")
-    assert text.endswith("Left out, their lines of Figure 8 not complete yet: "
-                         "seed 1 at alpha = 10 (only 55,000: 99.9%).")
+    assert text.endswith("Runs left out of the crossing (a line of Figure 8 not complete yet): "
+                         "seed 1 at alpha = 10 (55,000: 99.9%).")
     # a target the complete line never reaches says what the left-out seed reached
-    with pytest.raises(critical.NotReached, match=r"the complete lines of Figure 8 \(seed 0\) reach target 0.9999 at "
-                       r"none .*; left out, their lines not complete yet: seed 1 reached 99.9% at 55,000"):
+    with pytest.raises(critical.NotReached, match=r"the runs the crossing rests on \(seed 0\) reach target 0.9999 at "
+                       r"none of the clean-set sizes .*; runs left out \(a line not complete yet\): seed 1: 99.9% at "
+                       r"55,000$"):
         critical.clean_labels(recs + lone, alpha=10, target=0.9999)
-    # no seed complete (each lacks a size the other has): all seeds over the sizes they share, none left out
+    # no seed complete (each lacks a size the other has): both seeds over the sizes they share (14 runs, more
+    # than either line alone), the sizes only one ran left out and named
     a = [r for r in recs if r["config"]["n_clean"] != 250]
     b = [dict(r, seed=1) for r in recs if r["config"]["n_clean"] != 55000]
     v = critical.crossings(a + b, 0.9)[10.0]
-    assert v["left_out"] == {} and v["seeds"] == (0, 1) and v["sizes"] == SIZES[1:-1]
+    assert v["seeds"] == (0, 1) and v["sizes"] == SIZES[1:-1] and list(v["left_out"]) == [0, 1]
+    assert list(v["left_out"][0]) == [55000] and list(v["left_out"][1]) == [250]
 
 
 def test_a_measured_alpha_is_answered_by_its_own_crossing_even_with_a_law():
@@ -386,7 +389,7 @@ def test_a_measured_alpha_is_answered_by_its_own_crossing_even_with_a_law():
     recs = [r for r in synthetic(k=1.2, seeds=(0,)) if r["config"]["alpha"] in (0, 10, 20)]
     at = critical.clean_labels(recs, alpha=10, target=0.9)
     assert at["n_clean"] == pytest.approx(200 * 10 ** 1.2) and (at["low"], at["high"]) == (2000, 4000)
-    assert at["how"].startswith("the crossing measured at alpha = 10 (the law fitted through alphas 10, 20 says")
+    assert at["how"] == "the crossing measured at alpha = 10"  # the law through two alphas passes through it
     between = critical.clean_labels(recs, alpha=15, target=0.9)
     assert between["how"] == "the fitted law n = c alpha^k" and between["low"] is None
     assert between["n_clean"] == pytest.approx(200 * 15 ** 1.2)
@@ -399,3 +402,29 @@ def test_not_reached_may_yet_be_reached_only_while_just_the_largest_size_was_tri
     with pytest.raises(critical.NotReached) as e:
         critical.clean_labels(synthetic(k=1.2), alpha=20, target=0.9999)
     assert e.value.sizes == SIZES and e.value.largest == 55000 and e.value.alpha == 20.0
+    assert str(e.value).startswith("at alpha = 20 no stored run reaches target 0.9999 at any of the clean-set sizes")
+    assert not critical.may_yet_reach([], 50.0, still_to_train=[50.0])  # nothing tried: nothing to say
+
+
+def test_the_runs_kept_are_the_most_runs_on_sizes_the_seeds_share():
+    """A lone point of an unfinished seed is left out; a size only one seed ran is left out instead of that
+    seed's company; seeds that share no size keep the longest line, and nothing crashes."""
+    line = {n: 0.5 for n in (500, 1000, 2000, 5000)}
+    assert critical.kept({0: line, 1: {55000: 0.9}}) == ((0,), [500, 1000, 2000, 5000])
+    assert critical.kept({0: {**line, 3000: 0.6}, 1: line}) == ((0, 1), [500, 1000, 2000, 5000])
+    assert critical.kept({0: {500: 0.5}, 1: {1000: 0.6, 2000: 0.7}}) == ((1,), [1000, 2000])
+    assert critical.kept({0: {500: 0.5}, 1: {1000: 0.6}}) == ((0,), [500])  # a tie of one run each: the smaller seed
+    recs = synthetic(k=1.2, seeds=(0, 1))
+    extra = dict(recs[0], config=dict(recs[0]["config"], n_clean=3000))  # seed 0, alpha 0, one size more
+    v = critical.crossings(recs + [extra], 0.9)[0.0]
+    assert v["seeds"] == (0, 1) and 3000 not in v["sizes"]
+    assert v["left_out"] == {0: {3000: extra["metrics"]["best"]["test_acc"]}}
+    disjoint = [r for r in recs if (r["seed"], r["config"]["n_clean"]) in ((0, 250), (1, 500), (1, 1000))]
+    assert critical.crossings(disjoint, 0.9)[10.0]["seeds"] == (1,)  # no KeyError
+
+
+def test_split_gives_the_runs_a_chart_should_draw_and_those_left_out():
+    recs = synthetic(k=1.2, seeds=(0,))
+    lone = [dict(r, seed=1) for r in recs if r["config"]["alpha"] == 10 and r["config"]["n_clean"] == 55000]
+    use, left = critical.split(recs + lone)
+    assert left == lone and len(use) == len(recs)

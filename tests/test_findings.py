@@ -187,6 +187,11 @@ def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
     assert "| 50 | 11.8% | not reached up to 55,000 |" in findings.calculator_table(rows + [never], "full")
     assert "| 50 | 11.8% | not reached up to 55,000 so far (smaller sizes still to train) |" in \
         findings.calculator_table(rows + [never], "full", still_to_train=[50])
+    never["left_out"] = {1: {55000: 0.954}}  # a run left out of the crossing that reached the target
+    assert "| 50 | 11.8% | not reached up to 55,000 by the runs kept; a run left out reached it (seed 1's 55,000: " \
+           "95.4%) |" in findings.calculator_table(rows + [never], "full")
+    never["left_out"] = {1: {55000: 0.85}}  # ... and one that did not: not mentioned in the cell
+    assert "| 50 | 11.8% | not reached up to 55,000 |" in findings.calculator_table(rows + [never], "full")
     never["sizes_tried"] = [20000, 55000]  # a smaller size (more passes) fell short too: the answer stands
     assert "| 50 | 11.8% | not reached up to 55,000 |" in \
         findings.calculator_table(rows + [never], "full", still_to_train=[50])
@@ -205,13 +210,13 @@ def test_tradeoff_text_counts_the_noisy_labels_a_clean_set_is_worth():
     # 2,000 clean labels' worth at alpha = 10 is 22,000 labels; 500 / 22,000 = 2.3%
     assert "- α = 10 (labels right with probability 18.2%): 2,000 clean labels' worth, that is 22,000 labels" in text
     # and over its interval: 500 / (2,600 x 11) = 1.7% to 500 / (1,500 x 11) = 3.0%
-    assert ("it pays when a noisy label costs less than 2.3% of a clean one; over 1,500 to 2,600 clean labels' worth "
-            "(its interval) 1.7% to 3.0%.") in text
+    assert ("it pays when a noisy label costs less than 2.3% of a clean one; across 1,500 to 2,600 clean labels' "
+            "worth (its interval) the break-even is 1.7% to 3.0%.") in text
     assert "- α = 20 (labels right with probability 14.3%): at most 8,000 clean labels' worth, that is at most " \
            "168,000 labels from the noisy source." in text and "α = 50" not in text
     bound = findings.tradeoff_text([dict(rows[0], upper_bound=True)] + rows[1:], 0.9)  # n*(0) <= 500
     assert "takes at most 500 of them" in bound
-    assert "2.3% of a clean one (less still if fewer than 500 clean labels suffice); over 1,500" in bound
+    assert "2.3% of a clean one (less still if fewer than 500 clean labels suffice); across 1,500" in bound
     assert findings.tradeoff_text(rows[1:], 0.9) == ""  # no answer at alpha = 0: nothing to compare with
 
 
@@ -230,7 +235,7 @@ def test_critical_table_states_each_crossing_with_its_interval_and_k_with_its_ow
     cross[10.0]["left_out"] = {1: {55000: 0.954}}
     text = findings.critical_table(laws, still_to_train=(50.0,))
     assert "| not reached up to 55,000 so far (smaller sizes still to train) |" in text
-    assert text.endswith("Left out of the crossings, their lines of Figure 8 not complete yet: seed 1 at α = 10 "
+    assert text.endswith("the runs kept are those that give the most runs on shared sizes): seed 1 at α = 10 "
                          "(95.4% at 55,000).")
     cross[50.0]["sizes"] = [20000, 55000]  # a smaller size, trained for more passes, fell short too: it stands
     assert "so far" not in findings.critical_table(laws, still_to_train=(50.0,))
@@ -303,15 +308,17 @@ def test_the_two_pass_run_is_evaluated_at_every_step_the_one_pass_run_was():
 
 
 def test_against_paper_puts_our_crossings_for_90_percent_beside_the_two_stated_ones():
-    cross = {10.0: dict(n=3848.0, status="crossed", low=2000.0, high=5000.0, per_seed={0: 3848.0}, sizes=[500, 5000]),
+    cross = {10.0: dict(n=3848.0, status="crossed", low=2000.0, high=5000.0, per_seed={0: 3848.0}, sizes=[500, 5000],
+                        seeds=(0,), left_out={1: {55000: 0.95}}),
              50.0: dict(n=None, status="never", low=None, high=None, per_seed={0: None}, sizes=[500, 20000])}
     text = findings.against_paper({0.9: dict(crossings=cross)})
-    assert "- α = 10: ours 3,848 (1 seed, 2,000 to 5,000), 1.9 times the paper's; the paper about 2,000" in text
+    assert ("- α = 10: ours 3,848 (between the measured sizes 2,000 and 5,000; seed 0 only; 1 run left out, named "
+            "under the table), 1.9 times the paper's; the paper about 2,000") in text
     assert "- α = 50: ours not reached at the sizes tried (up to 20,000); the paper about 10,000" in text
     assert findings.against_paper({}).count("ours not run yet") == 2
     bound = {10.0: dict(n=55000.0, status="at_smallest", low=None, high=None, per_seed={0: 55000.0, 1: 55000.0},
-                        sizes=[55000])}
-    assert ("- α = 10: ours at most 55,000 (2 seeds), at most 27.5 times the paper's"
+                        sizes=[55000], seeds=(0, 1), left_out={})}
+    assert ("- α = 10: ours at most 55,000 (seeds 0, 1), at most 27.5 times the paper's"
             in findings.against_paper({0.9: dict(crossings=bound)}))
     assert ("27.5 times the paper's; smaller sizes are still to train; the paper"
             in findings.against_paper({0.9: dict(crossings=bound)}, still_to_train=(10,)))
