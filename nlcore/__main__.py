@@ -104,8 +104,9 @@ def _clean_labels(args) -> int:
     where the runs give none), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``, ``k_high``: the law
     n = c alpha^k, null until a target is crossed at two alphas > 0), and beside them ``upper_bound`` (the
     smallest size tried already reached the target), ``interval`` and ``how`` (in words), ``measured``
-    (``alphas`` the law rests on, ``alphas_run``, ``n_clean``: the smallest and largest size tried there,
-    ``runs``), ``label_accuracy`` (of uniform noise at ``alpha``), ``asked_label_accuracy`` (``--label-accuracy``
+    (``alphas`` the law rests on, ``alphas_run``, ``n_clean``: the smallest and largest size tried at the alphas
+    the answer rests on, ``runs``, ``left_out``: runs there the crossing does not rest on, ``{alpha, seed,
+    n_clean, test_acc}``), ``label_accuracy`` (of uniform noise at ``alpha``), ``asked_label_accuracy`` (``--label-accuracy``
     as given, or null), ``model``, ``dataset`` and ``profile``. A refusal exits 2 with the reason on stderr
     and, with ``--json``, prints ``error``, ``alpha``, ``target``, ``profile`` and ``asked_label_accuracy`` on
     stdout.
