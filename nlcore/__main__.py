@@ -106,8 +106,8 @@ def _clean_labels(args) -> int:
     smallest size tried already reached the target), ``interval`` and ``how`` (in words), ``measured``
     (``alphas`` the law rests on, ``alphas_run``, ``n_clean``: the smallest and largest size tried at the alphas
     the answer rests on, ``runs``, ``left_out``: runs there the crossing does not rest on, ``{alpha, seed,
-    n_clean, test_acc}``), ``label_accuracy`` (of uniform noise at ``alpha``), ``asked_label_accuracy`` (``--label-accuracy``
-    as given, or null), ``model``, ``dataset`` and ``profile``. A refusal exits 2 with the reason on stderr
+    n_clean, test_acc}``), ``label_accuracy`` (of uniform noise at ``alpha``), ``asked_label_accuracy``
+    (``--label-accuracy`` as given, or null), ``model``, ``dataset`` and ``profile``. A refusal exits 2 with the reason on stderr
     and, with ``--json``, prints ``error``, ``alpha``, ``target``, ``profile`` and ``asked_label_accuracy`` on
     stdout.
 
