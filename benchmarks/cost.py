@@ -106,8 +106,9 @@ wall time those runs actually took (it includes any time the sweep was paused fo
 from a checkpoint counts the processes before, `results.run_seconds`, and where its record holds only the
 last process's seconds they are scaled up by steps, an estimate). A run whose
 learning rates come from a pilot run not stored yet (above α = 20 at the `full` profile, a run whose
-α = 20 run of the same clean set is not stored yet, such as Figure 8's smaller sizes: `sweep.prune_lrs`) is counted with two rates, what the pilot rule trains unless the pilot chose
-the smallest rate of the grid (then one). Figure 8 at the `full` profile is counted at every size, so its
+α = 20 run of the same clean set is not stored yet, such as Figure 8's smaller sizes: `sweep.prune_lrs`) is
+counted with two rates, what the pilot rule trains unless the pilot chose the smallest rate of the grid
+(then one). Figure 8 at the `full` profile is counted at every size, so its
 images are an upper bound (going down the sizes of one α a size is trained only if the next larger one
 reached `sweep.FIG8_FLOOR`); its predicted time is not, since the prediction is images over a rate and
 leaves out the fixed cost of evaluating, which dominates the short runs of small clean sets (the fig8len

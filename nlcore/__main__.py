@@ -107,9 +107,9 @@ def _clean_labels(args) -> int:
     (``alphas`` the law rests on, ``alphas_run``, ``n_clean``: the smallest and largest size tried at the alphas
     the answer rests on, ``runs``, ``left_out``: runs there the crossing does not rest on, ``{alpha, seed,
     n_clean, test_acc}``), ``label_accuracy`` (of uniform noise at ``alpha``), ``asked_label_accuracy``
-    (``--label-accuracy`` as given, or null), ``model``, ``dataset`` and ``profile``. A refusal exits 2 with the reason on stderr
-    and, with ``--json``, prints ``error``, ``alpha``, ``target``, ``profile`` and ``asked_label_accuracy`` on
-    stdout.
+    (``--label-accuracy`` as given, or null), ``model``, ``dataset`` and ``profile``. A refusal exits 2 with
+    the reason on stderr and, with ``--json``, prints ``error``, ``alpha``, ``target``, ``profile`` and
+    ``asked_label_accuracy`` on stdout.
 
     A label accuracy typed to d decimals is answered at a measured alpha whose label accuracy rounds to it
     (0.143 is alpha = 20, whose label accuracy is 0.142857...), and the conversion is printed.
