@@ -609,44 +609,6 @@ def tradeoff_text(rows: list[dict], target: float, m: int = 10) -> str:
             "our runs:\n\n" + "\n".join(out)) if out else ""
 
 
-def fig9(summary: list[dict], records: list[dict], targets, profile: str) -> dict:
-    """Figure 9 from Figure 8's summary: per target accuracy the critical number of clean labels at each alpha
-    (:func:`nlcore.analysis.critical_n_clean`) and the power law fitted through them. Returns ``crit``,
-    ``fits``, ``table`` (Markdown), ``k_text`` and ``k_error_text``."""
-    crit = {t: analysis.critical_n_clean(summary, t) for t in targets}
-    fits = {t: analysis.power_law(list(crit[t]), [v["n"] if v["status"] == "crossed" else None
-                                                  for v in crit[t].values()]) for t in targets}
-    alphas = sorted({s["alpha"] for s in summary})
-    rows = []
-    for t in targets:
-        cells = []
-        for a in alphas:
-            v = crit[t].get(a)
-            never = v is not None and v["status"] == "never"
-            cells.append("not run" if v is None else f"not reached up to {v['sizes'][-1]:,}" if never else
-                         f"≤ {v['n']:,.0f}" if v["status"] == "at_smallest" else f"{v['n']:,.0f}")
-        f = fits[t]
-        k = "n/a (fewer than 2 crossings)" if f["k"] is None else \
-            f"{f['k']:.2f}" + (f" ± {f['k_se']:.2f}" if f["k_se"] is not None else " (2 points: no error estimate)")
-        rows.append(f"| {t:.0%} | " + " | ".join(cells) + f" | {k} |")
-    table = ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k |\n|"
-             + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows))
-    ks = [(t, f) for t, f in fits.items() if f["k"] is not None]
-    k_text = "; ".join(f"{f['k']:.2f}" + (f" ± {f['k_se']:.2f}" if f["k_se"] is not None else "")
-                       + f" at {t:.0%} ({f['points']} α values)" for t, f in ks) \
-        or "not estimable from these runs (no target was crossed at two or more α)"
-    n_seeds = max((s["n_seeds"] for s in summary), default=0)
-    seeds_text = f"at most {n_seeds} seed{'s' if n_seeds != 1 else ''} per point (profile {profile})"
-    if not records:
-        k_error = "No runs are stored yet, so no k is fitted."
-    elif not ks:
-        k_error = ""  # k_text says why: no target crossed at two alphas
-    else:
-        k_error = (f"With {seeds_text}, a k fitted through three or more α values has only the residual error of the "
-                   "fit, not the seed-to-seed error, and one fitted through two has no error estimate at all.")
-    return dict(crit=crit, fits=fits, table=table, k_text=k_text, k_error_text=k_error)
-
-
 def fig11_variant(s: dict) -> str:
     """The name of a Figure 11 line: its batch size, or the noisy loss H_alpha."""
     return "H_α (infinite batch)" if s["loss"] == "h_alpha" else f"batch {s['batch_size']}"

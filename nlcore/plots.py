@@ -319,36 +319,6 @@ def lr_vs_alpha(rows: list[dict], title: str) -> go.Figure:
     return fig
 
 
-def critical_vs_alpha(crit: dict, fits: dict, title: str) -> go.Figure:
-    """Fig 9: critical clean labels against alpha (log-log), one series per target accuracy, with the
-    fitted power law. ``crit[target] = {alpha: dict(n, status)}``; ``fits[target]`` from
-    :func:`nlcore.analysis.power_law`."""
-    import numpy as np
-
-    fig = go.Figure()
-    for i, (t, per) in enumerate(sorted(crit.items())):
-        color = PALETTE[i % len(PALETTE)]
-        pts = [(a, v) for a, v in sorted(per.items()) if a > 0 and v["n"] is not None]
-        fig.add_trace(go.Scatter(
-            x=[a for a, _ in pts], y=[v["n"] for _, v in pts], mode="markers", name=f"{t:.0%} target",
-            marker=dict(color=color, size=10, symbol=["triangle-down" if v["status"] == "at_smallest" else "circle"
-                                                      for _, v in pts]),
-            hovertext=[f"α={a:g}: {v['n']:,.0f} clean labels for {t:.0%}"
-                       + (" (upper bound: the smallest size tried)" if v["status"] == "at_smallest" else "")
-                       for a, v in pts], hoverinfo="text"))
-        f = fits.get(t)
-        fitted = [a for a, v in pts if v["status"] == "crossed"]
-        if f and f["k"] is not None and fitted:
-            xs = np.geomspace(min(fitted), max(fitted), 20)
-            se = f"± {f['k_se']:.2f}" if f["k_se"] is not None else "(2 points: no error estimate)"
-            fig.add_trace(go.Scatter(x=xs, y=np.exp(f["c"]) * xs ** f["k"], mode="lines", line=dict(color=color,
-                                     dash="dash"), name=f"fit: n ∝ α^{f['k']:.2f} {se}", hoverinfo="skip"))
-    fig.update_layout(title=title, xaxis=dict(type="log", title=ALPHA_AXIS),
-                      yaxis=dict(type="log", title="critical number of clean labels"),
-                      template="plotly_white", height=460)
-    return fig
-
-
 def calculator(laws: dict, rows: list[dict], title: str, still_to_train=()) -> go.Figure:
     """The clean-label calculator drawn, with two sliders that work in static HTML: one picks the target
     accuracy, one the alpha, and a labelled point shows the calculator's answer there (``rows``:

@@ -75,21 +75,6 @@ def test_fig5_lines_score_the_claim_by_the_front_pages_rule():
     assert "Verdict: **not held**" in findings.fig5_lines(early)
 
 
-def test_fig9_fits_the_critical_numbers_and_states_their_error():
-    # accuracy reaches 0.9 at n = 2,000 for alpha 10 and n = 10,000 for alpha 50 (log-linear in between)
-    summary = [row(acc, model="convnet4", alpha=a, n_clean=n)
-               for a, pts in ((10.0, ((1000, 0.85), (4000, 0.95))), (50.0, ((5000, 0.85), (20000, 0.95))))
-               for n, acc in pts]
-    f9 = findings.fig9(summary, [{}], [0.9], "full")
-    assert round(f9["crit"][0.9][10.0]["n"]) == 2000 and round(f9["crit"][0.9][50.0]["n"]) == 10000
-    assert f9["k_text"].startswith("1.00 at 90% (2 α values)")  # 10,000 / 2,000 = 5 = 50 / 10: k = 1
-    assert "| 90% | 2,000 | 10,000 | 1.00 (2 points: no error estimate) |" in f9["table"]
-    assert "one fitted through two has no error estimate" in f9["k_error_text"]
-    assert findings.fig9(summary, [], [0.99], "full")["k_error_text"] == "No runs are stored yet, so no k is fitted."
-    none = findings.fig9(summary, [{}], [0.99], "full")  # runs, but no target crossed at two alphas
-    assert none["k_text"].startswith("not estimable") and none["k_error_text"] == ""
-
-
 def test_fig11_lines_check_that_accuracy_rises_with_the_batch():
     s11 = [row(0.5, loss="ce", batch_size=32, alpha=50.0), row(0.6, loss="ce", batch_size=128, alpha=50.0),
            row(0.9, loss="h_alpha", batch_size=128, alpha=0.0), row(0.88, loss="h_alpha", batch_size=128, alpha=50.0)]
