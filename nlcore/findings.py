@@ -99,8 +99,9 @@ def stored_line(figure: str, profile: str, records: list[dict], **selection) -> 
     hours = sum(results.run_seconds(r) for r in records) / 3600
     done = "all" if len(records) >= n else f"{len(records)} of the {n}"
     versions = sorted({r["code_version"][:10] for r in records})
-    return (f"Stored so far: {done} runs of this figure at profile '{profile}' ({hours:.1f} hours of training; "
-            "the cost page predicts the rest)." + missing_text(figure, profile, records, **selection)
+    rest = "" if done == "all" else "; the cost page predicts the rest"
+    return (f"Stored so far: {done} runs of this figure at profile '{profile}' ({hours:.1f} hours of training"
+            f"{rest})." + missing_text(figure, profile, records, **selection)
             + (f" Code versions: {', '.join(versions)}." if versions else ""))
 
 
@@ -315,21 +316,22 @@ def lengths_table(rows: list[tuple[dict, dict | None, dict | None]], names: tupl
     """Figure 8 under two length rules (``nlcore.sweep.fig8_lengths``'s rows; ``names``: the column heads of
     the shorter and the current rule): per clean labels, alpha and seed, the test accuracy where validation
     peaked (the rate chosen there), the step of that peak window's last evaluation and the run's steps, and
-    the difference (Markdown table; a run not stored yet is marked)."""
-    def cell(rec):
+    the difference (Markdown table). No sweep trains the shorter rule any more, so a run missing under it is
+    marked "not run under this rule"; one missing under the current rule, "not stored yet"."""
+    def cell(rec, missing="not stored yet"):
         if rec is None:
-            return "not stored yet"
+            return missing
         best, e = rec["metrics"]["best"], chosen(rec)
         if e is None:
             return "diverged"
         peak = e["curve"][e["window"][1]]["step"]
         return f"{best['test_acc']:.1%} (lr {best['lr']:g}), peak at {peak:,} of {e['curve'][-1]['step']:,} steps"
 
-    out = []
+    out, retired = [], "not run under this rule"
     for c, a, b in sorted(rows, key=lambda t: (t[0]["alpha"], t[0]["n_clean"], t[0]["seed"])):
         accs = [r and r["metrics"]["best"]["test_acc"] for r in (a, b)]
         gain = f"{(accs[1] - accs[0]) * 100:+.1f}" if None not in accs else ""
-        out.append(f"| {c['n_clean']:,} | {c['alpha']:g} | {c['seed']} | {cell(a)} | {cell(b)} | {gain} |")
+        out.append(f"| {c['n_clean']:,} | {c['alpha']:g} | {c['seed']} | {cell(a, retired)} | {cell(b)} | {gain} |")
     head = (f"| clean labels | α | seed | {names[0]} | {names[1]} | points gained |\n"
             "|---|---|---|---|---|---|\n")
     return head + "\n".join(out) if out else "No stored runs under either rule."

@@ -348,11 +348,16 @@ def test_figure_8_under_its_two_length_rules_run_for_run(results_root):
     _store_curve(now, [0.6, 0.9, 0.95, 0.95, 0.95])
     table = findings.lengths_table(sweep.fig8_lengths(), names)
     assert table.rstrip().endswith("| 94.0% (lr 0.01), peak at 4 of 4 steps | +5.0 |")
+    # a size only the current rule ran: the shorter rule is retired, so its cell does not promise a run
+    (other,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [10000]}, alphas=[10], seeds=[0])
+    _store_curve(other, [0.6, 0.9, 0.95, 0.95, 0.95])
+    table = findings.lengths_table(sweep.fig8_lengths(), names)
+    assert "| 10,000 | 10 | 0 | not run under this rule | 94.0% (lr 0.01)" in table
     # above the pilot's alpha the two lengths' pilots may choose different rates: not compared
     (high,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [5000]}, alphas=[50], seeds=[0],
                                    unpiloted="estimate")
     _store_curve(config.replace(high, **sweep.fig8_size(5000, short=True)), [0.7, 0.7, 0.7])
-    assert len(sweep.fig8_lengths()) == 1
+    assert len(sweep.fig8_lengths()) == 2  # the two alpha = 10 rows only
 
 
 def test_figure_8_length_rule():
