@@ -20,8 +20,9 @@ from __future__ import annotations
 import statistics
 
 from . import critical, data, paper, results, sweep
-from .findings import CLIMBING, chose_smallest_rate, last_change, points
+from .findings import CLIMBING, chose_smallest_rate, loses, points
 from .plots import NAMES
+from .report import end_window, end_words, last_change
 
 
 def pts(x: float) -> str:
@@ -133,13 +134,14 @@ def fig1_accuracy(model: str, root=None) -> dict:
 
 def _caveats(used: list[dict], root=None) -> str:
     """What a Fig 1 point at alpha = 100 may understate: runs still climbing at their end (test accuracy up by
-    more than ``findings.CLIMBING`` over the last evaluation interval), a chosen rate at the lower edge of the
+    more than ``findings.CLIMBING`` at their end: ``report.last_change``), a chosen rate at the lower edge of the
     rates a run trained, and for the perceptron the ``init`` sweep's same point with torch's initialisation."""
     out = []
-    up = [c for c in map(last_change, used) if c is not None and c > CLIMBING]
+    up = [(c, end_window(r)) for r, c in zip(used, map(last_change, used)) if c is not None and c > CLIMBING]
     if up:
-        out.append(f"{len(up)} of {len(used)} runs still climbing at their end ({', '.join(points(c) for c in up)} "
-                   "over the last evaluation interval)")
+        words = "; ".join(f"{', '.join(points(c) for c, k in up if k == w)} {end_words(w)}"
+                          for w in sorted({k for _, k in up}))
+        out.append(f"{len(up)} of {len(used)} runs still climbing at their end ({words})")
     edge = [r for r in used if chose_smallest_rate(r)]
     if edge:
         rates = ", ".join(f"{x:g}" for x in sorted({r["metrics"]["best"]["lr"] for r in edge}))
@@ -232,8 +234,9 @@ def fig6_cifar100(root=None) -> dict:
         return dict(NOT_RUN, why="no stored drop from CIFAR-10's own noise to compare with")
     ratio = drops["other"] / drops["same"]
     verdict = "held" if 0.25 <= ratio <= 0.75 else "partly" if ratio < 1 else "not held"
-    return dict(ours=f"at α = {top:g}: drop {drops['other'] * 100:.1f} points against {drops['same'] * 100:.1f} "
-                     f"(ratio {ratio:.2f})", scale=_scale(recs, profile), verdict=verdict,
+    return dict(ours=f"at α = {top:g}: {loses(drops['other'])} with CIFAR-100 noise against "
+                     f"{loses(drops['same']).removeprefix('loses ')} with its own (ratio {ratio:.2f})",
+                scale=_scale(recs, profile), verdict=verdict,
                 why="held if the ratio of the drops is in [0.25, 0.75]; partly if below 1")
 
 
@@ -242,7 +245,7 @@ def fig6_white(root=None) -> dict:
     drops, recs, profile, top = _drops(root)
     if not drops or "white" not in drops:
         return dict(NOT_RUN, why="no stored white-noise run")
-    return dict(ours=f"at α = {top:g}: drop {drops['white'] * 100:.1f} points", scale=_scale(recs, profile),
+    return dict(ours=f"at α = {top:g}: {loses(drops['white'])} with white noise", scale=_scale(recs, profile),
                 verdict=small(max(drops["white"], 0)),
                 why=f"a drop within {pts(MARGINS['held'])} held, {pts(MARGINS['partly'])} partly")
 
@@ -284,8 +287,8 @@ def fig8_critical(root=None) -> dict:
         if c is not None and c["status"] == "crossed":
             seeds = f"seed {c['seeds'][0]} only" if len(c["seeds"]) == 1 else f"seeds {', '.join(map(str, c['seeds']))}"
             high = "unbounded" if c["high"] is None else f"{c['high']:,.0f}"
-            span = "" if c["low"] is None else (f", between {c['low']:,.0f} and {high} measured"
-                                                if len(c["seeds"]) == 1 else f", 95% {c['low']:,.0f} to {high}")
+            span = "" if c["low"] is None else (f", between {c['low']:,.0f} and {high} measured" if len(c["seeds"]) == 1
+                                                else f", {c['label']} {c['low']:,.0f} to {high}")
             what = f" ({seeds}{span})"
         parts.append(f"α = {alpha}: " + (
             "not run" if c is None else f"{ours:,.0f}{what}" if c["status"] == "crossed" else
@@ -308,24 +311,41 @@ def fig8_critical(root=None) -> dict:
                     "to train is open: named, and the verdict is at most partly until it is settled")
 
 
+def fig11_verdict(summary: list[dict]) -> dict | None:
+    """Fig 11's claim, *larger batches are more robust*, read off summary rows of cross-entropy runs
+    (``alpha``, ``batch_size``, ``mean``, ``min``, ``max``) by one rule: at the largest alpha, held if the
+    largest batch gains more than ``MARGINS["held"]`` over the smallest and more than the spread between
+    seeds of either point; partly if it gains more than that spread; not held otherwise.
+
+    Returns ``dict(alpha, small, large, gain, spread, verdict, why)`` (``verdict`` None when only one batch
+    size is stored there), or None without a stored row."""
+    summary = [s for s in summary if s["mean"] is not None]
+    if not summary:
+        return None
+    top = max(s["alpha"] for s in summary)
+    at = sorted((s for s in summary if s["alpha"] == top), key=lambda s: s["batch_size"])
+    why = (f"held if the largest batch gains more than {pts(MARGINS['held'])} and more than the spread between "
+           "seeds of either point; partly if it gains more than that spread")
+    if len(at) < 2:
+        return dict(alpha=top, small=at[0], large=at[0], gain=None, spread=None, verdict=None, why=why)
+    gain = at[-1]["mean"] - at[0]["mean"]
+    spread = max(s["max"] - s["min"] for s in (at[0], at[-1]))  # 0 with one seed
+    verdict = "held" if gain > max(MARGINS["held"], spread) else "partly" if gain > spread else "not held"
+    return dict(alpha=top, small=at[0], large=at[-1], gain=gain, spread=spread, verdict=verdict, why=why)
+
+
 def fig11_batch(root=None) -> dict:
     """Fig 11: at the largest alpha, the largest batch beats the smallest (cross-entropy runs)."""
     recs, profile = _stored("fig11", root)
     ce = [r for r in recs if r["config"]["loss"] == "ce"]
-    summary = [s for s in results.summarize(ce, by=("alpha", "batch_size")) if s["mean"] is not None]
-    if not summary:
+    v = fig11_verdict(results.summarize(ce, by=("alpha", "batch_size")))
+    if v is None:
         return dict(NOT_RUN, why="no stored run")
-    top = max(s["alpha"] for s in summary)
-    at = sorted((s for s in summary if s["alpha"] == top), key=lambda s: s["batch_size"])
-    if len(at) < 2:
-        return dict(NOT_RUN, why=f"one batch size stored at α = {top:g}")
-    gain = at[-1]["mean"] - at[0]["mean"]
-    spread = max(s["max"] - s["min"] for s in (at[0], at[-1]))  # 0 with one seed
-    verdict = "held" if gain > max(MARGINS["held"], spread) else "partly" if gain > spread else "not held"
-    return dict(ours=f"at α = {top:g}: batch {at[-1]['batch_size']} {_row(at[-1])} against "
-                     f"{at[0]['batch_size']} {_row(at[0])}", scale=_scale(ce, profile), verdict=verdict,
-                why=f"held if the largest batch gains more than {pts(MARGINS['held'])} and more than the spread "
-                    "between seeds of either point; partly if it gains more than that spread")
+    if v["verdict"] is None:
+        return dict(NOT_RUN, why=f"one batch size stored at α = {v['alpha']:g}")
+    return dict(ours=f"at α = {v['alpha']:g}: batch {v['large']['batch_size']} {_row(v['large'])} against "
+                     f"{v['small']['batch_size']} {_row(v['small'])}", scale=_scale(ce, profile),
+                verdict=v["verdict"], why=v["why"])
 
 
 def fig12_lr(root=None) -> dict:

@@ -30,6 +30,10 @@ import numpy as np
 from .analysis import critical_n_clean, power_law
 
 BOOT = 2000  # bootstrap resamples of the seeds
+# With this many seeds or fewer, the bootstrap's 2.5th and 97.5th percentiles fall on the resamples that draw
+# one seed alone (each has probability (1/s)^s > 2.5%), so its "interval" is the range over the seeds, not a
+# confidence interval: it is labelled so (``label``) wherever it is printed
+FEW_SEEDS = 3
 # Student's t, 97.5th percentile, by degrees of freedom (df = 30's beyond 30: slightly wide, never narrow)
 T975 = dict(enumerate([12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
                        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
@@ -143,7 +147,7 @@ def _crossing(curves: list[dict], alpha: float, target: float) -> dict:
 def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int = 0) -> dict[float, dict]:
     """Per alpha, the critical number of clean labels for ``target`` and how well the runs pin it down.
 
-    Returns ``{alpha: dict(n, status, low, high, interval, draws, seeds, per_seed, sizes, curve)}``:
+    Returns ``{alpha: dict(n, status, low, high, interval, label, draws, seeds, per_seed, sizes, curve)}``:
 
     - ``n``, ``status``: from the mean curve over seeds, as :func:`nlcore.analysis.critical_n_clean`
       gives them (``"crossed"``, ``"at_smallest"``: the smallest size tried already reaches the target, so
@@ -158,7 +162,9 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
     - ``low``, ``high``: with draws at a crossing, their 2.5th and 97.5th percentiles (``high`` None when
       more than 2.5% of the resamples never reach the target: the runs do not bound it); with one seed, the
       measured sizes on either side of the crossing (all that linear interpolation knows); None for an
-      upper bound (``at_smallest``) or a line that never reaches the target. ``interval`` says which.
+      upper bound (``at_smallest``) or a line that never reaches the target. ``interval`` says which, and
+      ``label`` names it in a few words where it is printed: ``"95%"``, ``"seed range"`` (a bootstrap over
+      :data:`FEW_SEEDS` seeds or fewer), ``"between"`` (one seed), None (no interval).
     - ``per_seed``: each seed's own crossing (None where it never reaches the target); ``sizes``: the
       n_clean values measured; ``curve``: ``{n_clean: mean test accuracy}`` over the seeds.
     - ``left_out``: ``{seed: {n_clean: test accuracy}}``, the runs of this alpha the crossing does not rest
@@ -176,7 +182,7 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
         est = _crossing(curves, alpha, target)
         per_seed = {s: (lambda c: c["n"] if c["status"] != "never" else None)(_crossing([by_seed[s]], alpha, target))
                     for s in sorted(by_seed)}
-        draws = low = high = None
+        draws = low = high = label = None
         if len(curves) >= 2:
             drawn = np.random.default_rng([seed, *sorted(by_seed)]).integers(len(curves), size=(boot, len(curves)))
             # a resample's mean curve depends only on which seeds it drew: each distinct draw is read once
@@ -189,7 +195,7 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
             low, high = (float(v) for v in np.quantile(draws, [0.025, 0.975], method="inverted_cdf"))
             high = None if math.isinf(high) else high
             low = None if math.isinf(low) else low
-            interval = f"95% bootstrap over the {len(curves)} seeds ({boot} resamples)"
+            interval, label = few_or_95(len(curves), f"bootstrap over the {len(curves)} seeds ({boot} resamples)")
             if est["status"] != "crossed":
                 low = high = None
                 interval = ("none: the smallest size tried already reaches the target (an upper bound)"
@@ -197,14 +203,25 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
         elif est["status"] == "crossed":
             above = next(i for i, n in enumerate(sizes) if n >= est["n"])
             low, high = float(sizes[max(0, above - 1)]), float(sizes[above])
-            interval = "the measured sizes on either side of the crossing (one seed)"
+            interval, label = "the measured sizes on either side of the crossing (one seed)", "between"
         else:
             interval = ("none: the smallest size tried already reaches the target (an upper bound)"
                         if est["status"] == "at_smallest" else "none: the target is not reached")
-        out[alpha] = dict(n=est["n"], status=est["status"], low=low, high=high, interval=interval, draws=draws,
+        label = label if low is not None or high is not None else None
+        out[alpha] = dict(n=est["n"], status=est["status"], low=low, high=high, interval=interval, label=label,
+                          draws=draws,
                           seeds=tuple(sorted(by_seed)), per_seed=per_seed, sizes=sizes, curve=curve,
                           left_out=left_out)
     return out
+
+
+def few_or_95(n_seeds: int, how: str) -> tuple[str, str]:
+    """The ``interval`` text and short ``label`` of a bootstrap over ``n_seeds`` seeds: a 95% interval, or,
+    with :data:`FEW_SEEDS` or fewer, the range its percentiles fall on (each seed alone), said as such."""
+    if n_seeds > FEW_SEEDS:
+        return f"95% {how}", "95%"
+    return (f"range over the seeds: {how}, whose 2.5th and 97.5th percentiles, with {n_seeds} seeds, are the "
+            "resamples of one seed alone, so a range, not a confidence interval"), "seed range"
 
 
 def fit(cross: dict[float, dict]) -> dict:
@@ -212,6 +229,7 @@ def fit(cross: dict[float, dict]) -> dict:
 
     Returns ``c``, ``k`` (least squares through the mean-curve crossings), ``k_low``, ``k_high`` (a 95%
     interval or None), ``alphas`` (those used), ``interval`` (how it was made, or why there is none),
+    ``label`` (``"95%"``, ``"seed range"`` or None, as in :func:`crossings`),
     ``draws`` ((B, 2) bootstrap (log c, k) pairs, or None) and ``ols`` (the least-squares pieces of the
     one-seed t-interval, or None); :func:`band` turns either into an interval on n* at any alpha.
 
@@ -222,7 +240,8 @@ def fit(cross: dict[float, dict]) -> dict:
     three alphas.
     """
     pts = {a: v for a, v in cross.items() if a > 0 and v["status"] == "crossed"}
-    none = dict(c=None, k=None, k_low=None, k_high=None, alphas=sorted(pts), interval=None, draws=None, ols=None)
+    none = dict(c=None, k=None, k_low=None, k_high=None, alphas=sorted(pts), interval=None, label=None, draws=None,
+                ols=None)
     if len(pts) < 2:
         return dict(none, interval="none: the law needs the target crossed at two alphas > 0")
     law = power_law(list(pts), [v["n"] for v in pts.values()])  # least squares; k_se with 3 or more alphas
@@ -239,15 +258,17 @@ def fit(cross: dict[float, dict]) -> dict:
         lo, hi = np.percentile(kb, [2.5, 97.5])
         how = "paired across alphas" if len({v["seeds"] for v in pts.values()}) == 1 else \
             "paired only across alphas that ran the same seeds"
-        return dict(out, k_low=float(lo), k_high=float(hi), draws=np.stack([cb, kb], axis=1),
-                    interval=f"95% bootstrap over seeds ({int(bounded.sum())} resamples, {how})")
+        interval, label = few_or_95(min(len(v["seeds"]) for v in pts.values()),
+                                    f"bootstrap over seeds ({int(bounded.sum())} resamples, {how})")
+        return dict(out, k_low=float(lo), k_high=float(hi), draws=np.stack([cb, kb], axis=1), interval=interval,
+                    label=label)
     if law["k_se"] is not None:
         t = T975.get(len(pts) - 2, T975[30])
         y = np.log([v["n"] for v in pts.values()])
         resid = y - (law["c"] + k * x)
         ols = dict(t=t, s=float(math.sqrt(resid @ resid / (len(pts) - 2))), points=len(pts), x_mean=float(x.mean()),
                    sxx=float((x - x.mean()) @ (x - x.mean())))
-        return dict(out, k_low=k - t * law["k_se"], k_high=k + t * law["k_se"], ols=ols,
+        return dict(out, k_low=k - t * law["k_se"], k_high=k + t * law["k_se"], ols=ols, label="95%",
                     interval="95% least-squares t-interval through the mean-curve crossings (one seed at some alpha)")
     return dict(out, interval="none: a line through two alphas, with one seed at some alpha, says nothing of its error")
 

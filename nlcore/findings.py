@@ -12,15 +12,21 @@ from __future__ import annotations
 from . import analysis, results
 from .critical import label_accuracy, may_yet_reach
 from .plots import NAMES
-from .report import chosen
+from .report import chosen, last_change, span
 
-CLIMBING = 0.02  # a run "still climbing": more than 2 points up over its last evaluation interval
+CLIMBING = 0.02  # a run "still climbing": more than 2 points up at its end (last_change)
 NAMING = ("model", "loss", "noise_source", "repeat", "order", "batch_size", "n_clean", "seed", "delta", "alpha")
 
 
 def points(x: float, sign: bool = True) -> str:
     """A difference of two accuracies (fractions) in percentage points, e.g. ``+2.5 points``."""
     return f"{round(x * 100, 1) + 0.0:{'+' if sign else ''}.1f} points"  # + 0.0: no "-0.0"
+
+
+def loses(d: float) -> str:
+    """A drop in accuracy (a fraction; negative: a gain) in words: ``loses 3.1 points``, ``gains 0.3 points``."""
+    x = round(d * 100, 1)
+    return f"loses {x:.1f} points" if x > 0 else f"gains {-x:.1f} points" if x < 0 else "loses nothing"
 
 
 def settings_table(rows: list[tuple[str, str]]) -> str:
@@ -38,15 +44,6 @@ def run_settings(records: list[dict], cfg: dict, devices: bool = False) -> list[
             ("training length", f"max({cfg['epochs']:g} pass over the diluted set, {cfg['min_steps']:,} steps)"),
             ("seeds", ", ".join(str(s) for s in sorted({r["seed"] for r in records}))),
             ("training time of the runs shown", minutes)]
-
-
-def last_change(record: dict) -> float | None:
-    """The chosen rate's test accuracy change over the run's last evaluation interval (None: one evaluation,
-    or every rate diverged)."""
-    e = chosen(record)
-    if e is None:
-        return None
-    return e["curve"][-1]["test_acc"] - e["curve"][-2]["test_acc"] if len(e["curve"]) > 1 else None
 
 
 def chose_smallest_rate(record: dict) -> bool:
@@ -168,14 +165,15 @@ def drops_by_model(summary: list[dict]) -> str:
         return ""
     top = max(s["alpha"] for s in summary)
     zero = {s["model"]: s["mean"] for s in summary if s["alpha"] == 0}
-    return "\n".join(f"- {NAMES[s['model']]}: {zero[s['model']]:.1%} at α = 0, loses "
-                     f"{points(zero[s['model']] - s['mean'], sign=False)} by α = {top:g}"
+    return "\n".join(f"- {NAMES[s['model']]}: {zero[s['model']]:.1%} at α = 0, "
+                     f"{loses(zero[s['model']] - s['mean'])} by α = {top:g}"
                      for s in summary if s["alpha"] == top and s["model"] in zero)
 
 
 def fig5_lines(rows: list[dict]) -> str:
-    """Figure 5's points as bullets (uniform noise, then each delta > 0 with every order), then the paper's
-    claim scored by the front page's rule (:func:`nlcore.claims.fig5_verdict`) (Markdown list)."""
+    """Figure 5's points as bullets (uniform noise, then each delta > 0 with every order: the mean over seeds,
+    the lowest and highest seed in brackets), then the paper's claim scored by the front page's rule
+    (:func:`nlcore.claims.fig5_verdict`) (Markdown list)."""
     from .claims import fig5_verdict
 
     def acc(order, d):
@@ -186,9 +184,9 @@ def fig5_lines(rows: list[dict]) -> str:
     lines = []
     uni = acc("random", 0.0)
     if uni is not None:
-        lines.append(f"- Uniform noise (δ = 0): {uni['mean']:.1%} ± {uni['std']:.1%}.")
+        lines.append(f"- Uniform noise (δ = 0): {span(uni)}.")
     for d in sorted({s["delta"] for s in rows if s["delta"] > 0}):
-        parts = [f"{o} {acc(o, d)['mean']:.1%} ± {acc(o, d)['std']:.1%}" for o in orders if acc(o, d) is not None]
+        parts = [f"{o} {span(acc(o, d))}" for o in orders if acc(o, d) is not None]
         lines.append(f"- δ = {d:g}: " + ", ".join(parts) + ".")
     v = fig5_verdict(rows)
     if v is not None:
@@ -217,9 +215,9 @@ def fig6_text(s6: list[dict]) -> str:
     return (f"Without noise our ConvNet-6 reaches {clean:.1%} (the paper draws its α = 0 point without stating it; "
             f"the Keras example the model is taken from says “{quote}”: {acc:.0%} after {passes} passes over all "
             f"50,000 images, with data augmentation). "
-            f"From α = 0 to α = {a_top:g} it loses {points(d_same, False)} with CIFAR-10 noise, "
-            f"{points(d_other, False)} with CIFAR-100 noise (ratio {ratio:.2f}; the paper: about one half) and "
-            f"{points(d_white, False)} with white noise (the paper: no appreciable drop). The largest spread between "
+            f"From α = 0 to α = {a_top:g} it {loses(d_same)} with CIFAR-10 noise, "
+            f"{loses(d_other)} with CIFAR-100 noise (ratio {ratio:.2f}; the paper: about one half) and "
+            f"{loses(d_white)} with white noise (the paper: no appreciable drop). The largest spread between "
             f"seeds of one point is {points(spread, False)}.")
 
 
@@ -437,21 +435,22 @@ def critical_table(laws: dict, still_to_train=()) -> str:
         n = f"≤ {v['n']:,.0f}" if v["status"] == "at_smallest" else f"{v['n']:,.0f}"
         if v["status"] == "crossed" and v["low"] is not None:
             high = "unbounded" if v["high"] is None else f"{v['high']:,.0f}"
-            n += f" ({v['low']:,.0f} to {high})"
+            n += f" ({'' if v['label'] == 'between' else v['label'] + ' '}{v['low']:,.0f} to {high})"
         return n
 
     rows = []
     for t, f in sorted(laws.items()):
         why = (f["interval"] or "").removeprefix("none: ")
         k = f"n/a ({why})" if f["k"] is None else f"{f['k']:.2f}" + (
-            f" ({f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else f"; no interval: {why}")
+            f" ({f['label']} {f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None
+            else f"; no interval: {why}")
         rows.append(f"| {t:.0%} | " + " | ".join(cell(f["crossings"].get(a), a) for a in alphas) + f" | {k} |")
     if not (laws and alphas):
         return "No stored runs."
     cross = next(iter(laws.values()))["crossings"]  # the seeds left out do not depend on the target
     left = "; ".join(f"seed {s} at α = {a:g} (" + ", ".join(f"{acc:.1%} at {n:,}" for n, acc in c.items()) + ")"
                      for a, v in sorted(cross.items()) for s, c in v.get("left_out", {}).items())
-    return ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k (95% CI) |\n|"
+    return ("| target | " + " | ".join(f"α = {a:g}" for a in alphas) + " | exponent k (interval) |\n|"
             + "---|" * (len(alphas) + 2) + "\n" + "\n".join(rows)
             + (f"\n\nRuns left out of the crossings (a seed's line not complete yet, or a size the other seeds lack; "
                f"the runs kept are those that give the most runs on shared sizes): {left}." if left else ""))
@@ -472,7 +471,7 @@ def exponent_text(laws: dict) -> str:
     for t, f in sorted(laws.items()):
         if f["k"] is None:
             continue
-        ci = (f"95% {f['k_low']:.2f} to {f['k_high']:.2f}, {f['interval'].removeprefix('95% ')}"
+        ci = (f"{f['label']} {f['k_low']:.2f} to {f['k_high']:.2f}: {f['interval'].removeprefix('95% ')}"
               if f["k_low"] is not None else f["interval"].replace("none: ", "no interval: ", 1))
         ours.append(f"{f['k']:.2f} at {t:.0%} (through α = {', '.join(f'{a:g}' for a in f['alphas'])}; {ci})")
     if not ours:
@@ -499,7 +498,7 @@ def against_paper(laws: dict, still_to_train=()) -> str:
         elif v is not None:
             high = "unbounded" if v["high"] is None else f"{v['high']:,.0f}"
             parts = [] if v["low"] is None else [f"between the measured sizes {v['low']:,.0f} and {high}"
-                                                 if len(v["seeds"]) == 1 else f"95% {v['low']:,.0f} to {high}"]
+                                                 if len(v["seeds"]) == 1 else f"{v['label']} {v['low']:,.0f} to {high}"]
             parts.append(f"seed {v['seeds'][0]} only" if len(v["seeds"]) == 1 else
                          f"seeds {', '.join(map(str, v['seeds']))}")
             if v.get("left_out"):
@@ -567,8 +566,8 @@ def calculator_table(rows: list[dict], profile: str, m: int = 10, still_to_train
                     f" by the runs kept; a run left out reached it ({', '.join(reached)})" if reached else "")
             return "no law yet" if r.get("no_law") else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
-        return n + (f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None
-                    else "")
+        high = "unbounded" if r["high"] is None else f"{r['high']:,.0f}"  # (the runs do not bound it above)
+        return n + (f" ({r['low']:,.0f} to {high})" if r["low"] is not None else "")
 
     at = {(r["alpha"], r["target"]): r for r in rows}
     head = "| α | label accuracy | " + " | ".join(f"{t:.0%} test accuracy" for t in targets) + " |\n"
@@ -576,6 +575,13 @@ def calculator_table(rows: list[dict], profile: str, m: int = 10, still_to_train
     body = "\n".join(f"| {a:g} | {label_accuracy(a, m):.1%} | " + " | ".join(cell(at[a, t]) for t in targets) + " |"
                      for a in alphas)
     return head + body + f"\n\nEvery answer is from the stored runs of profile {profile}."
+
+
+def share(x: float) -> str:
+    """A fraction as a percentage to two significant figures, and below 10% as "1 in N" too: a break-even of
+    0.02% must not print as 0.0%."""
+    p = float(f"{x * 100:.2g}")
+    return f"{p:g}%" + (f" (1 in {round(1 / x):,})" if 0 < x < 0.1 else "")
 
 
 def tradeoff_text(rows: list[dict], target: float, m: int = 10) -> str:
@@ -596,14 +602,14 @@ def tradeoff_text(rows: list[dict], target: float, m: int = 10) -> str:
     for a, r in sorted(at.items()):
         total = r["n_clean"] * (1 + a)
         bound = "at most " if r["upper_bound"] else ""
-        span = "" if r["low"] is None or r["high"] is None else (
+        across = "" if r["low"] is None or r["high"] is None else (
             f"; across {r['low']:,.0f} to {r['high']:,.0f} clean labels' worth ({r.get('interval') or 'its interval'}) "
-            f"the break-even is {zero['n_clean'] / (r['high'] * (1 + a)):.1%} to "
-            f"{zero['n_clean'] / (r['low'] * (1 + a)):.1%}")
+            f"the break-even is {share(zero['n_clean'] / (r['high'] * (1 + a)))} to "
+            f"{share(zero['n_clean'] / (r['low'] * (1 + a)))}")
         ratio = "" if r["upper_bound"] else (
-            f"; it pays when a noisy label costs less than {zero['n_clean'] / total:.1%} of a clean one"
+            f"; it pays when a noisy label costs less than {share(zero['n_clean'] / total)} of a clean one"
             + (f" (less still if fewer than {zero['n_clean']:,.0f} clean labels suffice)" if zero["upper_bound"]
-               else "") + span)
+               else "") + across)
         out.append(f"- α = {a:g} (labels right with probability {label_accuracy(a, m):.1%}): {bound}"
                    f"{r['n_clean']:,.0f} clean labels' worth, that is {bound}{total:,.0f} labels from the noisy "
                    f"source{ratio}.")
@@ -617,8 +623,11 @@ def fig11_variant(s: dict) -> str:
 
 
 def fig11_lines(s11: list[dict]) -> str:
-    """Figure 11 at its largest alpha: each batch size and H_alpha, whether accuracy rises with the batch,
-    and whether H_alpha degrades from alpha = 0 (Markdown list)."""
+    """Figure 11 at its largest alpha: each batch size and H_alpha (the mean over seeds, the lowest and highest
+    seed in brackets), the claim *larger batches are more robust* scored by the front page's rule
+    (:func:`nlcore.claims.fig11_verdict`), and whether H_alpha degrades from alpha = 0 (Markdown list)."""
+    from .claims import fig11_verdict
+
     top = max((s["alpha"] for s in s11), default=None)
     at_top = {fig11_variant(s): s for s in s11 if s["alpha"] == top and s["mean"] is not None}
     batches = sorted((s for s in at_top.values() if s["loss"] == "ce"), key=lambda s: s["batch_size"])
@@ -626,12 +635,16 @@ def fig11_lines(s11: list[dict]) -> str:
     h = [s for s in s11 if s["loss"] == "h_alpha" and s["mean"] is not None]
     h0 = next((s for s in h if s["alpha"] == 0), None)
     ht = next((s for s in h if s["alpha"] == top), None)
-    lines = [f"- At α = {top:g}: " + ", ".join(f"{fig11_variant(s)} {s['mean']:.1%} ± {s['std']:.1%}" for s in batches)
-             + (f"; H_α {ht['mean']:.1%} ± {ht['std']:.1%}" if ht else "") + "."] if top is not None else []
-    if batches:
-        lines.append(f"- *Larger batches are more robust*: accuracy at α = {top:g} "
-                     + ("rises with every doubling of the batch in our runs." if mono else
-                        "does not rise monotonically with the batch size in our runs."))
+    lines = [f"- At α = {top:g}: " + ", ".join(f"{fig11_variant(s)} {span(s)}" for s in batches)
+             + (f"; H_α {span(ht)}" if ht else "") + "."] if top is not None else []
+    v = fig11_verdict([s for s in s11 if s["loss"] == "ce"])
+    if v is not None and v["verdict"] is not None:
+        lines.append(f"- *Larger batches are more robust*: at α = {v['alpha']:g} batch {v['large']['batch_size']} "
+                     f"against batch {v['small']['batch_size']}: {points(v['gain'])} (largest spread between seeds "
+                     f"of either point: {points(v['spread'], sign=False)}). Verdict: **{v['verdict']}** "
+                     f"({v['why']}). The accuracy "
+                     + ("rises with every doubling of the batch." if mono else
+                        "does not rise with every doubling of the batch."))
     if h0 and ht:
         lines.append(f"- *H_α does not degrade with α*: {h0['mean']:.1%} at α = 0, {ht['mean']:.1%} at α = {top:g} "
                      f"(change {points(ht['mean'] - h0['mean'])}).")

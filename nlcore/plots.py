@@ -348,8 +348,9 @@ def calculator(laws: dict, rows: list[dict], title: str, still_to_train=()) -> g
             if interval is not None:
                 fig.add_trace(go.Scatter(x=np.r_[xs, xs[::-1]], y=np.r_[interval[1], interval[0][::-1]],
                                          fill="toself", fillcolor=color, opacity=0.2, line=dict(width=0),
-                                         hoverinfo="skip", name=f"95% band ({f['interval'].removeprefix('95% ')})"))
-            k_int = f" (95%: {f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else ""
+                                         hoverinfo="skip",
+                                         name=f"{f['label']} band ({f['interval'].removeprefix('95% ')})"))
+            k_int = f" ({f['label']}: {f['k_low']:.2f} to {f['k_high']:.2f})" if f["k_low"] is not None else ""
             fig.add_trace(go.Scatter(
                 x=xs, y=law, mode="lines", line=dict(color=color), name=f"n* = {f['c']:.3g} α^{f['k']:.2f}{k_int}",
                 hovertext=[f"α = {a:.3g}: {n:,.0f} clean labels for {t:.0%}" for a, n in zip(xs, law)],

@@ -26,10 +26,44 @@ def spread(s: dict) -> str:
     return f"{pct(s['mean'])} ({pct(s['min'])}–{pct(s['max'])}, {s['n_seeds']} seeds)"
 
 
+def span(s: dict) -> str:
+    """'mean (lowest–highest seed)' of one summary row, compact for a list of points; the mean alone for one
+    seed (the list says how many seeds it averages)."""
+    if s["mean"] is None:
+        return "all rates diverged"
+    return pct(s["mean"]) if s["n_seeds"] == 1 else f"{pct(s['mean'])} ({pct(s['min'])}–{pct(s['max'])})"
+
+
 def chosen(record: dict) -> dict | None:
     """The per-lr entry of the learning rate the run chose (None if every rate diverged)."""
     lr = record["metrics"]["best"]["lr"]
     return None if lr is None else next(p for p in record["metrics"]["per_lr"] if p["lr"] == lr)
+
+
+def end_window(record: dict) -> int:
+    """How many evaluations :func:`last_change` averages at a run's end: the run's ``mean_last`` (the window
+    its reported accuracy averages), or 1 when it has fewer than twice that many evaluations."""
+    k = record["config"].get("mean_last", 1)
+    e = chosen(record)
+    return k if e is not None and len(e["curve"]) >= 2 * k else 1
+
+
+def end_words(k: int) -> str:
+    """The change :func:`last_change` measures with window ``k``, in words."""
+    return "over the last evaluation interval" if k == 1 else \
+        f"from the mean of the {k} evaluations before the last {k} to theirs"
+
+
+def last_change(record: dict) -> float | None:
+    """Whether the run was still learning when it stopped: the chosen rate's mean test accuracy over its last
+    :func:`end_window` evaluations minus that over the same number before them (with a window of 1, the last
+    evaluation interval). One measure for the chapters' tables and the front page's caveats (None: one
+    evaluation, or every rate diverged)."""
+    e = chosen(record)
+    if e is None or len(e["curve"]) < 2:
+        return None
+    k, acc = end_window(record), [c["test_acc"] for c in e["curve"]]
+    return sum(acc[-k:]) / k - sum(acc[-2 * k:-k]) / k
 
 
 def end_drift(records: list[dict], field: str) -> float | None:
@@ -121,19 +155,20 @@ def factor_effects(records: list[dict], fields: tuple[str, ...]) -> str:
 
 def plateau_table(records: list[dict], window: int = 3) -> str:
     """Per model and alpha: the chosen rate's test accuracy averaged over the last ``window`` evaluations,
-    and its change from the ``window`` evaluations before them (mean over seeds): a run still learning at
-    the end of its pass shows a clear gain; one that levelled off, a change within the evaluation swing."""
+    and its change from the ``window`` evaluations before them (mean over seeds; :func:`last_change`, the
+    front page's measure, for runs whose ``mean_last`` is ``window``): a run still learning at the end of
+    its pass shows a clear gain; one that levelled off, a change within the evaluation swing."""
     rows = [f"| model | α | mean of the last {window} evaluations | change from the {window} before | seeds | "
             "hours per run (all its rates) |", "|---|---|---|---|---|---|"]
     for s in results.summarize(records):
         last, change, hours = [], [], []
         for r in (r for r in records if r["key"] in s["keys"]):
-            e = chosen(r)
-            if e is None or len(e["curve"]) < 2 * window:
+            r = dict(r, config=dict(r["config"], mean_last=window))
+            if last_change(r) is None or end_window(r) != window:
                 continue
-            acc = [c["test_acc"] for c in e["curve"]]
+            acc = [c["test_acc"] for c in chosen(r)["curve"]]
             last.append(sum(acc[-window:]) / window)
-            change.append(last[-1] - sum(acc[-2 * window:-window]) / window)
+            change.append(last_change(r))
             hours.append(results.run_seconds(r) / 3600)
         if last:
             rows.append(f"| {NAMES.get(s['model'], s['model'])} | {s['alpha']:g} | {pct(sum(last) / len(last))} | "

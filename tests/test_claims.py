@@ -2,7 +2,7 @@
 
 import pytest
 
-from nlcore import claims, evaluate, results, sweep
+from nlcore import claims, evaluate, report, results, sweep
 
 
 @pytest.mark.parametrize("ours, verdict", [(0.91, "held"), (0.885, "held"), (0.87, "partly"), (0.80, "not held")])
@@ -181,6 +181,15 @@ def test_a_fig1_point_names_runs_still_climbing_and_a_rate_at_the_edge_of_its_gr
     flat = [dict(p, curve=[dict(step=i, val_acc=0.6, test_acc=0.6) for i in range(3)]) for p in per_lr[::-1]]
     rec["metrics"] = dict(per_lr=flat, best=evaluate.select_lr(flat, "val"))
     assert claims._caveats([rec]) == "; 1 of 1 chose the smallest rate of those trained (0.1)"
+    # a run reported as the mean of its last 3 evaluations is judged over the same window, as the chapter's
+    # table judges it: level over its last interval, but 6 points up on the 3 evaluations before
+    accs = (0.51, 0.52, 0.53, 0.56, 0.59, 0.59)
+    win = [dict(p, curve=[dict(step=i, val_acc=v, test_acc=v) for i, v in enumerate(accs)]) for p in per_lr[::-1]]
+    rec = dict(rec, config=dict(c, mean_last=3), metrics=dict(per_lr=win, best=evaluate.select_lr(win, "val")))
+    assert report.last_change(rec) == pytest.approx(0.06)
+    assert claims._caveats([rec]).startswith("; 1 of 1 runs still climbing at their end (+6.0 points from the mean "
+                                             "of the 3 evaluations before the last 3 to theirs)")
+    assert "| +6.0 points |" in report.plateau_table([dict(rec, key="k", wall_time_s=1)])
 
 
 def test_the_fig8_claim_leaves_an_alpha_open_while_its_smaller_sizes_are_still_to_train(results_root):

@@ -48,8 +48,13 @@ def test_the_interval_on_k_comes_from_the_spread_between_seeds():
         200 * 20 ** 1.1 * math.exp(shift))
     law = critical.fit(cross)
     assert law["k_low"] == pytest.approx(1.05) and law["k_high"] == pytest.approx(1.15)  # the seeds: k -+ tilt
-    assert law["k_low"] < 1.1 < law["k_high"] and law["interval"].startswith("95% bootstrap")
-    assert "paired across alphas" in law["interval"]
+    # two seeds: the percentiles fall on the resamples of one seed alone, so the interval is named a range
+    assert law["k_low"] < 1.1 < law["k_high"] and law["interval"].startswith("range over the seeds: bootstrap")
+    assert "paired across alphas" in law["interval"] and law["label"] == v["label"] == "seed range"
+    many = critical.crossings(synthetic(k=1.1, jitter=0.2, tilt=0.05, seeds=range(6)), 0.9)
+    law6 = critical.fit(many)
+    assert law6["label"] == many[20.0]["label"] == "95%" and law6["interval"].startswith("95% bootstrap")
+    assert 1.05 < law6["k_low"] < 1.1 < law6["k_high"] < 1.15  # inside the seeds' range: a resample mixes them
     assert critical.fit(cross)["k_low"] == law["k_low"]  # a fixed generator: the same interval every time
     one_seed = critical.fit(critical.crossings(synthetic(k=1.1, seeds=(0,)), 0.9))
     assert one_seed["k_low"] == pytest.approx(1.1) and "t-interval" in one_seed["interval"]  # exact law: zero width
@@ -83,7 +88,7 @@ def test_the_calculator_answers_inside_refuses_outside_and_warns_when_extrapolat
     recs = synthetic(k=1.1, jitter=0.1)
     out = critical.clean_labels(recs, alpha=30, target=0.9)
     assert out["n_clean"] == pytest.approx(200 * 30 ** 1.1, rel=1e-6) and not out["extrapolated"]
-    assert out["low"] < out["n_clean"] < out["high"] and out["interval"].startswith("95% bootstrap")
+    assert out["low"] < out["n_clean"] < out["high"] and out["interval"].startswith("range over the seeds: bootstrap")
     assert out["fit"]["k"] == pytest.approx(1.1) and out["measured"]["alphas"] == [5.0, 10.0, 20.0, 50.0, 100.0]
     with pytest.raises(critical.OutsideMeasuredRange, match="outside the measured alphas 5 to 100"):
         critical.clean_labels(recs, alpha=200, target=0.9)
@@ -201,7 +206,7 @@ def test_the_calculator_figure_has_one_slider_step_per_target_and_a_band():
     visible = [bool(t.visible) for t in fig.data]
     assert visible == steps[0].args[0]["visible"] and 0 < sum(visible) < len(fig.data)
     names = [t.name for t in fig.data if t.visible]
-    assert any(n.startswith("95% band") for n in names) and any(n.startswith("n* = ") for n in names)
+    assert any(n.startswith("seed range band") for n in names) and any(n.startswith("n* = ") for n in names)
     law = next(t for t in fig.data if t.visible and t.name.startswith("n* = "))
     # 80% is one halving of n below 90% (0.1 per doubling): c = 100; the fitted law, not made-up points
     assert law.y[0] == pytest.approx(100 * law.x[0] ** 1.2, rel=0.05)

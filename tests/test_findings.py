@@ -45,9 +45,11 @@ def test_drop_and_the_fig6_sentence():
     d, a = findings.drop(s6, "noise_source", "same")
     assert round(d, 6) == 0.2 and a == 50.0
     text = findings.fig6_text(s6)
-    assert "loses 20.0 points with CIFAR-10 noise, 10.0 points with CIFAR-100 noise (ratio 0.50" in text
+    assert "loses 20.0 points with CIFAR-10 noise, loses 10.0 points with CIFAR-100 noise (ratio 0.50" in text
     assert text.startswith("Without noise our ConvNet-6 reaches 60.0% (") and "75% after 25 passes" in text
-    assert "1.0 points with white noise" in text and "spread between seeds of one point is 2.0 points" in text
+    assert "loses 1.0 points with white noise" in text and "spread between seeds of one point is 2.0 points" in text
+    s6[-1]["mean"] = 0.603  # white noise that helps is a gain, not a "loss of -0.3 points"
+    assert "and gains 0.3 points with white noise" in findings.fig6_text(s6)
     assert findings.drop(s6[3:], "noise_source", "same") == (None, None)  # no alpha = 0
     assert findings.fig6_text(s6[:3]).startswith("Not every source")
 
@@ -66,7 +68,7 @@ def test_fig5_lines_score_the_claim_by_the_front_pages_rule():
     rows += [row(0.895, 0.01, order=o, delta=0.5) for o in ("confusing", "reverse", "random")]
     rows += [row(0.60, 0.01, order=o, delta=1.0) for o in ("confusing", "reverse", "random")]
     text = findings.fig5_lines(rows)
-    assert "- Uniform noise (δ = 0): 90.0% ± 0.5%." in text
+    assert "- Uniform noise (δ = 0): 90.0% (89.5%–90.5%)." in text  # the lowest and highest seed
     assert "the largest drop from uniform at δ = 0.5 is +0.5 points; at δ = 1 the smallest drop is +30.0 points" in text
     assert "Verdict: **held**" in text
     flat = [dict(r, mean=0.9) for r in rows]  # even delta = 1 costs nothing: only half the claim
@@ -79,11 +81,16 @@ def test_fig11_lines_check_that_accuracy_rises_with_the_batch():
     s11 = [row(0.5, loss="ce", batch_size=32, alpha=50.0), row(0.6, loss="ce", batch_size=128, alpha=50.0),
            row(0.9, loss="h_alpha", batch_size=128, alpha=0.0), row(0.88, loss="h_alpha", batch_size=128, alpha=50.0)]
     text = findings.fig11_lines(s11)
-    assert "- At α = 50: batch 32 50.0% ± 0.0%, batch 128 60.0% ± 0.0%; H_α 88.0% ± 0.0%." in text
+    assert "- At α = 50: batch 32 50.0% (50.0%–50.0%), batch 128 60.0% (60.0%–60.0%); H_α 88.0% (88.0%–88.0%)." in text
     assert "rises with every doubling" in text and "90.0% at α = 0, 88.0% at α = 50 (change -2.0 points)" in text
+    # scored by the front page's rule, so that the chapter and the front page cannot disagree
+    assert "batch 128 against batch 32: +10.0 points" in text and "Verdict: **held**" in text
     assert findings.fig11_variant(s11[2]) == "H_α (infinite batch)"
-    s11[1]["mean"] = 0.4
-    assert "does not rise monotonically" in findings.fig11_lines(s11)
+    s11[1].update(mean=0.52, min=0.47, max=0.57)  # gains 2 points, within its 10-point spread between seeds
+    text = findings.fig11_lines(s11)
+    assert "Verdict: **not held**" in text and "spread between seeds of either point: 10.0 points" in text
+    s11[1].update(mean=0.4, min=0.4, max=0.4)
+    assert "does not rise with every doubling" in findings.fig11_lines(s11)
 
 
 def test_protocol_tables_and_scale_sentences_come_from_the_records():
@@ -165,6 +172,8 @@ def test_calculator_table_gives_each_answer_its_interval_or_says_why_not():
     assert "| 10 | 18.2% | 2,000 (1,500 to 2,600) |" in text  # label accuracy (1 + 10/10) / 11
     assert "| 0 | 100.0% | ≤ 500 |" in text
     assert "| 200 | 10.4% | outside the measured range |" in text
+    open_above = dict(rows[0], high=None)  # the runs bound it below only: said, not dropped
+    assert "| 10 | 18.2% | 2,000 (1,500 to unbounded) |" in findings.calculator_table([open_above], "full")
     no_law = dict(alpha=20, target=0.9, refused="target 0.9 was crossed only at alpha = 10; ...", no_law=True)
     assert "| 20 | 14.3% | no law yet |" in findings.calculator_table(rows + [no_law], "full")
     never = dict(alpha=50, target=0.9, refused="at alpha = 50 no stored run reaches ...", no_law=False,
@@ -195,24 +204,30 @@ def test_tradeoff_text_counts_the_noisy_labels_a_clean_set_is_worth():
     # 2,000 clean labels' worth at alpha = 10 is 22,000 labels; 500 / 22,000 = 2.3%
     assert "- α = 10 (labels right with probability 18.2%): 2,000 clean labels' worth, that is 22,000 labels" in text
     # and over its interval: 500 / (2,600 x 11) = 1.7% to 500 / (1,500 x 11) = 3.0%
-    assert ("it pays when a noisy label costs less than 2.3% of a clean one; across 1,500 to 2,600 clean labels' "
-            "worth (its interval) the break-even is 1.7% to 3.0%.") in text
+    assert ("it pays when a noisy label costs less than 2.3% (1 in 44) of a clean one; across 1,500 to 2,600 clean "
+            "labels' worth (its interval) the break-even is 1.7% (1 in 57) to 3% (1 in 33).") in text
+    tiny = findings.tradeoff_text([rows[0], dict(rows[1], alpha=50, n_clean=40000.0, low=None, high=None)], 0.9)
+    assert "costs less than 0.025% (1 in 4,080) of a clean one" in tiny  # 500 / 2,040,000: not "0.0%"
     assert "- α = 20 (labels right with probability 14.3%): at most 8,000 clean labels' worth, that is at most " \
            "168,000 labels from the noisy source." in text and "α = 50" not in text
     bound = findings.tradeoff_text([dict(rows[0], upper_bound=True)] + rows[1:], 0.9)  # n*(0) <= 500
     assert "takes at most 500 of them" in bound
-    assert "2.3% of a clean one (less still if fewer than 500 clean labels suffice); across 1,500" in bound
+    assert "2.3% (1 in 44) of a clean one (less still if fewer than 500 clean labels suffice); across 1,500" in bound
     assert findings.tradeoff_text(rows[1:], 0.9) == ""  # no answer at alpha = 0: nothing to compare with
 
 
 def test_critical_table_states_each_crossing_with_its_interval_and_k_with_its_own():
     cross = {0.0: dict(n=300.0, status="at_smallest", low=None, high=None),
-             10.0: dict(n=2000.0, status="crossed", low=1800.0, high=2300.0),
+             10.0: dict(n=2000.0, status="crossed", low=1800.0, high=2300.0, label="95%"),
              50.0: dict(n=None, status="never", low=None, high=None, sizes=[20000, 55000])}
     laws = {0.9: dict(k=None, interval="none: the law needs the target crossed at two alphas > 0", crossings=cross),
-            0.8: dict(k=1.1, k_low=0.9, k_high=1.3, interval="95% bootstrap", crossings=cross)}
+            0.8: dict(k=1.1, k_low=0.9, k_high=1.3, interval="95% bootstrap", label="95%", crossings=cross)}
     text = findings.critical_table(laws)
-    assert "| 80% | ≤ 300 | 2,000 (1,800 to 2,300) | not reached up to 55,000 | 1.10 (0.90 to 1.30) |" in text
+    assert "| 80% | ≤ 300 | 2,000 (95% 1,800 to 2,300) | not reached up to 55,000 | 1.10 (95% 0.90 to 1.30) |" in text
+    # two seeds: the same numbers named a range over the seeds, not a confidence interval
+    two = {a: dict(v, label="seed range") if v["status"] == "crossed" else v for a, v in cross.items()}
+    ranged = findings.critical_table({0.8: dict(laws[0.8], crossings=two, label="seed range")})
+    assert "| 2,000 (seed range 1,800 to 2,300) |" in ranged and "| 1.10 (seed range 0.90 to 1.30) |" in ranged
     assert "| 90% |" in text and "n/a (the law needs the target crossed at two alphas > 0)" in text
     assert findings.critical_table({}) == "No stored runs."
     # only the largest size tried and smaller ones still to train: "so far"; a left-out seed is named
@@ -366,10 +381,10 @@ def test_exponent_text_puts_our_k_beside_the_papers_two_points():
             0.9: dict(k=1.1656, k_low=None, k_high=None, alphas=[10.0, 20.0],
                       interval="none: a line through two alphas says nothing of its error"),
             0.95: dict(k=1.3, k_low=1.1, k_high=1.5, alphas=[10.0, 20.0, 50.0],
-                       interval="95% bootstrap over seeds (2000 resamples, paired across alphas)")}
+                       interval="95% bootstrap over seeds (2000 resamples, paired across alphas)", label="95%")}
     text = findings.exponent_text(laws)
     assert text.startswith("Our exponent k: 1.17 at 90% (through α = 10, 20; no interval: a line through two alphas")
-    assert "1.30 at 95% (through α = 10, 20, 50; 95% 1.10 to 1.50, bootstrap over seeds" in text
+    assert "1.30 at 95% (through α = 10, 20, 50; 95% 1.10 to 1.50: bootstrap over seeds" in text
     assert text.endswith("give k = log(10,000/2,000)/log(50/10) = 1.00, and its Figure 9 and text say "
                          "slightly above 1.")
     assert findings.exponent_text({0.8: laws[0.8]}).startswith("No target was crossed at two α > 0 yet")
