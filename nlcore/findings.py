@@ -97,7 +97,7 @@ def stored_line(figure: str, profile: str, records: list[dict], **selection) -> 
     done = "all" if len(records) >= n else f"{len(records)} of the {n}"
     versions = sorted({r["code_version"][:10] for r in records})
     rest = "" if done == "all" else "; the cost page predicts the rest"
-    return (f"Stored so far: {done} runs of this figure at profile '{profile}' ({hours:.1f} hours of training"
+    return (f"Stored so far: {done} runs of this figure at profile {profile} ({hours:.1f} hours of training"
             f"{rest})." + missing_text(figure, profile, records, **selection)
             + (f" Code versions: {', '.join(versions)}." if versions else ""))
 
@@ -333,6 +333,16 @@ def lengths_table(rows: list[tuple[dict, dict | None, dict | None]], names: tupl
     head = (f"| clean labels | α | seed | {names[0]} | {names[1]} | points gained |\n"
             "|---|---|---|---|---|---|\n")
     return head + "\n".join(out) if out else "No stored runs under either rule."
+
+
+def length_gain(rows: list[tuple[dict, dict | None, dict | None]], n_clean: int, alpha: float, seed: int = 0) -> str:
+    """What Figure 8's current length reached against the shorter rule's one pass at one point (``rows``:
+    :func:`nlcore.sweep.fig8_lengths`), in words, each read at its validation peak."""
+    pair = [(a, b) for c, a, b in rows if (c["n_clean"], c["alpha"], c["seed"]) == (n_clean, alpha, seed) and a and b]
+    if not pair:
+        return "(not measured: both runs are not stored at this profile)"
+    short, now = (r["metrics"]["best"]["test_acc"] for r in pair[0])
+    return f"reached {now:.1%} where the shorter rule's run reached {short:.1%} ({points(now - short)}, seed {seed})"
 
 
 def peaks_at_end(records: list[dict]) -> str:

@@ -90,9 +90,9 @@ FIG11_IMAGES = 51200  # Figure 11: every batch size sees the same number of exam
 # length rule per figure that is the same at every alpha.
 # Figure 5 at 20,000 clean labels, one pass over the diluted set and at least 500 steps: the delta axis compares
 # runs of one length, read at their peaks; Figure 8's length at this size (2.75 passes) or 55,000 clean labels
-# would be 2.75 times the hours. One pass stops short of the peak (the fig8len run at 20,000 labels and alpha = 10
-# gained 3.6 points over the first such run), which may shrink the differences between deltas: the chapter
-# counts such runs
+# would be 2.75 times the hours. One pass stops short of the peak (Figure 8's run at 20,000 labels and alpha = 10
+# gained over its one-pass run: the Exp 2 chapter gives how much), which may shrink the differences between
+# deltas: the chapter counts such runs
 FIG5 = dict(n_clean=20000, epochs=1.0, min_steps=500)
 # Figure 7 at 2,500 clean labels: 6.4 passes over the diluted set (16,000 x (1 + alpha) examples) and at least 500
 # steps; the fig8len runs at 500 and 2,000 labels peaked within that many examples at alpha = 10. Figure 8's length

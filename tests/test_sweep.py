@@ -348,6 +348,9 @@ def test_figure_8_under_its_two_length_rules_run_for_run(results_root):
     _store_curve(now, [0.6, 0.9, 0.95, 0.95, 0.95])
     table = findings.lengths_table(sweep.fig8_lengths(), names)
     assert table.rstrip().endswith("| 94.0% (lr 0.01), peak at 4 of 4 steps | +5.0 |")
+    assert findings.length_gain(sweep.fig8_lengths(), 5000, 10) == \
+        "reached 94.0% where the shorter rule's run reached 89.0% (+5.0 points, seed 0)"  # what the Exp 2 chapter cites
+    assert findings.length_gain(sweep.fig8_lengths(), 20000, 10).startswith("(not measured")
     # a size only the current rule ran: the shorter rule is retired, so its cell does not promise a run
     (other,) = sweep.figure_configs("fig8", "full", grid={"n_clean": [10000]}, alphas=[10], seeds=[0])
     _store_curve(other, [0.6, 0.9, 0.95, 0.95, 0.95])
