@@ -314,22 +314,23 @@ def lengths_table(rows: list[tuple[dict, dict | None, dict | None]], names: tupl
     """Figure 8 under two length rules (``nlcore.sweep.fig8_lengths``'s rows; ``names``: the column heads of
     the shorter and the current rule): per clean labels, alpha and seed, the test accuracy where validation
     peaked (the rate chosen there), the step of that peak window's last evaluation and the run's steps, and
-    the difference (Markdown table). No sweep trains the shorter rule any more, so a run missing under it is
-    marked "not run under this rule"; one missing under the current rule, "not stored yet"."""
-    def cell(rec, missing="not stored yet"):
+    the difference (Markdown table). Only the points the shorter rule ran (no sweep trains it any more): a
+    run missing under the current rule is marked "not stored yet"."""
+    def cell(rec):
         if rec is None:
-            return missing
+            return "not stored yet"
         best, e = rec["metrics"]["best"], chosen(rec)
         if e is None:
             return "diverged"
         peak = e["curve"][e["window"][1]]["step"]
         return f"{best['test_acc']:.1%} (lr {best['lr']:g}), peak at {peak:,} of {e['curve'][-1]['step']:,} steps"
 
-    out, retired = [], "not run under this rule"
-    for c, a, b in sorted(rows, key=lambda t: (t[0]["alpha"], t[0]["n_clean"], t[0]["seed"])):
+    out = []
+    for c, a, b in sorted((t for t in rows if t[1] is not None), key=lambda t: (t[0]["alpha"], t[0]["n_clean"],
+                                                                               t[0]["seed"])):
         accs = [r and r["metrics"]["best"]["test_acc"] for r in (a, b)]
         gain = f"{(accs[1] - accs[0]) * 100:+.1f}" if None not in accs else ""
-        out.append(f"| {c['n_clean']:,} | {c['alpha']:g} | {c['seed']} | {cell(a, retired)} | {cell(b)} | {gain} |")
+        out.append(f"| {c['n_clean']:,} | {c['alpha']:g} | {c['seed']} | {cell(a)} | {cell(b)} | {gain} |")
     head = (f"| clean labels | α | seed | {names[0]} | {names[1]} | points gained |\n"
             "|---|---|---|---|---|---|\n")
     return head + "\n".join(out) if out else "No stored runs under either rule."
