@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from . import analysis, results
 from .critical import label_accuracy, may_yet_reach
-from .plots import NAMES
+from .plots import NAMES, label
 from .report import chosen, last_change, span
 
 CLIMBING = 0.02  # a run "still climbing": more than 2 points up at its end (last_change)
@@ -369,7 +369,8 @@ def peaks_at_end(records: list[dict]) -> str:
         c = r["config"]
         moot = {"order"} if c.get("delta") == 0 else set()  # fields a run's canonical config fixes
         moot |= {"noise_source", "repeat", "order"} if c.get("alpha") == 0 else set()
-        extra = "".join(f", {k} {c[k]}" for k in other if k not in moot)
+        moot |= {"repeat"} if "noise_source" in other else set()  # the source's name says whether it repeats
+        extra = "".join(f", {label(k, c[k])}" for k in other if k not in moot)
         climbing.append(f"{c['n_clean']:,} clean at α = {c['alpha']:g}{extra} (seed {r['seed']})")
     if not read:
         return "No run is read at its peak yet."

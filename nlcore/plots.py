@@ -139,7 +139,7 @@ def chosen_curves(records: list[dict], fields: tuple[str, ...], *, title: str, y
             continue
         (entry,) = [p for p in r["metrics"]["per_lr"] if p["lr"] == best["lr"]]
         g = tuple(r["config"][f] for f in fields)
-        name = ", ".join(f"{f} {v}" for f, v in zip(fields, g))
+        name = ", ".join(label(f, v) for f, v in zip(fields, g))
         fig.add_trace(go.Scatter(
             x=[c["epoch"] for c in entry["curve"]], y=[c.get(y) for c in entry["curve"]], mode="lines+markers",
             name=f"{name} (seed {r['seed']}, lr {best['lr']:g})",
@@ -153,12 +153,16 @@ def chosen_curves(records: list[dict], fields: tuple[str, ...], *, title: str, y
 # ----------------------------------------------------------------------------- every other figure
 
 FIELD_NAMES = {"alpha": "α", "delta": "δ", "order": "order", "noise_source": "noise source", "repeat": "images",
-               "n_clean": "clean labels", "batch_size": "batch size", "loss": "loss", "model": "model"}
+               "n_clean": "clean labels", "batch_size": "batch size", "loss": "loss", "model": "model",
+               "inputs": "inputs", "rho": "AdaDelta ρ", "eps": "AdaDelta ε", "mlp_dropout": "MLP dropout",
+               "init": "initialisation"}
 VALUE_NAMES = {("noise_source", "same"): "same dataset (repeated)", ("noise_source", "other"): "CIFAR-100 images",
                ("noise_source", "white"): "white noise", ("repeat", True): "repeated", ("repeat", False): "unique",
                ("loss", "h_alpha"): "H_α (infinite batch)", ("loss", "ce"): "cross-entropy",
                ("init", "keras"): "Keras's initialisation (Glorot-uniform, zero biases)",
-               ("init", "torch"): "torch's initialisation"}
+               ("init", "torch"): "torch's initialisation", ("order", "confusing"): "confusing order",
+               ("order", "reverse"): "reverse order", ("order", "random"): "random order",
+               ("inputs", "unit"): "inputs x / 255", ("inputs", "standardized"): "standardized inputs"}
 
 
 def label(field: str, value) -> str:
@@ -173,7 +177,7 @@ def label(field: str, value) -> str:
 def hover(s: dict, fields) -> str:
     """Hover text of one summary row: its config fields, accuracy over seeds, lrs chosen, profile."""
     head = ", ".join(label(f, s[f]) if f in ("model", "noise_source", "repeat", "loss") else
-                     f"{FIELD_NAMES.get(f, f)}={s[f]:g}" if isinstance(s[f], (int, float)) else f"{f}={s[f]}"
+                     f"{FIELD_NAMES.get(f, f)}={s[f]:g}" if isinstance(s[f], (int, float)) else label(f, s[f])
                      for f in fields)
     lrs = ", ".join(f"{lr:g}" for lr in s["lrs"])
     # the mean, with the std (the bar charts' error bars) and the min to max (the line plots' error bars)

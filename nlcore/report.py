@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import paper, results
 from .evaluate import select_lr
-from .plots import NAMES
+from .plots import FIELD_NAMES, NAMES
 
 
 def pct(x) -> str:
@@ -77,12 +77,15 @@ def ablation_table(records: list[dict], fields: tuple[str, ...]) -> str:
     """One row per model and value of ``fields``: test accuracy of the chosen rate over seeds, the rates
     chosen, and how far the first layer's weights on always-dark pixels moved (RMS, for dense models)."""
     by = ("model", *fields)
-    head = "| model | " + " | ".join(fields) + " | test accuracy | lr chosen (per seed) | dark-pixel weight drift |"
+    head = ("| model | " + " | ".join(FIELD_NAMES.get(f, f) for f in fields)
+            + " | test accuracy | lr chosen (per seed) | dark-pixel weight drift |")
     rows = [head, "|" + "---|" * (len(by) + 3)]
     for s in results.summarize(records, by=by):
         rs = [r for r in records if r["key"] in s["keys"]]
         drift = end_drift(rs, "dark_drift")
-        rows.append(f"| {NAMES.get(s['model'], s['model'])} | " + " | ".join(str(s[f]) for f in fields)
+        moot = {"mlp_dropout"} if s["model"] == "perceptron" else set()  # no hidden layer to drop out of
+        rows.append(f"| {NAMES.get(s['model'], s['model'])} | " + " | ".join("–" if f in moot else str(s[f])
+                                                                               for f in fields)
                     + f" | {spread(s)} | {', '.join(f'{x:g}' for x in s['lrs'])} | "
                     + ("–" if drift is None else f"{drift:.4f}") + " |")
     return "\n".join(rows)
@@ -148,7 +151,8 @@ def factor_effects(records: list[dict], fields: tuple[str, ...]) -> str:
                 parts.append(f"{NAMES.get(m, m)} {pct(means[0])} against {pct(means[1])} "
                              f"({(means[0] - means[1]) * 100:+.1f} points)")
         if parts:
-            lines.append(f"- **{f} {values[0]} against {values[1]}** (mean over seeds and the other choices): "
+            lines.append(f"- **{FIELD_NAMES.get(f, f)} {values[0]} against {values[1]}** (mean over seeds and the "
+                         "other choices): "
                          + "; ".join(parts) + ".")
     return "\n".join(lines) or "No ablation run is stored yet."
 

@@ -260,8 +260,12 @@ def test_peaks_at_end_names_the_runs_still_rising_when_they_stopped():
     assert findings.peaks_at_end([]) == "No run is read at its peak yet."
     a, b = rec([0.3, 0.4, 0.5, 0.6, 0.7, 0.8], 2000), rec([0.3, 0.4, 0.5, 0.6, 0.7, 0.8], 2000)
     a["config"]["delta"], b["config"]["delta"] = 0.5, 1.0  # what else tells the runs apart is named
-    assert findings.peaks_at_end([a, b]).endswith(": 2,000 clean at α = 10, delta 0.5 (seed 0), "
-                                                  "2,000 clean at α = 10, delta 1.0 (seed 0).")
+    assert findings.peaks_at_end([a, b]).endswith(": 2,000 clean at α = 10, δ = 0.5 (seed 0), "
+                                                  "2,000 clean at α = 10, δ = 1 (seed 0).")
+    for r, src in ((a, "other"), (b, "same")):  # names a reader knows, not config fields
+        r["config"].update(delta=0.0, noise_source=src, repeat=src == "same")
+    assert findings.peaks_at_end([a, b]).endswith(": 2,000 clean at α = 10, CIFAR-100 images (seed 0), "
+                                                  "2,000 clean at α = 10, same dataset (repeated) (seed 0).")
 
 
 def test_edge_rates_counts_pruned_runs_that_chose_their_smaller_rate():

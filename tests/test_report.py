@@ -28,11 +28,12 @@ def ablation():
 def test_factor_effects_average_over_seeds_and_the_other_factor():
     text = report.factor_effects(ablation(), ("inputs", "rho"))
     assert "**inputs unit against standardized**" in text and "30.5% against 20.5% (+10.0 points)" in text
-    assert "**rho 0.95 against 0.9**" in text and "26.0% against 25.0% (+1.0 points)" in text
+    assert "**AdaDelta ρ 0.95 against 0.9**" in text and "26.0% against 25.0% (+1.0 points)" in text
 
 
 def test_ablation_table_rows_spread_and_drift():
     table = report.ablation_table(ablation(), ("inputs", "rho"))
+    assert table.startswith("| model | inputs | AdaDelta ρ | test accuracy |")  # names, not config fields
     rows = table.splitlines()[2:]
     assert len(rows) == 4
     unit95 = next(r for r in rows if "| unit | 0.95 |" in r)
