@@ -220,8 +220,8 @@ def few_or_95(n_seeds: int, how: str) -> tuple[str, str]:
     with :data:`FEW_SEEDS` or fewer, the range its percentiles fall on (each seed alone), said as such."""
     if n_seeds > FEW_SEEDS:
         return f"95% {how}", "95%"
-    return (f"range over the seeds: {how}, whose 2.5th and 97.5th percentiles, with {n_seeds} seeds, are the "
-            "resamples of one seed alone, so a range, not a confidence interval"), "seed range"
+    return (f"{how}; with {n_seeds} seeds its 2.5th and 97.5th percentiles are resamples of one seed alone: a "
+            "range over the seeds, not a confidence interval"), "seed range"
 
 
 def fit(cross: dict[float, dict]) -> dict:

@@ -49,7 +49,7 @@ def test_the_interval_on_k_comes_from_the_spread_between_seeds():
     law = critical.fit(cross)
     assert law["k_low"] == pytest.approx(1.05) and law["k_high"] == pytest.approx(1.15)  # the seeds: k -+ tilt
     # two seeds: the percentiles fall on the resamples of one seed alone, so the interval is named a range
-    assert law["k_low"] < 1.1 < law["k_high"] and law["interval"].startswith("range over the seeds: bootstrap")
+    assert law["k_low"] < 1.1 < law["k_high"] and law["interval"].endswith("a range over the seeds, not a confidence interval")
     assert "paired across alphas" in law["interval"] and law["label"] == v["label"] == "seed range"
     many = critical.crossings(synthetic(k=1.1, jitter=0.2, tilt=0.05, seeds=range(6)), 0.9)
     law6 = critical.fit(many)
@@ -88,7 +88,7 @@ def test_the_calculator_answers_inside_refuses_outside_and_warns_when_extrapolat
     recs = synthetic(k=1.1, jitter=0.1)
     out = critical.clean_labels(recs, alpha=30, target=0.9)
     assert out["n_clean"] == pytest.approx(200 * 30 ** 1.1, rel=1e-6) and not out["extrapolated"]
-    assert out["low"] < out["n_clean"] < out["high"] and out["interval"].startswith("range over the seeds: bootstrap")
+    assert out["low"] < out["n_clean"] < out["high"] and out["interval"].startswith("bootstrap over")
     assert out["fit"]["k"] == pytest.approx(1.1) and out["measured"]["alphas"] == [5.0, 10.0, 20.0, 50.0, 100.0]
     with pytest.raises(critical.OutsideMeasuredRange, match="outside the measured alphas 5 to 100"):
         critical.clean_labels(recs, alpha=200, target=0.9)
