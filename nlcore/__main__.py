@@ -100,10 +100,12 @@ def main(argv=None) -> int:
 def _clean_labels(args) -> int:
     """The clean-label calculator (nlcore.critical) on the stored Figure 8 runs of one profile: text or JSON.
 
-    JSON keys: ``alpha``, ``target``, ``n_clean`` (the estimate), ``low``, ``high`` (its 95% interval, null
+    JSON keys: ``alpha``, ``target``, ``n_clean`` (the estimate), ``low``, ``high`` (its interval, null
     where the runs give none), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``, ``k_high``: the law
-    n = c alpha^k, null until a target is crossed at two alphas > 0), and beside them ``upper_bound`` (the
-    smallest size tried already reached the target), ``interval`` and ``how`` (in words), ``measured``
+    n = c alpha^k, null until a target is crossed at two alphas > 0; ``label``), and beside them ``upper_bound``
+    (the smallest size tried already reached the target), ``interval`` and ``how`` (in words), ``label`` (the
+    interval's short name: ``"95%"``, ``"seed range"`` with 3 seeds or fewer, ``"between"``: one seed's sizes
+    around the crossing), ``measured``
     (``alphas`` the law rests on, ``alphas_run``, ``n_clean``: the smallest and largest size tried at the alphas
     the answer rests on, ``runs``, ``left_out``: runs there the crossing does not rest on, ``{alpha, seed,
     n_clean, test_acc}``), ``label_accuracy`` (of uniform noise at ``alpha``), ``asked_label_accuracy``

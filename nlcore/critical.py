@@ -215,6 +215,16 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
     return out
 
 
+def interval_text(low: float | None, high: float | None, label: str | None) -> str:
+    """`` (95% 1,800 to 2,600)``, `` (seed range ...)``, `` (1,000 to 2,000)`` (one seed: the sizes around the
+    crossing), ``unbounded`` where the runs do not bound it above; "" without an interval."""
+    if low is None and high is None:
+        return ""
+    name = "" if label in (None, "between") else f"{label} "
+    lo = "–" if low is None else f"{low:,.0f}"
+    return f" ({name}{lo} to {'unbounded' if high is None else f'{high:,.0f}'})"
+
+
 def few_or_95(n_seeds: int, how: str) -> tuple[str, str]:
     """The ``interval`` text and short ``label`` of a bootstrap over ``n_seeds`` seeds: a 95% interval, or,
     with :data:`FEW_SEEDS` or fewer, the range its percentiles fall on (each seed alone), said as such."""
@@ -228,10 +238,11 @@ def fit(cross: dict[float, dict]) -> dict:
     """The law log n* = log c + k log alpha through the alphas > 0 whose mean curve crossed the target.
 
     Returns ``c``, ``k`` (least squares through the mean-curve crossings), ``k_low``, ``k_high`` (a 95%
-    interval or None), ``alphas`` (those used), ``interval`` (how it was made, or why there is none),
-    ``label`` (``"95%"``, ``"seed range"`` or None, as in :func:`crossings`),
-    ``draws`` ((B, 2) bootstrap (log c, k) pairs, or None) and ``ols`` (the least-squares pieces of the
-    one-seed t-interval, or None); :func:`band` turns either into an interval on n* at any alpha.
+    interval, the seed range with :data:`FEW_SEEDS` seeds or fewer, or None), ``alphas`` (those used),
+    ``interval`` (how it was made, or why there is none), ``label`` (``"95%"``, ``"seed range"`` or None, as
+    in :func:`crossings`), ``draws`` ((B, 2) bootstrap (log c, k) pairs, or None) and ``ols`` (the
+    least-squares pieces of the one-seed t-interval, or None); :func:`band` turns either into an interval on
+    n* at any alpha.
 
     With bootstrap draws at every alpha used (:func:`crossings`, two or more seeds), the law is fitted to
     each resample; a resample that never reaches the target at one of those alphas leaves the law
@@ -274,7 +285,8 @@ def fit(cross: dict[float, dict]) -> dict:
 
 
 def band(law: dict, alphas) -> tuple[np.ndarray, np.ndarray] | None:
-    """A 95% interval on the law's n* at each of ``alphas`` (> 0): from the bootstrap fits (their 2.5th and
+    """An interval on the law's n* at each of ``alphas`` (> 0), 95% or the seed range as the law's ``label``
+    says: from the bootstrap fits (their 2.5th and
     97.5th percentiles) or, with one seed at some alpha, the least-squares t-interval on the fitted line's
     mean at log alpha (t s sqrt(1/N + (x - x_mean)^2 / Sxx), back in n). None where :func:`fit` gave neither."""
     x = np.log(np.asarray(alphas, dtype=float))
@@ -314,7 +326,7 @@ def answers(records: list[dict], targets, alphas) -> list[dict]:
                     raise OutsideMeasuredRange("no stored runs")
                 r = clean_labels(records, alpha=a, target=t)
                 out.append(dict(alpha=a, target=t, n_clean=r["n_clean"], low=r["low"], high=r["high"],
-                                upper_bound=r["upper_bound"], interval=r["interval"]))
+                                upper_bound=r["upper_bound"], interval=r["interval"], label=r["label"]))
             except OutsideMeasuredRange as e:
                 out.append(dict(alpha=a, target=t, refused=str(e), no_law=isinstance(e, NoLaw),
                                 not_reached=e.largest if isinstance(e, NotReached) else None,
@@ -334,10 +346,11 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     (one model, dataset and profile; several alpha and n_clean).
 
     Returns ``alpha`` (a measured alpha where ``alpha`` equals one up to rounding), ``target``, ``n_clean``
-    (the estimate), ``low``, ``high`` and ``interval`` (the 95% interval and how it was made; None where the
-    runs cannot give one), ``upper_bound`` (True when ``n_clean`` is only an upper bound: the smallest size
+    (the estimate), ``low``, ``high``, ``interval`` and ``label`` (the interval, how it was made and its short
+    name: a 95% interval, or the seed range with :data:`FEW_SEEDS` seeds or fewer; None where the runs cannot
+    give one), ``upper_bound`` (True when ``n_clean`` is only an upper bound: the smallest size
     tried at ``alpha`` already reached the target), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``,
-    ``k_high``), ``measured`` (``alphas``: those > 0 whose curves crossed the target, which the law is
+    ``k_high``, ``label``), ``measured`` (``alphas``: those > 0 whose curves crossed the target, which the law is
     fitted on; ``alphas_run``: every alpha with runs; ``n_clean``: the smallest and largest size tried at the
     alphas the answer rests on, ``alpha`` itself for a crossing and the law's alphas for the law; ``runs``;
     ``left_out``: ``[{alpha, seed, n_clean, test_acc}]``, the seeds at those alphas whose line is
@@ -369,7 +382,7 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
         tried = sorted({n for a in alphas for n in cross[a]["sizes"]})
         return [tried[0], tried[-1]] if tried else []
 
-    base = dict(alpha=alpha, target=float(target), fit={k: law[k] for k in ("c", "k", "k_low", "k_high")},
+    base = dict(alpha=alpha, target=float(target), fit={k: law[k] for k in ("c", "k", "k_low", "k_high", "label")},
                 measured=dict(alphas=law["alphas"], alphas_run=sorted(cross), n_clean=[], runs=len(records),
                               left_out=[]))
     if v is not None and v["status"] == "never":
@@ -399,8 +412,8 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
             notes.append("no law yet: the target was crossed at fewer than two alphas > 0")
         how += f" ({'; '.join(notes)})" if notes else ""
         base["measured"]["n_clean"] = sizes([at])
-        return dict(base, n_clean=v["n"], low=v["low"], high=v["high"], interval=v["interval"], extrapolated=False,
-                    upper_bound=bound, how=how)
+        return dict(base, n_clean=v["n"], low=v["low"], high=v["high"], interval=v["interval"], label=v["label"],
+                    extrapolated=False, upper_bound=bound, how=how)
     if alpha == 0:
         raise OutsideMeasuredRange("no run is stored at alpha = 0")
     if law["k"] is None:
@@ -419,7 +432,8 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     low, high = (None, None) if interval is None else (float(interval[0][0]), float(interval[1][0]))
     base["measured"]["n_clean"] = sizes(law["alphas"])
     return dict(base, n_clean=float(law["c"] * alpha ** law["k"]), low=low, high=high, interval=law["interval"],
-                extrapolated=not inside, upper_bound=False, how="the fitted law n = c alpha^k")
+                label=None if interval is None else law["label"], extrapolated=not inside, upper_bound=False,
+                how="the fitted law n = c alpha^k")
 
 
 def sentence(out: dict, model_name: str) -> str:
@@ -431,8 +445,8 @@ def sentence(out: dict, model_name: str) -> str:
         lo = "–" if out["low"] is None else f"{out['low']:,.0f}"
         hi = "unbounded" if out["high"] is None else f"{out['high']:,.0f}"
         interval = f" ({lo} to {hi}: {out['interval']})"
-    law = "" if f["k"] is None or alpha == 0 else (f"; fitted law n = {f['c']:.3g} * alpha^{f['k']:.2f}"
-                                     + ("" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}]"))
+    k_in = "" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}] ({f.get('label') or '95%'})"
+    law = "" if f["k"] is None or alpha == 0 else f"; fitted law n = {f['c']:.3g} * alpha^{f['k']:.2f}{k_in}"
     rests = ("alpha " + ", ".join(f"{a:g}" for a in ms["alphas"])) if out["how"].startswith("the fitted law") \
         else f"alpha = {alpha:g}"
     lo, hi = ms["n_clean"]

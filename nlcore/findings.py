@@ -10,9 +10,9 @@ Accuracies are fractions in [0, 1], printed as percentages with one decimal.
 from __future__ import annotations
 
 from . import analysis, results
-from .critical import label_accuracy, may_yet_reach
+from .critical import interval_text, label_accuracy, may_yet_reach
 from .plots import NAMES, label
-from .report import chosen, last_change, span
+from .report import chosen, end_window, end_words, last_change, span
 
 CLIMBING = 0.02  # a run "still climbing": more than 2 points up at its end (last_change)
 NAMING = ("model", "loss", "noise_source", "repeat", "order", "batch_size", "n_clean", "seed", "delta", "alpha")
@@ -54,8 +54,10 @@ def chose_smallest_rate(record: dict) -> bool:
 
 
 def last_interval(records: list[dict], summary: list[dict], top: float | None) -> dict:
-    """Were the runs still learning when they stopped? Per model and alpha, each seed's change over the last
-    evaluation interval (``table``); ``median_last_change`` (of its absolute value), ``n_rising`` (runs up
+    """Were the runs still learning when they stopped? Per model and alpha, each seed's change at its end
+    (:func:`nlcore.report.last_change`: over the last evaluation interval, or between the last two windows of
+    the run's ``mean_last`` evaluations; ``over`` says which, in words) (``table``); ``median_last_change``
+    (of its absolute value), ``n_rising`` (runs up
     by more than :data:`CLIMBING`), ``rising_text`` and, for the ranking at alpha ``top``,
     ``ordering_caveat`` (how many seeds it rests on, and which models were still climbing there)."""
     rows, change_by = [], {}
@@ -65,13 +67,14 @@ def last_interval(records: list[dict], summary: list[dict], top: float | None) -
         rows.append(f"| {NAMES[s['model']]} | {s['alpha']:g} | {', '.join(f'{x:g}' for x in s['lrs'])} | "
                     + ", ".join(f"{c * 100:+.1f}" for c in ch) + f" | {rs[0]['metrics']['steps']:,} |")
     changes = [c for c in map(last_change, records) if c is not None]
+    over = " and ".join(end_words(w) for w in sorted({end_window(r) for r in records})) or end_words(1)
     n_up, n_down = sum(c > CLIMBING for c in changes), sum(c < -CLIMBING for c in changes)
     rising = ("No run was still climbing by that measure." if n_up == 0 else
               "Those runs were probably still learning when they stopped, so at this scale such points may "
               "understate what longer training reaches"
               + (f"; but under heavy noise test accuracy also swings between evaluations ({n_down} "
-                 f"run{'s' if n_down > 1 else ''} lost more than 2 points over the same interval), so one "
-                 "interval is weak evidence either way." if n_down else "."))
+                 f"run{'s' if n_down > 1 else ''} lost more than {CLIMBING * 100:g} points by the same measure), so "
+                 "it is weak evidence either way." if n_down else "."))
     top_rows = [s for s in summary if s["alpha"] == top and s["mean"] is not None]
     n_seeds = sorted({s["n_seeds"] for s in top_rows})
     climbing = [NAMES[s["model"]] for s in top_rows if any(c > CLIMBING for c in change_by[(s["model"], top)])]
@@ -79,12 +82,12 @@ def last_interval(records: list[dict], summary: list[dict], top: float | None) -
     seeds_n = "no" if not n_seeds else str(n_seeds[0]) if len(n_seeds) == 1 else f"{n_seeds[0]} to {n_seeds[-1]}"
     caveat = (f"That ranking rests on {seeds_n} seed{'' if n_seeds == [1] else 's'} per model"
               + (f", and at that α at least one run of {who} was still climbing at the end "
-                 "(more than 2 points up over the last evaluation interval): it ranks what each model reached in "
+                 f"(more than {CLIMBING * 100:g} points up {over}): it ranks what each model reached in "
                  "our training budget, not how far it could go." if climbing else "."))
-    return dict(table="| model | α | lr chosen (per seed) | change over the last evaluation interval (points) "
+    return dict(table=f"| model | α | lr chosen (per seed) | change {over} (points) "
                       "| steps |\n|---|---|---|---|---|\n" + "\n".join(rows),
                 median_last_change=points(sorted(map(abs, changes))[len(changes) // 2], False) if changes else "n/a",
-                n_rising=f"{n_up} of {len(changes)}", rising_text=rising, ordering_caveat=caveat)
+                n_rising=f"{n_up} of {len(changes)}", rising_text=rising, ordering_caveat=caveat, over=over)
 
 
 def stored_line(figure: str, profile: str, records: list[dict], **selection) -> str:
@@ -125,9 +128,8 @@ def missing_text(figure: str, profile: str, records: list[dict], most: int = 8, 
     def name(k, v):
         words = dict(model=lambda: NAMES.get(v, v), loss=lambda: "H_α" if v == "h_alpha" else "cross-entropy",
                      repeat=lambda: "repeated noisy images" if v else "unique noisy images",
-                     n_clean=lambda: f"{v:,} clean labels", noise_source=lambda: f"noise from {v}",
-                     batch_size=lambda: f"batch {v}")
-        return words[k]() if k in words else f"{k} {v}"
+                     n_clean=lambda: f"{v:,} clean labels", batch_size=lambda: f"batch {v}", seed=lambda: f"seed {v}")
+        return words[k]() if k in words else label(k, v)  # the noise source, δ, the order: as the legends say
 
     where = dict(alpha=" at α = {}", delta=" at δ = {}", n_clean=" at {} clean labels", batch_size=" at batch {}")
     parts = [", ".join(name(k, v) for k, v in g)
@@ -333,7 +335,7 @@ def lengths_table(rows: list[tuple[dict, dict | None, dict | None]], names: tupl
         out.append(f"| {c['n_clean']:,} | {c['alpha']:g} | {c['seed']} | {cell(a)} | {cell(b)} | {gain} |")
     head = (f"| clean labels | α | seed | {names[0]} | {names[1]} | points gained |\n"
             "|---|---|---|---|---|---|\n")
-    return head + "\n".join(out) if out else "No stored runs under either rule."
+    return head + "\n".join(out) if out else "No point the shorter rule ran is stored yet."
 
 
 def length_gain(rows: list[tuple[dict, dict | None, dict | None]], n_clean: int, alpha: float, seed: int = 0) -> str:
@@ -341,7 +343,7 @@ def length_gain(rows: list[tuple[dict, dict | None, dict | None]], n_clean: int,
     :func:`nlcore.sweep.fig8_lengths`), in words, each read at its validation peak."""
     pair = [(a, b) for c, a, b in rows if (c["n_clean"], c["alpha"], c["seed"]) == (n_clean, alpha, seed) and a and b]
     if not pair:
-        return "(not measured: both runs are not stored at this profile)"
+        return "(not measured: the two runs are not both stored at this profile)"
     short, now = (r["metrics"]["best"]["test_acc"] for r in pair[0])
     return f"reached {now:.1%} where the shorter rule's run reached {short:.1%} ({points(now - short)}, seed {seed})"
 
@@ -431,7 +433,8 @@ def edge_rates(records: list[dict]) -> str:
 
 def critical_table(laws: dict, still_to_train=()) -> str:
     """Figure 9 with intervals: per target (rows of ``laws``, from :func:`nlcore.critical.laws`) the critical
-    number of clean labels at each alpha with its 95% interval, and the fitted exponent k with its own; under
+    number of clean labels at each alpha with its interval (95%, the seed range, or with one seed the sizes
+    around the crossing: :func:`nlcore.critical.interval_text`), and the fitted exponent k with its own; under
     it, the runs left out of the crossings (:func:`nlcore.critical.kept`) with what they reached.
     ``still_to_train``: the alphas whose lines have sizes still to train (:func:`nlcore.sweep.open_alphas`):
     "not reached" says "so far" where :func:`nlcore.critical.may_yet_reach`."""
@@ -445,10 +448,7 @@ def critical_table(laws: dict, still_to_train=()) -> str:
                 " so far (smaller sizes still to train)" if may_yet_reach(v["sizes"], a, still_to_train) else "")
                 if v.get("sizes") else "not reached")
         n = f"≤ {v['n']:,.0f}" if v["status"] == "at_smallest" else f"{v['n']:,.0f}"
-        if v["status"] == "crossed" and v["low"] is not None:
-            high = "unbounded" if v["high"] is None else f"{v['high']:,.0f}"
-            n += f" ({'' if v['label'] == 'between' else v['label'] + ' '}{v['low']:,.0f} to {high})"
-        return n
+        return n + (interval_text(v["low"], v["high"], v["label"]) if v["status"] == "crossed" else "")
 
     rows = []
     for t, f in sorted(laws.items()):
@@ -558,7 +558,8 @@ def line_text(cross: dict, alpha: float) -> str:
 
 def calculator_table(rows: list[dict], profile: str, m: int = 10, still_to_train=()) -> str:
     """The calculator's answers (:func:`nlcore.critical.answers` over the runs of ``profile``) as a Markdown
-    table, one row per alpha and one column per target: the estimate and its 95% interval, or why there is
+    table, one row per alpha and one column per target: the estimate and its interval (named as
+    :func:`nlcore.critical.interval_text` names it), or why there is
     none; beside alpha, the label accuracy of uniform noise over ``m`` classes. ``still_to_train``: the
     alphas whose lines have sizes still to train (:func:`nlcore.sweep.open_alphas`), where "not reached" may
     not be final (:func:`nlcore.critical.may_yet_reach`)."""
@@ -578,8 +579,7 @@ def calculator_table(rows: list[dict], profile: str, m: int = 10, still_to_train
                     f" by the runs kept; a run left out reached it ({', '.join(reached)})" if reached else "")
             return "no law yet" if r.get("no_law") else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"
-        high = "unbounded" if r["high"] is None else f"{r['high']:,.0f}"  # (the runs do not bound it above)
-        return n + (f" ({r['low']:,.0f} to {high})" if r["low"] is not None else "")
+        return n + interval_text(r["low"], r["high"], r.get("label"))
 
     at = {(r["alpha"], r["target"]): r for r in rows}
     head = "| α | label accuracy | " + " | ".join(f"{t:.0%} test accuracy" for t in targets) + " |\n"
@@ -592,8 +592,11 @@ def calculator_table(rows: list[dict], profile: str, m: int = 10, still_to_train
 def share(x: float) -> str:
     """A fraction as a percentage to two significant figures, and below 10% as "1 in N" too: a break-even of
     0.02% must not print as 0.0%."""
-    p = float(f"{x * 100:.2g}")
-    return f"{p:g}%" + (f" (1 in {round(1 / x):,})" if 0 < x < 0.1 else "")
+    import math
+
+    p = x * 100
+    places = max(0, 1 - math.floor(math.log10(p))) if p > 0 else 0
+    return f"{p:.{places}f}%" + (f" (1 in {round(1 / x):,})" if 0 < x < 0.1 else "")
 
 
 def tradeoff_text(rows: list[dict], target: float, m: int = 10) -> str:

@@ -324,19 +324,19 @@ def lr_vs_alpha(rows: list[dict], title: str) -> go.Figure:
 
 
 def calculator(laws: dict, rows: list[dict], title: str, still_to_train=()) -> go.Figure:
-    """The clean-label calculator drawn, with two sliders that work in static HTML: one picks the target
-    accuracy, one the alpha, and a labelled point shows the calculator's answer there (``rows``:
+    """The clean-label calculator drawn, with two sliders that work in static HTML: one picks the target accuracy, one
+    the alpha, and a labelled point shows the calculator's answer there (``rows``:
     :func:`nlcore.critical.answers` over those targets and alphas; none where it refuses). Per target: the
-    fitted law n* = c alpha^k over its alphas with its 95% band (:func:`nlcore.critical.band`) where the
-    runs give one, the law dotted beyond them (extrapolation), the measured crossings, the upper bounds
-    (the smallest size tried already reached the target: a downward triangle) and the lower bounds (no size
-    tried reached it: an upward triangle at the largest; an open circle there while smaller sizes may yet
-    reach it, :func:`nlcore.critical.may_yet_reach` over ``still_to_train``), drawn with or without a law.
-    The alpha slider lists the alphas > 0 where some target has an answer.
+    fitted law n* = c alpha^k over its alphas with its band (:func:`nlcore.critical.band`: 95%, or the seed
+    range, as the law's ``label`` says) where the runs give one, the law dotted beyond them (extrapolation), the
+    measured crossings, the upper bounds (the smallest size tried already reached the target: a downward
+    triangle) and the lower bounds (no size tried reached it: an upward triangle at the largest; an open circle
+    there while smaller sizes may yet reach it, :func:`nlcore.critical.may_yet_reach` over ``still_to_train``),
+    drawn with or without a law. The alpha slider lists the alphas > 0 where some target has an answer.
     ``laws[target]``: a :func:`nlcore.critical.fit` result plus ``crossings``."""
     import numpy as np
 
-    from .critical import band, may_yet_reach
+    from .critical import band, interval_text, may_yet_reach
 
     fig, owner, answer_at = go.Figure(), [], {}
     targets = sorted(laws)
@@ -380,7 +380,7 @@ def calculator(laws: dict, rows: list[dict], title: str, still_to_train=()) -> g
                     marker=dict(color=color, size=10, symbol=symbol,
                                 opacity=0.5 if status in ("never", "open") else 1),
                     hovertext=[f"α = {a:g}: " + what.format(n=f"{n:,.0f}")
-                               + (f" ({v['low']:,.0f} to {v['high']:,.0f})" if v["low"] and v["high"] else "")
+                               + interval_text(v["low"], v["high"], v.get("label"))
                                for (a, v), n in zip(pts, y)]))
         answer_at[t] = len(fig.data)
         fig.add_trace(go.Scatter(x=[], y=[], mode="markers+text", textposition="top center", name="the answer",
@@ -393,8 +393,8 @@ def calculator(laws: dict, rows: list[dict], title: str, still_to_train=()) -> g
         if r is None or "refused" in r or a <= 0:  # alpha = 0 has no place on a log axis: the table has it
             return [], [], [], []
         n = f"{'≤ ' if r['upper_bound'] else ''}{r['n_clean']:,.0f}"
-        span = f" ({r['low']:,.0f} to {r['high']:,.0f})" if r["low"] is not None and r["high"] is not None else ""
-        return [a], [r["n_clean"]], [n], [f"α = {a:g}, {t:.0%}: {n} clean labels{span}"]
+        return [a], [r["n_clean"]], [n], [f"α = {a:g}, {t:.0%}: {n} clean labels"
+                                          + interval_text(r["low"], r["high"], r.get("label"))]
 
     def restyle(a):
         pts = [point(t, a) for t in targets]

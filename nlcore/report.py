@@ -73,6 +73,13 @@ def end_drift(records: list[dict], field: str) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+def value(field: str, v) -> str:
+    """A config value in a table cell under its field's name: a word where one is defined (``keras``: Keras's),
+    else as stored."""
+    return {("init", "keras"): "Keras's", ("init", "torch"): "torch's", ("inputs", "unit"): "x / 255"}.get(
+        (field, v), f"{v:g}" if isinstance(v, float) else str(v))
+
+
 def ablation_table(records: list[dict], fields: tuple[str, ...]) -> str:
     """One row per model and value of ``fields``: test accuracy of the chosen rate over seeds, the rates
     chosen, and how far the first layer's weights on always-dark pixels moved (RMS, for dense models)."""
@@ -84,7 +91,7 @@ def ablation_table(records: list[dict], fields: tuple[str, ...]) -> str:
         rs = [r for r in records if r["key"] in s["keys"]]
         drift = end_drift(rs, "dark_drift")
         moot = {"mlp_dropout"} if s["model"] == "perceptron" else set()  # no hidden layer to drop out of
-        rows.append(f"| {NAMES.get(s['model'], s['model'])} | " + " | ".join("–" if f in moot else str(s[f])
+        rows.append(f"| {NAMES.get(s['model'], s['model'])} | " + " | ".join("–" if f in moot else value(f, s[f])
                                                                                for f in fields)
                     + f" | {spread(s)} | {', '.join(f'{x:g}' for x in s['lrs'])} | "
                     + ("–" if drift is None else f"{drift:.4f}") + " |")
@@ -151,8 +158,8 @@ def factor_effects(records: list[dict], fields: tuple[str, ...]) -> str:
                 parts.append(f"{NAMES.get(m, m)} {pct(means[0])} against {pct(means[1])} "
                              f"({(means[0] - means[1]) * 100:+.1f} points)")
         if parts:
-            lines.append(f"- **{FIELD_NAMES.get(f, f)} {values[0]} against {values[1]}** (mean over seeds and the "
-                         "other choices): "
+            lines.append(f"- **{FIELD_NAMES.get(f, f)} {value(f, values[0])} against {value(f, values[1])}** (mean "
+                         "over seeds and the other choices): "
                          + "; ".join(parts) + ".")
     return "\n".join(lines) or "No ablation run is stored yet."
 

@@ -49,7 +49,8 @@ def test_the_interval_on_k_comes_from_the_spread_between_seeds():
     law = critical.fit(cross)
     assert law["k_low"] == pytest.approx(1.05) and law["k_high"] == pytest.approx(1.15)  # the seeds: k -+ tilt
     # two seeds: the percentiles fall on the resamples of one seed alone, so the interval is named a range
-    assert law["k_low"] < 1.1 < law["k_high"] and law["interval"].endswith("a range over the seeds, not a confidence interval")
+    assert law["k_low"] < 1.1 < law["k_high"]
+    assert law["interval"].endswith("a range over the seeds, not a confidence interval")
     assert "paired across alphas" in law["interval"] and law["label"] == v["label"] == "seed range"
     many = critical.crossings(synthetic(k=1.1, jitter=0.2, tilt=0.05, seeds=range(6)), 0.9)
     law6 = critical.fit(many)

@@ -29,6 +29,13 @@ def test_last_interval_counts_runs_still_climbing_and_names_them_in_the_caveat()
     caveat = out["ordering_caveat"]
     assert "1 to 2 seeds per model" in caveat and "of Perceptron was still climbing" in caveat
     assert "| Perceptron | 100 | 0.1, 0.1 | +5.0, +1.0 | 100 |" in out["table"]
+    assert out["over"] == "over the last evaluation interval" and "(more than 2 points up over the last" in caveat
+    # runs reported as the mean of their last 3 evaluations are judged over that window, and the texts say so
+    six = [dict(r, config=dict(r["config"], mean_last=3)) for r in
+           (record("perceptron", 100, [0.20, 0.21, 0.22, 0.26, 0.27, 0.27], seed=0),)]
+    out = findings.last_interval(six, summary[:1], 100.0)
+    assert out["over"] == "from the mean of the 3 evaluations before the last 3 to theirs"
+    assert "| +5.7 |" in out["table"] and "change from the mean of the 3" in out["table"]
 
 
 def test_last_interval_with_no_climbing_run_says_so():
@@ -205,9 +212,10 @@ def test_tradeoff_text_counts_the_noisy_labels_a_clean_set_is_worth():
     assert "- α = 10 (labels right with probability 18.2%): 2,000 clean labels' worth, that is 22,000 labels" in text
     # and over its interval: 500 / (2,600 x 11) = 1.7% to 500 / (1,500 x 11) = 3.0%
     assert ("it pays when a noisy label costs less than 2.3% (1 in 44) of a clean one; across 1,500 to 2,600 clean "
-            "labels' worth (its interval) the break-even is 1.7% (1 in 57) to 3% (1 in 33).") in text
+            "labels' worth (its interval) the break-even is 1.7% (1 in 57) to 3.0% (1 in 33).") in text
     tiny = findings.tradeoff_text([rows[0], dict(rows[1], alpha=50, n_clean=40000.0, low=None, high=None)], 0.9)
     assert "costs less than 0.025% (1 in 4,080) of a clean one" in tiny  # 500 / 2,040,000: not "0.0%"
+    assert (findings.share(0.0003), findings.share(0.25)) == ("0.030% (1 in 3,333)", "25%")  # two figures
     assert "- α = 20 (labels right with probability 14.3%): at most 8,000 clean labels' worth, that is at most " \
            "168,000 labels from the noisy source." in text and "α = 50" not in text
     bound = findings.tradeoff_text([dict(rows[0], upper_bound=True)] + rows[1:], 0.9)  # n*(0) <= 500

@@ -27,7 +27,7 @@ def ablation():
 
 def test_factor_effects_average_over_seeds_and_the_other_factor():
     text = report.factor_effects(ablation(), ("inputs", "rho"))
-    assert "**inputs unit against standardized**" in text and "30.5% against 20.5% (+10.0 points)" in text
+    assert "**inputs x / 255 against standardized**" in text and "30.5% against 20.5% (+10.0 points)" in text
     assert "**AdaDelta ρ 0.95 against 0.9**" in text and "26.0% against 25.0% (+1.0 points)" in text
 
 
@@ -36,7 +36,7 @@ def test_ablation_table_rows_spread_and_drift():
     assert table.startswith("| model | inputs | AdaDelta ρ | test accuracy |")  # names, not config fields
     rows = table.splitlines()[2:]
     assert len(rows) == 4
-    unit95 = next(r for r in rows if "| unit | 0.95 |" in r)
+    unit95 = next(r for r in rows if "| x / 255 | 0.95 |" in r)
     assert "31.0% (31.0%–31.0%, 2 seeds)" in unit95 and "0.1, 0.1" in unit95 and unit95.endswith("| 0.0000 |")
     assert next(r for r in rows if "| standardized | 0.9 |" in r).endswith("| 0.5000 |")
 
