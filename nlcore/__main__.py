@@ -100,18 +100,17 @@ def main(argv=None) -> int:
 def _clean_labels(args) -> int:
     """The clean-label calculator (nlcore.critical) on the stored Figure 8 runs of one profile: text or JSON.
 
-    JSON keys: ``alpha``, ``target``, ``n_clean`` (the estimate), ``low``, ``high`` (its interval, null
-    where the runs give none), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``, ``k_high``: the law
-    n = c alpha^k, null until a target is crossed at two alphas > 0; ``label``), and beside them ``upper_bound``
-    (the smallest size tried already reached the target), ``interval`` and ``how`` (in words), ``label`` (the
-    interval's short name: ``"95%"``, ``"seed range"`` with 3 seeds or fewer, ``"between"``: one seed's sizes
-    around the crossing), ``measured``
-    (``alphas`` the law rests on, ``alphas_run``, ``n_clean``: the smallest and largest size tried at the alphas
-    the answer rests on, ``runs``, ``left_out``: runs there the crossing does not rest on, ``{alpha, seed,
-    n_clean, test_acc}``), ``label_accuracy`` (of uniform noise at ``alpha``), ``asked_label_accuracy``
-    (``--label-accuracy`` as given, or null), ``model``, ``dataset`` and ``profile``. A refusal exits 2 with
-    the reason on stderr and, with ``--json``, prints ``error``, ``alpha``, ``target``, ``profile`` and
-    ``asked_label_accuracy`` on stdout.
+    JSON keys: ``alpha``, ``target``, ``n_clean`` (the estimate), ``low``, ``high`` (its interval, null where the
+    runs give none), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``, ``k_high``: the law n = c alpha^k, null
+    until a target is crossed at two alphas > 0), and beside them ``k_label`` (the name of k's interval, as
+    ``label``), ``upper_bound`` (the smallest size tried already reached the target), ``interval`` and ``how`` (in
+    words), ``label`` (the interval's short name: ``"95%"``, ``"seed range"`` with 3 seeds or fewer,
+    ``"between"``: one seed's sizes around the crossing), ``measured`` (``alphas`` the law rests on,
+    ``alphas_run``, ``n_clean``: the smallest and largest size tried at the alphas the answer rests on, ``runs``,
+    ``left_out``: runs there the crossing does not rest on, ``{alpha, seed, n_clean, test_acc}``),
+    ``label_accuracy`` (of uniform noise at ``alpha``), ``asked_label_accuracy`` (``--label-accuracy`` as given,
+    or null), ``model``, ``dataset`` and ``profile``. A refusal exits 2 with the reason on stderr and, with
+    ``--json``, prints ``error``, ``alpha``, ``target``, ``profile`` and ``asked_label_accuracy`` on stdout.
 
     A label accuracy typed to d decimals is answered at a measured alpha whose label accuracy rounds to it
     (0.143 is alpha = 20, whose label accuracy is 0.142857...), and the conversion is printed.

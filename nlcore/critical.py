@@ -345,20 +345,19 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     """How many clean labels reach ``target`` test accuracy at ``alpha``, from the stored runs ``records``
     (one model, dataset and profile; several alpha and n_clean).
 
-    Returns ``alpha`` (a measured alpha where ``alpha`` equals one up to rounding), ``target``, ``n_clean``
-    (the estimate), ``low``, ``high``, ``interval`` and ``label`` (the interval, how it was made and its short
-    name: a 95% interval, or the seed range with :data:`FEW_SEEDS` seeds or fewer; None where the runs cannot
-    give one), ``upper_bound`` (True when ``n_clean`` is only an upper bound: the smallest size
-    tried at ``alpha`` already reached the target), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``,
-    ``k_high``, ``label``), ``measured`` (``alphas``: those > 0 whose curves crossed the target, which the law is
+    Returns ``alpha`` (a measured alpha where ``alpha`` equals one up to rounding), ``target``, ``n_clean`` (the
+    estimate), ``low``, ``high``, ``interval`` and ``label`` (the interval, how it was made and its short name: a
+    95% interval, or the seed range with :data:`FEW_SEEDS` seeds or fewer; None where the runs cannot give one),
+    ``upper_bound`` (True when ``n_clean`` is only an upper bound: the smallest size tried at ``alpha`` already
+    reached the target), ``extrapolated``, ``fit`` (``c``, ``k``, ``k_low``, ``k_high``), ``k_label`` (the short
+    name of k's interval), ``measured`` (``alphas``: those > 0 whose curves crossed the target, which the law is
     fitted on; ``alphas_run``: every alpha with runs; ``n_clean``: the smallest and largest size tried at the
     alphas the answer rests on, ``alpha`` itself for a crossing and the law's alphas for the law; ``runs``;
-    ``left_out``: ``[{alpha, seed, n_clean, test_acc}]``, the seeds at those alphas whose line is
-    incomplete, with their sizes and accuracies: :func:`crossings`)
-    and ``how`` (which of the two answered, and at a measured alpha what the law says there). At a measured
-    alpha the answer is the crossing measured there (:func:`crossings`, with its interval: the runs at that
-    alpha say more about it than a line through every alpha); between and beyond the measured alphas it is
-    the fitted law's (:func:`fit`, its interval from :func:`band`).
+    ``left_out``: ``[{alpha, seed, n_clean, test_acc}]``, the seeds at those alphas whose line is incomplete, with
+    their sizes and accuracies: :func:`crossings`) and ``how`` (which of the two answered, and at a measured alpha
+    what the law says there). At a measured alpha the answer is the crossing measured there (:func:`crossings`,
+    with its interval: the runs at that alpha say more about it than a line through every alpha); between and
+    beyond the measured alphas it is the fitted law's (:func:`fit`, its interval from :func:`band`).
 
     Raises ValueError for alpha < 0 or a target outside (0, 1), :class:`NotReached` when the runs at alpha
     reach the target at no size tried (even with ``extrapolate``: the measurement stands), :class:`NoLaw`
@@ -382,9 +381,9 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
         tried = sorted({n for a in alphas for n in cross[a]["sizes"]})
         return [tried[0], tried[-1]] if tried else []
 
-    base = dict(alpha=alpha, target=float(target), fit={k: law[k] for k in ("c", "k", "k_low", "k_high", "label")},
-                measured=dict(alphas=law["alphas"], alphas_run=sorted(cross), n_clean=[], runs=len(records),
-                              left_out=[]))
+    base = dict(alpha=alpha, target=float(target), fit={k: law[k] for k in ("c", "k", "k_low", "k_high")},
+                k_label=law["label"], measured=dict(alphas=law["alphas"], alphas_run=sorted(cross), n_clean=[],
+                                                    runs=len(records), left_out=[]))
     if v is not None and v["status"] == "never":
         best = max(v["curve"].values(), default=None)
         seeds = ("seed " if len(v["seeds"]) == 1 else "seeds ") + ", ".join(map(str, v["seeds"]))
@@ -445,7 +444,7 @@ def sentence(out: dict, model_name: str) -> str:
         lo = "–" if out["low"] is None else f"{out['low']:,.0f}"
         hi = "unbounded" if out["high"] is None else f"{out['high']:,.0f}"
         interval = f" ({lo} to {hi}: {out['interval']})"
-    k_in = "" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}] ({f.get('label') or '95%'})"
+    k_in = "" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}] ({out['k_label']})"
     law = "" if f["k"] is None or alpha == 0 else f"; fitted law n = {f['c']:.3g} * alpha^{f['k']:.2f}{k_in}"
     rests = ("alpha " + ", ".join(f"{a:g}" for a in ms["alphas"])) if out["how"].startswith("the fitted law") \
         else f"alpha = {alpha:g}"

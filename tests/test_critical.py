@@ -90,7 +90,7 @@ def test_the_calculator_answers_inside_refuses_outside_and_warns_when_extrapolat
     out = critical.clean_labels(recs, alpha=30, target=0.9)
     assert out["n_clean"] == pytest.approx(200 * 30 ** 1.1, rel=1e-6) and not out["extrapolated"]
     assert out["low"] < out["n_clean"] < out["high"] and out["interval"].startswith("bootstrap over")
-    assert out["label"] == out["fit"]["label"] == "seed range"  # two seeds: printed as a range, not as 95%
+    assert out["label"] == out["k_label"] == "seed range"  # two seeds: printed as a range, not as 95%
     row = critical.answers(recs, [0.9], [30])[0]
     assert row["label"] == "seed range" and critical.interval_text(row["low"], None, row["label"]).endswith(
         "to unbounded)")
