@@ -1,4 +1,4 @@
-"""Run configs: the defaults, the three profiles, validation and the hash that keys a run.
+"""Run configs: the defaults, the four profiles, validation and the hash that keys a run.
 
 A config is a flat dict of JSON literals (nanoGPT / big_vision style). A run is
 keyed by ``config_key(cfg)``, the SHA-256 of its canonical JSON: change any
