@@ -8,10 +8,13 @@
 #      packed 1, 4, 16 times per step;
 #   3. paper-profile runs of Figure 1 (and others named in GPU_RUNS; empty: none), most telling first,
 #      until GPU_RUNS_S seconds are spent: stored as usual, then packed into $OUT/gpu-runs.tgz;
-#   4. with GPU_SWEEP="fig8 confusion fig5 ..." (MNIST figures), those figures' sweeps at the full profile,
-#      in order, until GPU_SWEEP_S seconds are spent, on a copy of the committed store (so only the runs
-#      missing from it train, and runs that wait on stored ones are listed), the new records packed into
-#      $OUT/gpu-sweep-runs.tgz. Steps 1 and 2 are skipped with GPU_TEST_S=0 and GPU_BENCH_S=0.
+#   4. with GPU_SWEEP="fig1len fig7 | fig8:convnet4@50#0 | fig5 fig11" (scripts/sweep_bg.py items of MNIST
+#      figures, '|' between the lists of parallel workers), those runs at the full profile until GPU_SWEEP_S
+#      seconds are spent, each worker its own list first, then every list; on a copy of the committed store
+#      (so only the runs missing from it train, and runs that wait on stored ones are listed), the new
+#      records packed into $OUT/gpu-sweep-runs.tgz, each worker's log in $OUT/sweep-N.log (8 files come
+#      back at most: 5 workers). GPU_MPS=1 runs the workers under CUDA MPS where it starts and works.
+#      Steps 1 and 2 are skipped with GPU_TEST_S=0 and GPU_BENCH_S=0.
 # Usage there (python3 with torch already installed; no pip, no git):
 #   NLCORE_DATA=<folder with mnist/> NLCORE_CODE_VERSION=<git sha of this tree> bash benchmarks/gpu.sh
 # Here, afterwards: tar xzf gpu-runs.tgz -C results/  (the records keep their device and code version);
@@ -20,9 +23,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 OUT=${OUT:-benchmarks/results}
-mkdir -p "$OUT"
+mkdir -p "$OUT" /tmp/nlcore-calibration
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
-export NLCORE_RESULTS=${NLCORE_RESULTS:-/tmp/nlcore-gpu-results} NLCORE_CALIBRATION=$OUT/calibration.json
+export NLCORE_RESULTS=${NLCORE_RESULTS:-/tmp/nlcore-gpu-results} NLCORE_CALIBRATION=/tmp/nlcore-calibration/calibration.json
 START=$(date +%s)
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$OUT/gpu.log"
 $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" 2>&1 | tee -a "$OUT/gpu.log"
@@ -56,15 +59,40 @@ done
 if [ -n "${GPU_SWEEP:-}" ]; then
   STORE=/tmp/nlcore-sweep-results
   mkdir -p "$STORE" && cp -r results/runs "$STORE/" && touch "$STORE/.start"
-  DEADLINE=$(( $(date +%s) + ${GPU_SWEEP_S:-300} ))
-  for fig in $GPU_SWEEP; do
-    left=$(( DEADLINE - $(date +%s) ))
-    if (( left < 20 )); then echo "skipped (time): sweep $fig" | tee -a "$OUT/gpu.log"; continue; fi
-    t0=$(date +%s)
-    NLCORE_RESULTS=$STORE timeout "$left" $PY -m nlcore sweep "$fig" --profile full --device cuda --no-progress 2>&1 \
-      | tail -n 5 | tee -a "$OUT/gpu.log"
-    echo "sweep $fig: rc ${PIPESTATUS[0]}, $(( $(date +%s) - t0 )) s" | tee -a "$OUT/gpu.log"
-    (cd "$STORE" && find runs -name '*.json' -newer .start | tar czf "$OUT/gpu-sweep-runs.tgz" -T -)
+  pack() { (cd "$STORE" && find runs -name '*.json' -newer .start | tar czf "$OUT/gpu-sweep-runs.tgz" -T -); }
+  if [ -n "${GPU_MPS:-}" ] && command -v nvidia-cuda-mps-control >/dev/null; then
+    # MPS lets the workers' small kernels share the GPU instead of taking turns; kept only if a CUDA call works
+    export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
+    mkdir -p /tmp/mps-pipe /tmp/mps-log && nvidia-cuda-mps-control -d
+    if timeout 60 $PY -c "import torch; print('MPS: CUDA works,', torch.ones(2, device='cuda').sum().item())" \
+        2>&1 | tee -a "$OUT/gpu.log" | grep -q works; then :; else
+      echo quit | nvidia-cuda-mps-control; unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+      echo "MPS: off (the CUDA call failed under it)" | tee -a "$OUT/gpu.log"
+    fi
+  fi
+  # workers: GPU_SWEEP's '|'-separated lists, each of scripts/sweep_bg.py items, most telling first (the store's
+  # locks give each run to one process). Without MPS the workers take turns on the GPU, so that the first list
+  # keeps its share, there are two: the first list, then all others in order.
+  IFS='|' read -ra LISTS <<< "$GPU_SWEEP"
+  if [ -z "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && (( ${#LISTS[@]} > 2 )); then
+    rest="${LISTS[*]:1}"; LISTS=("${LISTS[0]}" "$rest")
+  fi
+  note="trained while ${#LISTS[@]} processes shared the GPU"
+  [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && note="$note under MPS"
+  pids=()
+  for w in "${!LISTS[@]}"; do
+    # shellcheck disable=SC2086
+    NLCORE_RESULTS=$STORE NLCORE_RUN_NOTE="$note (benchmarks/gpu.sh)" OMP_NUM_THREADS=2 \
+      timeout "${GPU_SWEEP_S:-300}" $PY scripts/sweep_bg.py full ${LISTS[$w]} > "$OUT/sweep-$w.log" 2>&1 &
+    pids+=($!)
   done
+  t0=$(date +%s)
+  alive() { for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+  while alive; do sleep 10; pack; done
+  wait; pack
+  echo "sweep: $note, $(( $(date +%s) - t0 )) s, $(tar tzf "$OUT/gpu-sweep-runs.tgz" | wc -l) runs stored" \
+    | tee -a "$OUT/gpu.log"
+  [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && echo quit | nvidia-cuda-mps-control
 fi
+cp "$NLCORE_CALIBRATION" "$OUT/" 2>/dev/null  # the machine's measured choices (beside it, its lock: not copied)
 echo "gpu.sh: $(( $(date +%s) - START )) s in all" | tee -a "$OUT/gpu.log"

@@ -39,6 +39,12 @@ def code_version() -> str | None:
     return _get("NLCORE_CODE_VERSION")
 
 
+def run_note() -> str | None:
+    """``NLCORE_RUN_NOTE``: a sentence stored as each new run record's ``note``: how the machine was shared
+    while it trained (its wall time is not a speed otherwise), say."""
+    return _get("NLCORE_RUN_NOTE")
+
+
 def checkpoint_s() -> str | None:
     """``NLCORE_CHECKPOINT_S``: seconds between checkpoints of a run in flight (text; nlcore.checkpoint parses it)."""
     return _get("NLCORE_CHECKPOINT_S")
