@@ -37,7 +37,25 @@ def capture(fn, kind: str):
         torch.cuda.set_stream(stream)
         torch.cuda.synchronize()
         GRAPH_FAILURES[kind] = repr(e)[:500]
+        unmarked = _unmark_generator()
+        if unmarked:
+            GRAPH_FAILURES[kind] += f"; then, unmarking the generator: {unmarked}"
         return None, None
+
+
+def _unmark_generator() -> str | None:
+    """After a failed capture, let eager random draws (dropout) run again. torch marks CUDA's default
+    generator as capturing when a capture begins and unmarks it only when the capture ends well, so after a
+    failed one every eager draw raises "Offset increment outside graph capture encountered unexpectedly".
+    A capture that succeeds (one draw, never replayed) unmarks it; the generator's eager state is untouched
+    (a capture's draws advance only the graph's own offset). Returns the error if that capture fails too."""
+    try:
+        with torch.cuda.graph(torch.cuda.CUDAGraph()):
+            torch.rand(1, device="cuda")
+    except Exception as e:  # noqa: BLE001 -- reported with the first failure
+        torch.cuda.synchronize()
+        return repr(e)[:300]
+    return None
 
 
 def replayable(fn, kind: str, warmup: int = 3):
