@@ -31,10 +31,12 @@ def images(cfg: dict) -> int:
 
 
 def rates(gpu: bool = False) -> dict:
-    """(model, dataset) -> median images/s of stored runs on this kind of machine (CPU runs, or GPU runs)."""
+    """(model, dataset) -> median images/s of stored runs on this kind of machine (CPU runs, or GPU runs). Runs
+    whose record has a ``note`` (trained while processes shared the machine: benchmarks/gpu.sh's workers) are
+    left out: their wall time is not one run's speed."""
     by: dict = {}
     for r in results.load_all():
-        if r["device"].startswith("cpu") == gpu or results.run_seconds(r) <= 0:
+        if r["device"].startswith("cpu") == gpu or results.run_seconds(r) <= 0 or r.get("note"):
             continue
         c = r["config"]
         by.setdefault((c["model"], c["dataset"]), []).append(images(c) / results.run_seconds(r))
@@ -98,7 +100,8 @@ def main() -> None:
     print("""# The cost of reproduction
 
 How much training each figure takes, from its configs (steps × batch × learning rates of every run),
-and how long that is on the 2-core CPU this book was made on, predicted from measured speed: the median
+and how long that is on the 2-core CPUs this book was made on (an AMD EPYC with AVX2 only for most runs; an
+Intel Xeon with AMX bf16 for Figure 2's `full` runs), predicted from measured speed: the median
 images per second of the stored runs of the same model and dataset (evaluation included), or the
 engine's rate from `benchmarks/throughput.py` for a model with no stored run. A model with neither is
 marked *not measured* rather than guessed (ResNets on a CPU). The last column is what is stored and the
@@ -119,6 +122,11 @@ from the four Figure 1 runs it trained at 60,000 clean images with the earlier c
 whole CUDA-graph steps, bf16, the learning-rate grid
 stacked; evaluation included) and, for other models, from `benchmarks/results/throughput-gpu-nvidia-h200.json`.
 CIFAR models were not run on it (their data could not travel to it), so their GPU time is *not measured*.
+The `full`-profile runs stored from an H200 (Figures 1, 5, 7, 8 and 11: the records whose `note` says so)
+were trained by `benchmarks/gpu.sh` with four or five worker processes sharing the GPU under CUDA MPS, so
+their wall times in the last column are those of shared runs and the prediction leaves them out. Together
+the workers stored 74 runs (147.9 M images, all rates) in 510 s and then 41 runs (56.9 M) in 150 s: about
+290,000 and 380,000 images per second, not counting the runs still in flight when the time was up.
 
 Regenerate: `python benchmarks/cost.py > book/cost.md`.
 

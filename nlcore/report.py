@@ -168,9 +168,10 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
     """Per model and alpha: the chosen rate's test accuracy averaged over the last ``window`` evaluations,
     and its change from the ``window`` evaluations before them (mean over seeds; :func:`last_change`, the
     front page's measure, for runs whose ``mean_last`` is ``window``): a run still learning at the end of
-    its pass shows a clear gain; one that levelled off, a change within the evaluation swing."""
+    its pass shows a clear gain; one that levelled off, a change within the evaluation swing. The hours are
+    the CPU runs' (a GPU run's, "–" where a row has no CPU run, are not what a CPU pass costs)."""
     rows = [f"| model | α | mean of the last {window} evaluations | change from the {window} before | seeds | "
-            "hours per run (all its rates) |", "|---|---|---|---|---|---|"]
+            "CPU hours per run (all its rates) |", "|---|---|---|---|---|---|"]
     for s in results.summarize(records):
         last, change, hours = [], [], []
         for r in (r for r in records if r["key"] in s["keys"]):
@@ -180,11 +181,12 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
             acc = [c["test_acc"] for c in chosen(r)["curve"]]
             last.append(sum(acc[-window:]) / window)
             change.append(last_change(r))
-            hours.append(results.run_seconds(r) / 3600)
+            if r["device"].startswith("cpu"):
+                hours.append(results.run_seconds(r) / 3600)
         if last:
             rows.append(f"| {NAMES.get(s['model'], s['model'])} | {s['alpha']:g} | {pct(sum(last) / len(last))} | "
                         f"{sum(change) / len(change) * 100:+.1f} points | {len(last)} | "
-                        f"{sum(hours) / len(hours):.2f} |")
+                        + (f"{sum(hours) / len(hours):.2f} |" if hours else "– |"))
     return "\n".join(rows)
 
 

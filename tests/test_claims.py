@@ -189,7 +189,7 @@ def test_a_fig1_point_names_runs_still_climbing_and_a_rate_at_the_edge_of_its_gr
     assert report.last_change(rec) == pytest.approx(0.06)
     assert claims._caveats([rec]).startswith("; 1 of 1 runs still climbing at their end (+6.0 points from the mean "
                                              "of the 3 evaluations before the last 3 to theirs)")
-    assert "| +6.0 points |" in report.plateau_table([dict(rec, key="k", wall_time_s=1)])
+    assert "| +6.0 points |" in report.plateau_table([dict(rec, key="k", wall_time_s=1, device="cpu")])
 
 
 def test_the_fig8_claim_leaves_an_alpha_open_while_its_smaller_sizes_are_still_to_train(results_root):

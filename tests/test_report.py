@@ -13,7 +13,7 @@ def record(model, seed, curve_acc, lr=0.1, **fields):
     per_lr = [dict(lr=lr, diverged=False, curve=curve, val_acc=acc, test_acc=acc)]
     best = dict(lr=lr, val_acc=acc, test_acc=acc, selected_on="val")
     return dict(key=config.config_key(cfg), config=cfg, seed=seed, metrics=dict(per_lr=per_lr, best=best),
-                wall_time_s=1800.0)
+                wall_time_s=1800.0, device="cpu (test)")
 
 
 def ablation():
@@ -46,6 +46,10 @@ def test_plateau_table_compares_the_last_evaluations_with_those_before():
     flat = record("mlp1", 1, [0.1] * 6 + [0.50, 0.50, 0.50, 0.50, 0.50, 0.50])
     (row,) = report.plateau_table([rising, flat]).splitlines()[2:]
     assert row == "| MLP, 1 hidden layer | 100 | 50.0% | +5.0 points | 2 | 0.50 |"
+    # a GPU run's wall time is not what a CPU pass costs: the hours are the CPU runs', "–" without one
+    gpu = dict(flat, device="NVIDIA H200", wall_time_s=60.0)
+    assert report.plateau_table([rising, gpu]).splitlines()[2].endswith("| 2 | 0.50 |")
+    assert report.plateau_table([gpu]).splitlines()[2].endswith("| 1 | – |")
 
 
 def test_vs_paper_marks_what_is_not_stored_and_quotes_the_paper():
