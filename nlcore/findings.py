@@ -46,6 +46,32 @@ def run_settings(records: list[dict], cfg: dict, devices: bool = False) -> list[
             ("training time of the runs shown", minutes)]
 
 
+def devices_line(records: list[dict]) -> str:
+    """Where the runs shown trained, one sentence: how many on each device, with the numeric precision the
+    engine chose there, the GPU runs named where there are three or fewer, and a GPU record's ``note`` (how
+    the GPU was shared). A GPU run of a config is not bit-identical to a CPU run of it (book/reproducibility.md)."""
+    groups: dict = {}
+    for r in records:
+        groups.setdefault(r["device"], []).append(r)
+    parts = []
+    for device, rs in sorted(groups.items(), key=lambda g: (not g[0].startswith("cpu"), g[0])):
+        precision = " and ".join(sorted({r["metrics"].get("precision") or "fp32" for r in rs}))
+        part = f"{len(rs)} on {device}, {precision}"
+        if not device.startswith("cpu") and len(rs) <= 3:
+            part += ": " + ", ".join(f"{NAMES.get(r['config']['model'], r['config']['model'])} at "
+                                     f"α = {r['config']['alpha']:g}, seed {r['seed']}" for r in rs)
+        notes = sorted({r["note"] for r in rs if r.get("note")})
+        if notes:
+            part += ", " + "; ".join(notes)
+        parts.append(part)
+    if not parts:
+        return ""
+    gpu = any(not d.startswith("cpu") for d in groups)
+    return ("Where the runs shown trained: " + "; ".join(parts) + "."
+            + (" A GPU run and a CPU run of one config differ by floating-point noise that training amplifies "
+               "(the reproducibility page)." if gpu else ""))
+
+
 def chose_smallest_rate(record: dict) -> bool:
     """Whether a run that trained more than one rate chose the smallest of them, the edge of what it trained:
     a still smaller rate, not trained, might have done better there."""

@@ -400,3 +400,20 @@ def test_exponent_text_puts_our_k_beside_the_papers_two_points():
     assert text.endswith("give k = log(10,000/2,000)/log(50/10) = 1.00, and its Figure 9 and text say "
                          "slightly above 1.")
     assert findings.exponent_text({0.8: laws[0.8]}).startswith("No target was crossed at two α > 0 yet")
+
+
+def test_devices_line_counts_each_device_and_names_few_gpu_runs():
+    def rec(device, seed, precision, **extra):
+        return dict(device=device, seed=seed, config=dict(model="convnet4", alpha=100.0),
+                    metrics=dict(precision=precision), **extra)
+
+    cpu = [rec("cpu (AMD EPYC, 2 threads, avx2)", s, "fp32") for s in (0, 1)]
+    gpu = rec("NVIDIA H200", 1, "bf16", note="trained while 5 processes shared the GPU under MPS")
+    line = findings.devices_line(cpu + [gpu])
+    assert line.startswith("Where the runs shown trained: 2 on cpu (AMD EPYC, 2 threads, avx2), fp32; "
+                           "1 on NVIDIA H200, bf16: ConvNet, 4 layers at α = 100, seed 1, trained while 5 "
+                           "processes shared the GPU under MPS.")
+    assert "reproducibility page" in line
+    assert "reproducibility" not in findings.devices_line(cpu) and findings.devices_line([]) == ""
+    many = findings.devices_line([rec("NVIDIA H200", s, "bf16") for s in range(4)])
+    assert many.startswith("Where the runs shown trained: 4 on NVIDIA H200, bf16.")  # four: counted, not named
