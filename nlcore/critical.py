@@ -360,7 +360,9 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
     beyond the measured alphas it is the fitted law's (:func:`fit`, its interval from :func:`band`).
 
     Raises ValueError for alpha < 0 or a target outside (0, 1), :class:`NotReached` when the runs at alpha
-    reach the target at no size tried (even with ``extrapolate``: the measurement stands), :class:`NoLaw`
+    reach the target at no size tried, or the law's answer is below the largest size tried at a measured alpha
+    no larger than alpha that never reached it (more noise needs at least as many clean labels), even with
+    ``extrapolate``: the measurement stands; :class:`NoLaw`
     at an unmeasured alpha while fewer than two alphas > 0 crossed the target, and
     :class:`OutsideMeasuredRange` when alpha lies outside the law's alphas unless ``extrapolate``;
     extrapolating warns.
@@ -424,13 +426,23 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
         raise OutsideMeasuredRange(f"alpha = {alpha:g} is outside the measured alphas {law['alphas'][0]:g} to "
                                    f"{law['alphas'][-1]:g} for target {target:g}; pass extrapolate (--extrapolate) "
                                    "to use the fitted law beyond them")
+    says = law["c"] * alpha ** law["k"]
+    # more noise needs at least as many clean labels: a measured alpha at or below this one whose line never
+    # reached the target at sizes above the law's answer refutes that answer (the measurement stands)
+    for a in sorted(x for x in cross if 0 < x <= alpha and cross[x]["status"] == "never"):
+        if max(cross[a]["sizes"]) > says:
+            raise NotReached(f"at alpha = {a:g}, no more noise than alpha = {alpha:g}, no stored run reaches target "
+                             f"{target:g} at any of the clean-set sizes tried, up to {max(cross[a]['sizes']):,}; the "
+                             f"fitted law's {says:,.0f} at alpha = {alpha:g} contradicts that, so there is no answer "
+                             f"here but more than {max(cross[a]['sizes']):,}", max(cross[a]["sizes"]), a,
+                             cross[a]["sizes"], cross[a]["left_out"])
     if not inside:
         warnings.warn(f"alpha = {alpha:g} lies outside the measured alphas {law['alphas'][0]:g} to "
                       f"{law['alphas'][-1]:g}: the answer extrapolates the fitted law", stacklevel=2)
     interval = band(law, [alpha])
     low, high = (None, None) if interval is None else (float(interval[0][0]), float(interval[1][0]))
     base["measured"]["n_clean"] = sizes(law["alphas"])
-    return dict(base, n_clean=float(law["c"] * alpha ** law["k"]), low=low, high=high, interval=law["interval"],
+    return dict(base, n_clean=float(says), low=low, high=high, interval=law["interval"],
                 label=None if interval is None else law["label"], extrapolated=not inside, upper_bound=False,
                 how="the fitted law n = c alpha^k")
 

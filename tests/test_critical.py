@@ -438,3 +438,20 @@ def test_split_gives_the_runs_a_chart_should_draw_and_those_left_out():
     lone = [dict(r, seed=1) for r in recs if r["config"]["alpha"] == 10 and r["config"]["n_clean"] == 55000]
     use, left = critical.split(recs + lone)
     assert left == lone and len(use) == len(recs)
+
+
+def test_a_law_below_what_a_less_noisy_line_never_reached_is_refused_even_extrapolating():
+    """More noise needs at least as many clean labels: where the runs at a smaller alpha never reached the target
+    up to some size, the law's smaller answer at a larger alpha is refused, extrapolating or not."""
+    recs = synthetic(k=1.2, c=10.0)
+    top = max(r["config"]["n_clean"] for r in recs)
+    big = max(ALPHAS)
+    # the largest alpha's line is cut below the target at every size: measured, it never reaches it
+    recs = [dict(r, metrics=dict(best=dict(lr=0.1, test_acc=0.5))) if r["config"]["alpha"] == big else r
+            for r in recs]
+    far = 3 * big
+    assert 10.0 * far ** 1.2 < top  # the law alone would answer below the sizes tried at the largest alpha
+    with pytest.raises(critical.NotReached, match=rf"at alpha = {big:g}, no more noise than alpha = {far:g}, "
+                                                  rf"no stored run reaches target 0.9 .* up to {top:,}") as e:
+        critical.clean_labels(recs, alpha=far, target=0.9, extrapolate=True)
+    assert e.value.alpha == big and e.value.largest == top
