@@ -30,13 +30,18 @@ def images(cfg: dict) -> int:
     return train.num_steps(cfg) * cfg["batch_size"] * len(cfg["lrs"])
 
 
+PAGE_CPU = "AMD EPYC"  # the CPU column's machine: most stored runs were trained on one
+
+
 def rates(gpu: bool = False) -> dict:
-    """(model, dataset) -> median images/s of stored runs on this kind of machine (CPU runs, or GPU runs). Runs
-    whose record has a ``note`` (trained while processes shared the machine: benchmarks/gpu.sh's workers) are
-    left out: their wall time is not one run's speed."""
+    """(model, dataset) -> median images/s of stored runs on this kind of machine (CPU runs on :data:`PAGE_CPU`,
+    or GPU runs). Runs whose record has a ``note`` (trained while processes shared the machine: benchmarks/gpu.sh's
+    workers) are left out: their wall time is not one run's speed."""
     by: dict = {}
     for r in results.load_all():
         if r["device"].startswith("cpu") == gpu or results.run_seconds(r) <= 0 or r.get("note"):
+            continue
+        if not gpu and PAGE_CPU not in r["device"]:  # one CPU's speed: the machines differ (AMX bf16 or AVX2 only)
             continue
         c = r["config"]
         by.setdefault((c["model"], c["dataset"]), []).append(images(c) / results.run_seconds(r))
@@ -100,12 +105,12 @@ def main() -> None:
     print("""# The cost of reproduction
 
 How much training each figure takes, from its configs (steps × batch × learning rates of every run),
-and how long that is on the 2-core CPUs this book was made on (an AMD EPYC with AVX2 only for most runs; an
-Intel Xeon with AMX bf16 for Figure 2's `full` runs), predicted from measured speed: the median
-images per second of the stored runs of the same model and dataset (evaluation included), or the
+and how long that is on the 2-core AMD EPYC most of this book's runs were trained on, predicted from measured
+speed: the median images per second of its stored runs of the same model and dataset (evaluation included), or the
 engine's rate from `benchmarks/throughput.py` for a model with no stored run. A model with neither is
 marked *not measured* rather than guessed (ResNets on a CPU). The last column is what is stored and the
-wall time those runs actually took (it includes any time the sweep was paused for tests; a run continued
+wall time those runs actually took, on whichever machine trained them (Figure 2's `full` runs, say, on an
+Intel Xeon with AMX bf16, faster than the EPYC; it includes any time the sweep was paused for tests; a run continued
 from a checkpoint counts the processes before, `results.run_seconds`, and where its record holds only the
 last process's seconds they are scaled up by steps, an estimate). A run whose
 learning rates come from a pilot run not stored yet (above α = 20 at the `full` profile, a run whose

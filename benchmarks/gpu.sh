@@ -10,7 +10,7 @@
 #      until GPU_RUNS_S seconds are spent: stored as usual, then packed into $OUT/gpu-runs.tgz;
 #   4. with GPU_SWEEP="fig1len fig7 | fig8:convnet4@50#0 | fig5 fig11" (scripts/sweep_bg.py items of MNIST
 #      figures, '|' between the lists of parallel workers), those runs at the full profile until GPU_SWEEP_S
-#      seconds are spent, each worker its own list first, then every list; on a copy of the committed store
+#      seconds are spent, each worker its own list (locks give each run to one worker); on a copy of the committed store
 #      (so only the runs missing from it train, and runs that wait on stored ones are listed), the new
 #      records packed into $OUT/gpu-sweep-runs.tgz, each worker's log in $OUT/sweep-N.log (8 files come
 #      back at most: 5 workers). GPU_MPS=1 runs the workers under CUDA MPS where it starts and works.
@@ -59,40 +59,46 @@ done
 if [ -n "${GPU_SWEEP:-}" ]; then
   STORE=/tmp/nlcore-sweep-results
   mkdir -p "$STORE" && cp -r results/runs "$STORE/" && touch "$STORE/.start"
-  pack() { (cd "$STORE" && find runs -name '*.json' -newer .start | tar czf "$OUT/gpu-sweep-runs.tgz" -T -); }
+  # packed beside $OUT and moved in whole, so that a call killed mid-pack still returns the last whole archive
+  pack() { (cd "$STORE" && find runs -name '*.json' -newer .start | tar czf /tmp/gpu-sweep-runs.tgz -T -) \
+             && mv -f /tmp/gpu-sweep-runs.tgz "$OUT/"; }
   if [ -n "${GPU_MPS:-}" ] && command -v nvidia-cuda-mps-control >/dev/null; then
     # MPS lets the workers' small kernels share the GPU instead of taking turns; kept only if a CUDA call works
     export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
     mkdir -p /tmp/mps-pipe /tmp/mps-log && nvidia-cuda-mps-control -d
+    trap 'echo quit | nvidia-cuda-mps-control' EXIT
     if timeout 60 $PY -c "import torch; print('MPS: CUDA works,', torch.ones(2, device='cuda').sum().item())" \
         2>&1 | tee -a "$OUT/gpu.log" | grep -q works; then :; else
-      echo quit | nvidia-cuda-mps-control; unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+      echo quit | nvidia-cuda-mps-control; trap - EXIT; unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
       echo "MPS: off (the CUDA call failed under it)" | tee -a "$OUT/gpu.log"
     fi
   fi
   # workers: GPU_SWEEP's '|'-separated lists, each of scripts/sweep_bg.py items, most telling first (the store's
   # locks give each run to one process). Without MPS the workers take turns on the GPU, so that the first list
   # keeps its share, there are two: the first list, then all others in order.
-  IFS='|' read -ra LISTS <<< "$GPU_SWEEP"
+  IFS='|' read -ra ALL <<< "$GPU_SWEEP"
+  LISTS=(); for l in "${ALL[@]}"; do [ -n "${l// }" ] && LISTS+=("$l"); done  # empty lists ('a||b') are no workers
   if [ -z "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && (( ${#LISTS[@]} > 2 )); then
     rest="${LISTS[*]:1}"; LISTS=("${LISTS[0]}" "$rest")
   fi
-  note="trained while ${#LISTS[@]} processes shared the GPU"
-  [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && note="$note under MPS"
+  note=""  # a record's note: how the GPU was shared (benchmarks/cost.py leaves such runs out of its speeds)
+  (( ${#LISTS[@]} > 1 )) && note="trained while ${#LISTS[@]} processes shared the GPU"
+  [ -n "$note" ] && [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && note="$note under MPS"
   pids=()
   for w in "${!LISTS[@]}"; do
     # shellcheck disable=SC2086
-    NLCORE_RESULTS=$STORE NLCORE_RUN_NOTE="$note (benchmarks/gpu.sh)" OMP_NUM_THREADS=2 \
+    NLCORE_RESULTS=$STORE NLCORE_RUN_NOTE="${note:+$note (benchmarks/gpu.sh)}" OMP_NUM_THREADS=2 \
       timeout "${GPU_SWEEP_S:-300}" $PY scripts/sweep_bg.py full ${LISTS[$w]} > "$OUT/sweep-$w.log" 2>&1 &
     pids+=($!)
   done
+  trap 'kill "${pids[@]}" 2>/dev/null; [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && echo quit | nvidia-cuda-mps-control' EXIT
   t0=$(date +%s)
   alive() { for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
   while alive; do sleep 10; pack; done
   wait; pack
-  echo "sweep: $note, $(( $(date +%s) - t0 )) s, $(tar tzf "$OUT/gpu-sweep-runs.tgz" | wc -l) runs stored" \
+  echo "sweep: ${#LISTS[@]} workers${note:+ ($note)}, $(( $(date +%s) - t0 )) s, $(tar tzf "$OUT/gpu-sweep-runs.tgz" | wc -l) runs stored" \
     | tee -a "$OUT/gpu.log"
-  [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && echo quit | nvidia-cuda-mps-control
+  [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && echo quit | nvidia-cuda-mps-control; trap - EXIT
 fi
 cp "$NLCORE_CALIBRATION" "$OUT/" 2>/dev/null  # the machine's measured choices (beside it, its lock: not copied)
 echo "gpu.sh: $(( $(date +%s) - START )) s in all" | tee -a "$OUT/gpu.log"

@@ -52,8 +52,9 @@ class NoLaw(OutsideMeasuredRange):
 class NotReached(OutsideMeasuredRange):
     """The line of ``alpha`` was run and no size tried reaches the target (the sizes tried: ``sizes``, the
     largest ``largest``; ``left_out``: the runs of that alpha the crossing did not rest on, as
-    :func:`crossings` gives them); no law overrides that measurement. While it may yet be reached
-    (:func:`may_yet_reach`), :data:`STILL_TO_TRAIN` says so."""
+    :func:`crossings` gives them); no law overrides that measurement. ``alpha`` is the line that fell short:
+    the alpha asked, or one no larger whose shortfall refutes the law's answer at the alpha asked. While it
+    may yet be reached (:func:`may_yet_reach`), :data:`STILL_TO_TRAIN` says so."""
 
     def __init__(self, message: str, largest: int, alpha: float, sizes=(), left_out=None):
         super().__init__(message)
@@ -316,8 +317,9 @@ def answers(records: list[dict], targets, alphas) -> list[dict]:
     alpha, as ``python -m nlcore clean-labels`` gives it for the same runs: dicts of ``alpha``, ``target`` and
     either ``n_clean``, ``low``, ``high``, ``upper_bound``, ``interval`` or ``refused`` (why there is no answer:
     ``"no stored runs"`` when there are none), ``no_law`` (the refusal is :class:`NoLaw`) and
-    ``not_reached`` (:class:`NotReached`: the largest size tried at that alpha, else None) with
-    ``sizes_tried`` (all of them; [] for another refusal) and ``left_out`` (:class:`NotReached`)."""
+    ``not_reached`` (:class:`NotReached`: the largest size tried on the line that fell short, else None) with
+    ``not_reached_alpha`` (that line's alpha: the one asked, or a smaller one whose shortfall refutes the law
+    there), ``sizes_tried`` (all of them; [] for another refusal) and ``left_out`` (:class:`NotReached`)."""
     out = []
     for t in targets:
         for a in alphas:
@@ -330,6 +332,7 @@ def answers(records: list[dict], targets, alphas) -> list[dict]:
             except OutsideMeasuredRange as e:
                 out.append(dict(alpha=a, target=t, refused=str(e), no_law=isinstance(e, NoLaw),
                                 not_reached=e.largest if isinstance(e, NotReached) else None,
+                                not_reached_alpha=e.alpha if isinstance(e, NotReached) else None,
                                 sizes_tried=e.sizes if isinstance(e, NotReached) else [],
                                 left_out=e.left_out if isinstance(e, NotReached) else {}))
     return out
@@ -421,21 +424,24 @@ def clean_labels(records: list[dict], *, alpha: float, target: float, extrapolat
         where = (f"only at alpha = {law['alphas'][0]:g}" if law["alphas"] else "at no alpha > 0")
         raise NoLaw(f"target {target:g} was crossed {where}; the law needs two alphas > 0: no answer at alpha = "
                     f"{alpha:g}, even by extrapolation")
+    says = law["c"] * alpha ** law["k"]
+    # more noise needs at least as many clean labels: a measured alpha at or below this one whose line never
+    # reached the target at a size at or above the law's answer refutes that answer (the measurement stands;
+    # checked before the range, so that no refusal asks for --extrapolate and then refuses again). A line that
+    # crossed above the law's answer is not held against it: the law is a fit through such crossings.
+    for a in sorted(x for x in cross if x <= alpha and cross[x]["status"] == "never"):
+        if max(cross[a]["sizes"]) >= says:
+            c = cross[a]
+            who = ("no stored run reaches" if not c["left_out"] else "the runs the crossing rests on reach")
+            raise NotReached(f"the fitted law says {says:,.0f} clean labels at alpha = {alpha:g}, but at alpha = "
+                             f"{a:g}, no more noise, {who} target {target:g} at none of the clean-set sizes tried, "
+                             f"up to {max(c['sizes']):,}; more noise needs at least as many clean labels, so the "
+                             "law has no answer here", max(c["sizes"]), a, c["sizes"], c["left_out"])
     inside = law["alphas"][0] <= alpha <= law["alphas"][-1]
     if not inside and not extrapolate:
         raise OutsideMeasuredRange(f"alpha = {alpha:g} is outside the measured alphas {law['alphas'][0]:g} to "
                                    f"{law['alphas'][-1]:g} for target {target:g}; pass extrapolate (--extrapolate) "
                                    "to use the fitted law beyond them")
-    says = law["c"] * alpha ** law["k"]
-    # more noise needs at least as many clean labels: a measured alpha at or below this one whose line never
-    # reached the target at sizes above the law's answer refutes that answer (the measurement stands)
-    for a in sorted(x for x in cross if 0 < x <= alpha and cross[x]["status"] == "never"):
-        if max(cross[a]["sizes"]) > says:
-            raise NotReached(f"at alpha = {a:g}, no more noise than alpha = {alpha:g}, no stored run reaches target "
-                             f"{target:g} at any of the clean-set sizes tried, up to {max(cross[a]['sizes']):,}; the "
-                             f"fitted law's {says:,.0f} at alpha = {alpha:g} contradicts that, so there is no answer "
-                             f"here but more than {max(cross[a]['sizes']):,}", max(cross[a]["sizes"]), a,
-                             cross[a]["sizes"], cross[a]["left_out"])
     if not inside:
         warnings.warn(f"alpha = {alpha:g} lies outside the measured alphas {law['alphas'][0]:g} to "
                       f"{law['alphas'][-1]:g}: the answer extrapolates the fitted law", stacklevel=2)

@@ -61,8 +61,10 @@ def devices_line(records: list[dict]) -> str:
             part += ": " + ", ".join(f"{NAMES.get(r['config']['model'], r['config']['model'])} at "
                                      f"α = {r['config']['alpha']:g}, seed {r['seed']}" for r in rs)
         notes = sorted({r["note"] for r in rs if r.get("note")})
-        if notes:
-            part += ", " + "; ".join(notes)
+        if len(notes) == 1:
+            part += ", " + notes[0]
+        elif notes:  # counted per note, so that the list does not read as more devices
+            part += " (" + ", ".join(f"{sum(r.get('note') == n for r in rs)} {n}" for n in notes) + ")"
         parts.append(part)
     if not parts:
         return ""
@@ -599,9 +601,11 @@ def calculator_table(rows: list[dict], profile: str, m: int = 10, still_to_train
             if r.get("not_reached"):
                 reached = [f"seed {s}'s {n:,}: {a:.1%}" for s, c in r.get("left_out", {}).items()
                            for n, a in c.items() if a >= r["target"]]
-                return f"not reached up to {r['not_reached']:,}" + (
+                line = r.get("not_reached_alpha", r["alpha"])
+                where = "" if line == r["alpha"] else f" at α = {line:g}, less noise"
+                return f"not reached up to {r['not_reached']:,}{where}" + (
                     " so far (smaller sizes still to train)"
-                    if may_yet_reach(r["sizes_tried"], r["alpha"], still_to_train) else "") + (
+                    if may_yet_reach(r["sizes_tried"], line, still_to_train) else "") + (
                     f" by the runs kept; a run left out reached it ({', '.join(reached)})" if reached else "")
             return "no law yet" if r.get("no_law") else "outside the measured range"
         n = f"≤ {r['n_clean']:,.0f}" if r["upper_bound"] else f"{r['n_clean']:,.0f}"

@@ -168,8 +168,8 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
     """Per model and alpha: the chosen rate's test accuracy averaged over the last ``window`` evaluations,
     and its change from the ``window`` evaluations before them (mean over seeds; :func:`last_change`, the
     front page's measure, for runs whose ``mean_last`` is ``window``): a run still learning at the end of
-    its pass shows a clear gain; one that levelled off, a change within the evaluation swing. The hours are
-    the CPU runs' (a GPU run's, "–" where a row has no CPU run, are not what a CPU pass costs)."""
+    its pass shows a clear gain; one that levelled off, a change within the evaluation swing. Hours: the mean
+    over the row's CPU runs only (a GPU run's wall time is not what a CPU pass costs); "–" where it has none."""
     rows = [f"| model | α | mean of the last {window} evaluations | change from the {window} before | seeds | "
             "CPU hours per run (all its rates) |", "|---|---|---|---|---|---|"]
     for s in results.summarize(records):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nlcore import __main__ as cli
-from nlcore import config, critical, results, sweep
+from nlcore import config, critical, findings, results, sweep
 
 SIZES = [250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 55000]
 ALPHAS = [0, 5, 10, 20, 50, 100]
@@ -442,7 +442,8 @@ def test_split_gives_the_runs_a_chart_should_draw_and_those_left_out():
 
 def test_a_law_below_what_a_less_noisy_line_never_reached_is_refused_even_extrapolating():
     """More noise needs at least as many clean labels: where the runs at a smaller alpha never reached the target
-    up to some size, the law's smaller answer at a larger alpha is refused, extrapolating or not."""
+    up to some size, the law's smaller answer at a larger alpha is refused, extrapolating or not, and the
+    calculator's table says which line fell short."""
     recs = synthetic(k=1.2, c=10.0)
     top = max(r["config"]["n_clean"] for r in recs)
     big = max(ALPHAS)
@@ -451,7 +452,17 @@ def test_a_law_below_what_a_less_noisy_line_never_reached_is_refused_even_extrap
             for r in recs]
     far = 3 * big
     assert 10.0 * far ** 1.2 < top  # the law alone would answer below the sizes tried at the largest alpha
-    with pytest.raises(critical.NotReached, match=rf"at alpha = {big:g}, no more noise than alpha = {far:g}, "
-                                                  rf"no stored run reaches target 0.9 .* up to {top:,}") as e:
-        critical.clean_labels(recs, alpha=far, target=0.9, extrapolate=True)
-    assert e.value.alpha == big and e.value.largest == top
+    for extrapolate in (False, True):  # refused for what was measured, not sent to --extrapolate first
+        with pytest.raises(critical.NotReached, match=rf"the fitted law says .* at alpha = {far:g}, but at alpha = "
+                                                      rf"{big:g}, no more noise, no stored run reaches target 0.9 "
+                                                      rf".* up to {top:,}") as e:
+            critical.clean_labels(recs, alpha=far, target=0.9, extrapolate=extrapolate)
+        assert e.value.alpha == big and e.value.largest == top
+    row = critical.answers(recs, [0.9], [far])[0]
+    assert row["not_reached"] == top and row["not_reached_alpha"] == big
+    assert f"not reached up to {top:,} at α = {big:g}, less noise" in findings.calculator_table([row], "full")
+    # a law whose answer lies above every size the short line tried is not refuted by it
+    small = [r for r in recs if r["config"]["alpha"] != big or r["config"]["n_clean"] <= 250]
+    assert 10.0 * far ** 1.2 > 250
+    with pytest.warns(UserWarning, match="extrapolates"):
+        assert critical.clean_labels(small, alpha=far, target=0.9, extrapolate=True)["extrapolated"]

@@ -417,3 +417,8 @@ def test_devices_line_counts_each_device_and_names_few_gpu_runs():
     assert "reproducibility" not in findings.devices_line(cpu) and findings.devices_line([]) == ""
     many = findings.devices_line([rec("NVIDIA H200", s, "bf16") for s in range(4)])
     assert many.startswith("Where the runs shown trained: 4 on NVIDIA H200, bf16.")  # four: counted, not named
+    mixed = [rec("NVIDIA H200", s, "bf16", note=f"trained while {k} processes shared the GPU")
+             for s, k in ((0, 4), (1, 5), (2, 5), (3, 5))]
+    assert findings.devices_line(mixed).startswith(
+        "Where the runs shown trained: 4 on NVIDIA H200, bf16 (1 trained while 4 processes shared the GPU, "
+        "3 trained while 5 processes shared the GPU).")
