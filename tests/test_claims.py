@@ -216,3 +216,13 @@ def test_the_fig8_claim_leaves_an_alpha_open_while_its_smaller_sizes_are_still_t
     settled = claims.fig8_critical()
     assert "α = 50: 90% not reached from 20,000 to 55,000 clean images" in settled["ours"] and "open" not in \
         settled["ours"] and settled["verdict"] == "partly"  # an open alpha caps the verdict as a settled miss does
+
+
+def test_structured_noise_shows_the_middle_delta_beside_the_rules_one():
+    """The rule reads the largest delta below 1; where that is not the middle of the range, the drops at the
+    delta nearest 0.5 are given beside it (they do not enter the verdict)."""
+    rows = fig5_rows((0.89, 0.90, 0.88), (0.10, 0.30, 0.70)) + [dict(order="reverse", delta=0.9, mean=0.40)]
+    v = claims.fig5_verdict(rows)
+    assert v["delta"] == 0.9 and v["verdict"] == "not held"
+    assert v["mid"] == 0.5 and v["mid_drops"]["confusing"] == pytest.approx(0.01)
+    assert claims.fig5_verdict(fig5_rows((0.89, 0.90, 0.88), ()))["mid_drops"] == {}  # 0.5 is the rule's delta
