@@ -148,8 +148,9 @@ def save(cfg: dict, metrics: dict, wall_time_s: float, root=None) -> dict:
     record = dict(key=config_key(cfg), config=cfg, metrics=metrics, seed=cfg["seed"], code_version=code_version(),
                   torch_version=torch.__version__, device=device_name(metrics.get("device", "cpu")),
                   wall_time_s=round(wall_time_s, 3), created=dt.datetime.now(dt.timezone.utc).isoformat())
-    if switches.run_note():
-        record["note"] = switches.run_note()
+    note = switches.run_note()
+    if note:
+        record["note"] = note
     path = run_path(cfg, root)
     runs = check_writable(root)
     fd, tmp = tempfile.mkstemp(dir=runs, prefix=f".{path.stem}-{_ME.replace(' ', '-')}-", suffix=".tmp")

@@ -97,6 +97,15 @@ def test_a_stored_run_adds_the_seconds_of_the_processes_before(tmp_path):
     assert results.save(cfg, dict(metrics, earlier_s=None), 100.0, tmp_path / "b")["wall_time_s"] == 100.0
 
 
+def test_a_stored_run_keeps_the_note_of_how_the_machine_was_shared(tmp_path, monkeypatch):
+    cfg = make_config("smoke", model="perceptron")
+    metrics = dict(best=dict(lr=0.1, test_acc=0.5, val_acc=0.5, selected_on="val"), per_lr=[])
+    assert "note" not in results.save(cfg, metrics, 1.0, tmp_path / "a")  # unset: no note
+    monkeypatch.setenv("NLCORE_RUN_NOTE", "trained while 4 processes shared the GPU")
+    results.save(cfg, metrics, 1.0, tmp_path / "b")
+    assert results.load(cfg, tmp_path / "b")["note"] == "trained while 4 processes shared the GPU"
+
+
 def test_run_seconds_counts_every_process_of_a_resumed_run():
     """A record whose earlier processes' seconds were not counted is scaled to its whole run, at the speed of
     its last process; one that counts them, or one trained in one process, is read as stored."""
