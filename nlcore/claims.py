@@ -291,9 +291,9 @@ def fig8_critical(root=None) -> dict:
         what = ""  # what a crossing rests on: the seeds of the complete lines and the interval they give
         if c is not None and c["status"] == "crossed":
             seeds = f"seed {c['seeds'][0]} only" if len(c["seeds"]) == 1 else f"seeds {', '.join(map(str, c['seeds']))}"
-            high = "unbounded" if c["high"] is None else f"{c['high']:,.0f}"
-            span = "" if c["low"] is None else (f", between {c['low']:,.0f} and {high} measured" if len(c["seeds"]) == 1
-                                                else f", {c['label']} {c['low']:,.0f} to {high}")
+            span = "" if c["low"] is None else (
+                f", between {critical.bounds(c['low'], c['high'], ' and ')} measured" if len(c["seeds"]) == 1
+                else f", {c['label']} {critical.bounds(c['low'], c['high'])}")
             what = f" ({seeds}{span})"
         parts.append(f"α = {alpha}: " + (
             "not run" if c is None else f"{ours:,.0f}{what}" if c["status"] == "crossed" else

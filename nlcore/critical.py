@@ -216,14 +216,19 @@ def crossings(records: list[dict], target: float, *, boot: int = BOOT, seed: int
     return out
 
 
+def bounds(low: float | None, high: float | None, sep: str = " to ") -> str:
+    """``1,800 to 2,600``: the ends of an interval of clean-label counts, ``–`` for a missing lower end and
+    ``unbounded`` where the runs do not bound it above."""
+    return ("–" if low is None else f"{low:,.0f}") + sep + ("unbounded" if high is None else f"{high:,.0f}")
+
+
 def interval_text(low: float | None, high: float | None, label: str | None) -> str:
     """`` (95% 1,800 to 2,600)``, `` (seed range ...)``, `` (1,000 to 2,000)`` (one seed: the sizes around the
     crossing), ``unbounded`` where the runs do not bound it above; "" without an interval."""
     if low is None and high is None:
         return ""
     name = "" if label in (None, "between") else f"{label} "
-    lo = "–" if low is None else f"{low:,.0f}"
-    return f" ({name}{lo} to {'unbounded' if high is None else f'{high:,.0f}'})"
+    return f" ({name}{bounds(low, high)})"
 
 
 def few_or_95(n_seeds: int, how: str) -> tuple[str, str]:
@@ -459,9 +464,7 @@ def sentence(out: dict, model_name: str) -> str:
     f, ms, alpha = out["fit"], out["measured"], out["alpha"]
     interval = f" ({out['interval'].replace('none: ', 'no interval: ', 1)})"
     if out["low"] is not None or out["high"] is not None:
-        lo = "–" if out["low"] is None else f"{out['low']:,.0f}"
-        hi = "unbounded" if out["high"] is None else f"{out['high']:,.0f}"
-        interval = f" ({lo} to {hi}: {out['interval']})"
+        interval = f" ({bounds(out['low'], out['high'])}: {out['interval']})"
     k_in = "" if f["k_low"] is None else f", k in [{f['k_low']:.2f}, {f['k_high']:.2f}] ({out['k_label']})"
     law = "" if f["k"] is None or alpha == 0 else f"; fitted law n = {f['c']:.3g} * alpha^{f['k']:.2f}{k_in}"
     rests = ("alpha " + ", ".join(f"{a:g}" for a in ms["alphas"])) if out["how"].startswith("the fitted law") \

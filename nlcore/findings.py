@@ -10,7 +10,7 @@ Accuracies are fractions in [0, 1], printed as percentages with one decimal.
 from __future__ import annotations
 
 from . import analysis, results
-from .critical import interval_text, label_accuracy, may_yet_reach
+from .critical import bounds, interval_text, label_accuracy, may_yet_reach
 from .plots import NAMES, label
 from .report import chosen, end_window, end_words, last_change, span
 
@@ -536,9 +536,9 @@ def against_paper(laws: dict, still_to_train=()) -> str:
                 "; smaller sizes, each trained for more passes, are still to train"
                 if may_yet_reach(v["sizes"], a, still_to_train) else "")
         elif v is not None:
-            high = "unbounded" if v["high"] is None else f"{v['high']:,.0f}"
-            parts = [] if v["low"] is None else [f"between the measured sizes {v['low']:,.0f} and {high}"
-                                                 if len(v["seeds"]) == 1 else f"{v['label']} {v['low']:,.0f} to {high}"]
+            parts = [] if v["low"] is None else [
+                f"between the measured sizes {bounds(v['low'], v['high'], ' and ')}" if len(v["seeds"]) == 1
+                else f"{v['label']} {bounds(v['low'], v['high'])}"]
             parts.append(f"seed {v['seeds'][0]} only" if len(v["seeds"]) == 1 else
                          f"seeds {', '.join(map(str, v['seeds']))}")
             if v.get("left_out"):

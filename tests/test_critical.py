@@ -85,6 +85,14 @@ def test_label_accuracy_and_alpha_convert_both_ways():
             critical.alpha_from_label_accuracy(bad)
 
 
+def test_interval_ends_are_written_one_way_everywhere():
+    assert critical.bounds(1799.6, 2600) == "1,800 to 2,600"
+    assert critical.bounds(None, None, " and ") == "– and unbounded"
+    assert critical.interval_text(1000, None, "between") == " (1,000 to unbounded)"
+    assert critical.interval_text(1000, 2000, "seed range") == " (seed range 1,000 to 2,000)"
+    assert critical.interval_text(None, None, "95%") == ""
+
+
 def test_the_calculator_answers_inside_refuses_outside_and_warns_when_extrapolating():
     recs = synthetic(k=1.1, jitter=0.1)
     out = critical.clean_labels(recs, alpha=30, target=0.9)
