@@ -285,6 +285,19 @@ FIGURES = {
         overrides={"cpu": dict(lrs=[0.01, 0.1, 1.0]),
                    "full": dict(n_clean=FIG11_SIZE, epochs=1.0, lrs=[0.01, 0.1, 1.0])},
     ),
+    # Figure 11's alternative length: the same number of steps for every batch size (those of batch 32 over one
+    # pass, at least 2,000), so batch b makes b / 32 passes. Figure 11 gives every batch size one pass (the
+    # lineage's fixed number of epochs), where a small batch takes more steps; this separates the steps from
+    # the batch. Batch 32 is Figure 11's own run (the same config, so the same key); the largest alpha first
+    "fig11steps": dict(
+        title="Figure 11 at equal steps: MNIST ConvNet-2, every batch size for the steps of batch 32",
+        experiment="exp5", fixed=dict(dataset="mnist", n_clean=FIG11_SIZE, lrs=[0.01, 0.1, 1.0]),
+        models=["convnet2"],
+        grid={"full": dict(alpha=[100, 50, 20, 0], train=[dict(batch_size=b, epochs=b / 32,
+                                                                 min_steps=FIG11_FULL_IMAGES // 32)
+                                                            for b in (32, 64, 128, 256)])},
+        seeds={"full": {"*": [0, 1]}},
+    ),
 }
 # ImageNet (a folder the user provides, nlcore.data): specified at the paper profile, not run for this book
 IMAGENET = "ImageNet (ResNet-18, top-5) cannot be downloaded here; set NLCORE_IMAGENET to a copy to run these"

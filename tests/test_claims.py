@@ -168,6 +168,21 @@ def test_the_batch_claim_counts_a_gain_only_beyond_the_spread_between_seeds(monk
     assert claims.fig11_batch()["verdict"] == verdict
 
 
+def test_the_batch_claim_shows_equal_steps_beside_its_verdict_without_changing_it(monkeypatch):
+    """The verdict is Figure 11's (one pass for every batch size); the equal-steps runs are shown next to it."""
+    def recs(figure, acc):  # alpha = 100, batch 32 and 256, two seeds: acc[batch 32] and acc[batch 256]
+        return [record(c, 0.1, acc[c["batch_size"]] + 0.001 * c["seed"]) for c in sweep.figure_configs(figure, "full")
+                if c["loss"] == "ce" and c["alpha"] == 100 and c["batch_size"] in (32, 256)]
+    stored = {"fig11": recs("fig11", {32: 0.60, 256: 0.49}), "fig11steps": recs("fig11steps", {32: 0.60, 256: 0.80})}
+    monkeypatch.setattr(claims, "_stored", lambda figure, *a, **k: (stored[figure], "full"))
+    row = claims.fig11_batch()
+    assert row["verdict"] == "not held"
+    assert "at equal steps instead (`fig11steps`): batch 256 80.0% (80.0%–80.1%, 2 seeds)" in row["ours"]
+    assert row["ours"].endswith("by the same rule **held**")
+    stored["fig11steps"] = []  # not complete: the row is Figure 11's alone
+    assert "equal steps" not in claims.fig11_batch()["ours"]
+
+
 def test_a_fig1_point_names_runs_still_climbing_and_a_rate_at_the_edge_of_its_grid():
     """The ConvNet's alpha = 100 point may understate what longer training reaches: the row says so."""
     c = next(c for c in sweep.figure_configs("fig1", "cpu", models=["convnet4"], seeds=[0]) if c["alpha"] == 100)
