@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from nlcore import data, results, sweep, train  # noqa: E402
+from nlcore import data, findings, results, sweep, train  # noqa: E402
 
 
 def images(cfg: dict) -> int:
@@ -139,6 +139,8 @@ Regenerate: `python benchmarks/cost.py > book/cost.md`.
 | stored (where, their wall time) |
 |---|---|---|---|---|---|---|""")
     print("\n".join(rows))
+    print("\n" + findings.resnet_cost_line() + " This is the `+ resnet101: not measured` of the Figure 2 "
+          "paper row, measured on another CPU than the column's.")
     print(engine_note(cpu[0]))
 
 
