@@ -14,68 +14,14 @@ own wall times are shown beside the prediction where they exist.
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
-
-from nlcore import data, findings, results, sweep, train  # noqa: E402
-
-
-def images(cfg: dict) -> int:
-    return train.num_steps(cfg) * cfg["batch_size"] * len(cfg["lrs"])
-
-
-PAGE_CPU = "AMD EPYC"  # the CPU column's machine: most stored runs were trained on one
-
-
-def rates(gpu: bool = False) -> dict:
-    """(model, dataset) -> median images/s of stored runs on this kind of machine (CPU runs on :data:`PAGE_CPU`,
-    or GPU runs). Runs whose record has a ``note`` (trained while processes shared the machine: benchmarks/gpu.sh's
-    workers) are left out: their wall time is not one run's speed."""
-    by: dict = {}
-    for r in results.load_all():
-        if r["device"].startswith("cpu") == gpu or results.run_seconds(r) <= 0 or r.get("note"):
-            continue
-        if not gpu and PAGE_CPU not in r["device"]:  # one CPU's speed: the machines differ (AMX bf16 or AVX2 only)
-            continue
-        c = r["config"]
-        by.setdefault((c["model"], c["dataset"]), []).append(images(c) / results.run_seconds(r))
-    return {k: statistics.median(v) for k, v in by.items()}
-
-
-def bench_rates(gpu: bool = False) -> dict:
-    out = {}
-    for p in sorted((REPO / "benchmarks" / "results").glob("throughput-gpu*.json" if gpu else "throughput-cpu*.json")):
-        for m, v in json.loads(p.read_text())["by_model"].items():
-            out[(m, "mnist")] = v["engine_img_s"]
-    return out
-
-
-def predict(cfgs: list[dict], measured: dict, bench: dict) -> str:
-    """Predicted training time of cfgs from measured rates, naming the models with no measured rate."""
-    secs, unknown = 0.0, set()
-    for c in cfgs:
-        rate = measured.get((c["model"], c["dataset"])) or bench.get((c["model"], c["dataset"]))
-        if rate is None:
-            unknown.add(c["model"])
-        else:
-            secs += images(c) / rate
-    if not unknown:
-        return hours(secs)
-    return (f"{hours(secs)} + " if secs else "") + f"{', '.join(sorted(unknown))}: not measured"
-
-
-def hours(seconds: float | None) -> str:
-    if seconds is None:
-        return "not measured"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+from nlcore import data, results, sweep  # noqa: E402
+from nlcore.cost import bench_rates, configs, hours, images, predict, rates, resnet_cost_line  # noqa: E402
 
 
 def main() -> None:
@@ -86,10 +32,7 @@ def main() -> None:
             if profile not in sweep.FIGURES[fig]["grid"]:
                 continue
             try:
-                try:
-                    cfgs = sweep.figure_configs(fig, profile, unpiloted="estimate")
-                except ValueError:  # Fig 5 before its confusion runs: the work does not depend on the ranks
-                    cfgs = sweep.figure_configs(fig, profile, confusion=np.ones((10, 10)), unpiloted="estimate")
+                cfgs = configs(fig, profile)
             except data.DataError:
                 rows.append(f"| {fig} | {profile} | | | needs a copy of ImageNet (not available here) | | |")
                 continue
@@ -139,7 +82,7 @@ Regenerate: `python benchmarks/cost.py > book/cost.md`.
 | stored (where, their wall time) |
 |---|---|---|---|---|---|---|""")
     print("\n".join(rows))
-    print("\n" + findings.resnet_cost_line() + " This is the `+ resnet101: not measured` of the Figure 2 "
+    print("\n" + resnet_cost_line() + " This is the `+ resnet101: not measured` of the Figure 2 "
           "paper row, measured on another CPU than the column's.")
     print(engine_note(cpu[0]))
 

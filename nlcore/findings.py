@@ -9,9 +9,6 @@ Accuracies are fractions in [0, 1], printed as percentages with one decimal.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from . import analysis, results
 from .critical import bounds, interval_text, label_accuracy, may_yet_reach
 from .plots import NAMES, label
@@ -119,28 +116,6 @@ def last_interval(records: list[dict], summary: list[dict], top: float | None) -
                       "| steps |\n|---|---|---|---|---|\n" + "\n".join(rows),
                 median_last_change=points(sorted(map(abs, changes))[len(changes) // 2], False) if changes else "n/a",
                 n_rising=f"{n_up} of {len(changes)}", rising_text=rising, ordering_caveat=caveat, over=over)
-
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"  # in a clone of the repository
-
-
-def resnet_cost_line(folder: Path = BENCHMARKS) -> str:
-    """What Figure 2's ResNet-101 would cost, from the step times ``benchmarks/resnet_cost.py`` stored
-    (``resnet101-*.json``, one per device): per device the step of one rate, the paper profile's runs in hours
-    and its longest run alone. Says *not measured* where no file is stored."""
-    found = sorted(folder.glob("resnet101-*.json"))
-    if not found:
-        return "ResNet-101's cost is not measured here (`benchmarks/resnet_cost.py` times it)."
-    parts = []
-    for p in found:
-        m = json.loads(p.read_text())
-        longest = max(m["hours_per_run_seed0"].items(), key=lambda kv: kv[1])
-        parts.append(f"on {m['device']} a step of one learning rate takes {m['step_s'][m['precision']]:.2f} s "
-                     f"({m['precision']}; {m['step_s']['fp32']:.2f} s in fp32), so the paper profile's "
-                     f"{m['fig2_paper_runs']} ResNet-101 runs would take {m['fig2_paper_hours']:,.0f} h "
-                     f"({longest[1]:.1f} h for one run at {longest[0].replace('alpha=', 'α = ')})")
-    return ("ResNet-101's cost, its training step timed on random 32×32 images (`benchmarks/resnet_cost.py`; "
-            "evaluation not counted): " + "; ".join(parts) + ".")
 
 
 def stored_line(figure: str, profile: str, records: list[dict], **selection) -> str:

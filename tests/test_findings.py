@@ -1,7 +1,5 @@
 """The chapters' computed sentences say what the stored runs say (synthetic summaries and records, known answers)."""
 
-import json
-
 from nlcore import config, findings
 
 
@@ -425,13 +423,3 @@ def test_devices_line_counts_each_device_and_names_few_gpu_runs():
         "Where the runs shown trained: 4 on NVIDIA H200, bf16 (1 trained while 4 processes shared the GPU, "
         "3 trained while 5 processes shared the GPU).")
 
-
-def test_the_resnet_cost_is_read_from_the_stored_step_times_or_said_to_be_unmeasured(tmp_path):
-    assert "not measured" in findings.resnet_cost_line(tmp_path)
-    m = dict(device="cpu (X, 2 threads)", step_s=dict(fp32=17.0, bf16=4.07), precision="bf16",
-             fig2_paper_runs=33, fig2_paper_hours=873.98, hours_per_run_seed0={"alpha=0": 4.42, "alpha=10": 48.56})
-    (tmp_path / "resnet101-cpu-x.json").write_text(json.dumps(m))
-    line = findings.resnet_cost_line(tmp_path)
-    assert "on cpu (X, 2 threads) a step of one learning rate takes 4.07 s (bf16; 17.00 s in fp32)" in line
-    assert "33 ResNet-101 runs would take 874 h (48.6 h for one run at α = 10)" in line
-    assert findings.resnet_cost_line() != findings.resnet_cost_line(tmp_path / "none")  # the stored measurement
