@@ -124,3 +124,8 @@ def test_a_chapter_renders_with_every_run_stored(every_run_stored, tmp_path, nam
     assert "Not stored yet" not in text and "so far (smaller sizes still to train)" not in text
     if name == "exp4":
         assert "Stored: all 56 Figure 8 runs the sizes rule needs at profile full" in text
+    if name == "exp5":  # Figure 11 at both budgets: the cpu and full sections, and the equal-steps one
+        assert "No stored run at equal steps yet." not in text
+        assert text.count("*Larger batches are more robust*") == 3
+    if name == "intro":  # the batch claim's row shows the equal-steps runs beside its verdict
+        assert "at equal steps instead (`fig11steps`): batch 256" in text
