@@ -82,8 +82,7 @@ Regenerate: `python benchmarks/cost.py > book/cost.md`.
 | stored (where, their wall time) |
 |---|---|---|---|---|---|---|""")
     print("\n".join(rows))
-    print("\n" + resnet_cost_line() + " This is the `+ resnet101: not measured` of the Figure 2 "
-          "paper row, measured on another CPU than the column's.")
+    print("\n" + resnet_cost_line())
     print(engine_note(cpu[0]))
 
 

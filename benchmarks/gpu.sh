@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The prepared GPU check, for a lent GPU machine (one device call of under 10 minutes: every step has its
-# own time limit, 120 + 300 + 90 + 150 s by default, and a failing step does not stop the next; with GPU_SWEEP,
-# step 4 adds GPU_SWEEP_S (300 s): skip steps 1-3 then, GPU_TEST_S=0 GPU_BENCH_S=0 GPU_RUNS=, to stay under):
+# own time limit, 120 + 270 + 30 + 150 s by default, and a failing step does not stop the next; with GPU_SWEEP,
+# step 4 adds GPU_SWEEP_S (300 s): skip steps 1-3 then, GPU_TEST_S=0 GPU_BENCH_S=0 GPU_RESNET_S=0 GPU_RUNS=, or
+# keep their sum with GPU_SWEEP_S under 570 s):
 #   1. tests/test_gpu.py: the captured CUDA graph of a training step equals the eager step (both engines);
 #   2. benchmarks/throughput.py --device cuda: engine vs plain PyTorch on the same GPU, with and without
 #      the graph, stacked and sequential, ConvNets with cuDNN's heuristic algorithms too, and the lr grid
 #      packed 1, 4, 16 times per step;
-#   2b. benchmarks/resnet_cost.py --device cuda: Figure 2's ResNet-101 step timed (GPU_RESNET_S, 90 s; 0 skips);
+#   2b. benchmarks/resnet_cost.py --device cuda: Figure 2's ResNet-101 step timed (GPU_RESNET_S, 30 s; 0 skips);
 #   3. paper-profile runs of Figure 1 (and others named in GPU_RUNS; empty: none), most telling first,
 #      until GPU_RUNS_S seconds are spent: stored as usual, then packed into $OUT/gpu-runs.tgz;
 #   4. with GPU_SWEEP="fig1len fig7 | fig8:convnet4@50#0 | fig5 fig11" (scripts/sweep_bg.py items of MNIST
@@ -35,15 +36,15 @@ $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_na
 (( ${GPU_TEST_S:-120} > 0 )) && timeout "${GPU_TEST_S:-120}" $PY -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_train.py -k "not compil" 2>&1 \
   | tail -n 30 | tee -a "$OUT/gpu.log"
 
-if (( ${GPU_BENCH_S:-300} > 0 )); then
-  timeout "${GPU_BENCH_S:-300}" $PY benchmarks/throughput.py --device cuda --no-memory \
+if (( ${GPU_BENCH_S:-270} > 0 )); then
+  timeout "${GPU_BENCH_S:-270}" $PY benchmarks/throughput.py --device cuda --no-memory \
     --models ${GPU_BENCH_MODELS:-convnet4 perceptron mlp2} --pack 1 4 16 2>&1 | tee "$OUT/throughput-gpu.log"
   tail -n 1 "$OUT/throughput-gpu.log" > "$OUT/throughput-gpu.json"
 fi
 
 # Figure 2's ResNet-101 (CIFAR-10 cannot travel here; its cost needs only random images): one step timed
-if (( ${GPU_RESNET_S:-90} > 0 )); then
-  timeout "${GPU_RESNET_S:-90}" $PY benchmarks/resnet_cost.py --device cuda --steps 5 2>&1 | tail -n 2 | tee -a "$OUT/gpu.log"
+if (( ${GPU_RESNET_S:-30} > 0 )); then
+  timeout "${GPU_RESNET_S:-30}" $PY benchmarks/resnet_cost.py --device cuda --steps 5 2>&1 | tail -n 2 | tee -a "$OUT/gpu.log"
   cp benchmarks/results/resnet101-gpu-*.json "$OUT/" 2>/dev/null
 fi
 

@@ -9,7 +9,9 @@ needed. It is timed for one learning rate in fp32 and in bf16 autocast (channels
 by :func:`nlcore.machine.best_times`; the faster is what ``precision="auto"`` would choose. The runs' work
 (steps x batch x learning rates, as benchmarks/cost.py counts it) over that rate is the prediction, for the
 ResNet-101 runs of Figure 2 at the ``paper`` profile (all 50,000 clean CIFAR-10 images, 2 passes, five rates).
-Evaluation is not counted (a few percent for the other models). The last line is JSON, also written to
+Evaluation is not counted: 12 evaluations of every rate's model on the validation and test images, a small
+share of a run at large alpha and a large one at alpha = 0 (one pass over 50,000 images there). The step
+time is the mean of the timed steps after one warm-up step. The last line is JSON, also written to
 ``benchmarks/results/resnet101-<device>.json``.
 """
 
@@ -27,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
-from nlcore import config, engines, machine, models, results, sweep, train  # noqa: E402
+from nlcore import config, engines, machine, models, results, sweep, switches, train  # noqa: E402
 
 
 def step_seconds(device: str, precision: str, steps: int) -> float:
@@ -39,7 +41,9 @@ def step_seconds(device: str, precision: str, steps: int) -> float:
                        mlp_dropout=cfg["mlp_dropout"], conv_padding=cfg["conv_padding"])
     eng = engines.Sequential(net, cfg["lrs"], cfg, device, precision=precision,
                              channels_last=precision == "bf16")
-    x, y = machine._random_batch(cfg, (3, 32, 32), device)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(cfg["batch_size"], 3, 32, 32, generator=g).to(device)
+    y = torch.randint(0, 10, (cfg["batch_size"],), generator=g).to(device)
     best = machine.best_times({precision: lambda: eng.step(x, y)}, device, repeats=1, steps=steps, warmup=1)
     return best[precision]
 
@@ -51,7 +55,7 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     if args.device.startswith("cuda"):  # as nlcore.machine.make_engine sets it (the steps here run eagerly,
-        torch.backends.cudnn.benchmark = True  # without the CUDA graph a run captures: an upper bound there)
+        torch.backends.cudnn.benchmark = switches.cudnn_benchmark_on()  # without a run's CUDA graph: an upper bound)
     secs = {p: step_seconds(args.device, p, args.steps) for p in ("fp32", "bf16")}
     precision = min(secs, key=secs.get)
     runs = [c for c in sweep.figure_configs("fig2", "paper") if c["model"] == "resnet101"]
@@ -59,15 +63,16 @@ def main() -> None:
     per_run = {f"alpha={c['alpha']:g}": train.num_steps(c) * len(c["lrs"]) * secs[precision] / 3600
                for c in runs if c["seed"] == 0}
     device = results.device_name(args.device)
-    out = dict(device=device, model="resnet101", batch_size=128,
-               step_s=secs, precision=precision, images_per_s=128 / secs[precision],
+    batch = runs[0]["batch_size"]
+    out = dict(device=device, model="resnet101", batch_size=batch,
+               step_s=secs, precision=precision, images_per_s=batch / secs[precision],
                fig2_paper_runs=len(runs), fig2_paper_model_steps=steps,
                fig2_paper_hours=steps * secs[precision] / 3600, hours_per_run_seed0=per_run,
                benchmark_wall_s=time.perf_counter() - t0)
     slug = re.sub(r"[^a-z0-9]+", "-", device.lower().replace("(r)", "")).strip("-")
     path = REPO / "benchmarks" / "results" / f"resnet101-{'' if device.startswith('cpu') else 'gpu-'}{slug}.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
-    print("ResNet-101 step (batch 128, one rate): " + ", ".join(f"{p} {s:.2f} s" for p, s in secs.items())
+    print(f"ResNet-101 step (batch {batch}, one rate): " + ", ".join(f"{p} {s:.2f} s" for p, s in secs.items())
           + f"; Figure 2's {len(runs)} paper-profile ResNet-101 runs: {out['fig2_paper_hours']:.0f} h here")
     print(json.dumps(out))
 

@@ -354,7 +354,8 @@ def fig11_batch(root=None) -> dict:
                        needs=lambda rs: sweep.complete("fig11steps", "full", root))
     e = fig11_verdict(results.summarize(steps, by=("alpha", "batch_size"))) if steps else None
     if e is not None and e["verdict"] is not None:  # the alternative length, shown beside the verdict's
-        ours += (f" (one pass each, so batch 32 takes 8 times the steps of batch 256); at equal steps instead "
+        budget = " (one pass each, so batch 32 takes 8 times the steps of batch 256)" if profile == "full" else ""
+        ours += (f"{budget}; at equal steps instead "
                  f"(`fig11steps`): batch {e['large']['batch_size']} {_row(e['large'])} against "
                  f"{e['small']['batch_size']} {_row(e['small'])}, by the same rule **{e['verdict']}**")
     return dict(ours=ours, scale=_scale(ce, profile), verdict=v["verdict"], why=v["why"])
@@ -401,7 +402,7 @@ CLAIMS = [
      lambda root: fig1_accuracy("perceptron", root)),
     ("Fig 1", "exp1", paper.CLAIMS["fig1_ordering"], "ConvNet > MLPs > perceptron", fig1_ordering),
     ("Fig 2", "exp1", paper.ACCURACY[("fig2", "resnet101", 10)][1], "85% at α = 10",
-     lambda root: not_run("ResNet-101 needs a GPU (not measured here; the cost page gives its images)")),
+     lambda root: not_run("ResNet-101 needs a GPU (the cost page gives its hours on this CPU, from a timed step)")),
     ("Fig 3", "exp1", paper.ACCURACY[("fig3", "resnet18", 5)][1], "70% top-5 at α = 5",
      lambda root: not_run("needs a copy of ImageNet")),
     ("Fig 5", "exp2", paper.CLAIMS["fig5_structured"], "similar to uniform for δ < 1", fig5_structured),

@@ -63,6 +63,11 @@ def bench_rates(gpu: bool = False) -> dict:
     return out
 
 
+def shared_gpu_models() -> set:
+    """The models with stored GPU runs that shared the GPU (a ``note``), which :func:`rates` leaves out."""
+    return {r["config"]["model"] for r in results.load_all() if not r["device"].startswith("cpu") and r.get("note")}
+
+
 def estimate(cfgs: list[dict], measured: dict, bench: dict) -> tuple[float, set]:
     """(seconds, models with no measured rate): the predicted training time of the runs whose model has one."""
     secs, unknown = 0.0, set()
@@ -102,7 +107,8 @@ def resnet_cost_line(folder: Path = BENCHMARKS) -> str:
     for p in found:
         m = json.loads(p.read_text())
         longest = max(m["hours_per_run_seed0"].items(), key=lambda kv: kv[1])
-        parts.append(f"on {m['device']} a step of one learning rate takes {m['step_s'][m['precision']]:.2f} s "
+        other = " (not the cost page's CPU)" if m["device"].startswith("cpu") and PAGE_CPU not in m["device"] else ""
+        parts.append(f"on {m['device']}{other} a step of one learning rate takes {m['step_s'][m['precision']]:.2f} s "
                      f"({m['precision']}; {m['step_s']['fp32']:.2f} s in fp32), so the paper profile's "
                      f"{m['fig2_paper_runs']} ResNet-101 runs would take {m['fig2_paper_hours']:,.0f} h "
                      f"({longest[1]:.1f} h for one run at {longest[0].replace('alpha=', 'α = ')})")
@@ -119,11 +125,12 @@ def line(figure: str, profile: str = "paper") -> str:
     def on(gpu: bool, machine: str) -> str:
         secs, unknown = estimate(cfgs, rates(gpu), bench_rates(gpu))
         missing = "; ".join(NAMES.get(m, m) for m in sorted(unknown))
+        shared = gpu and unknown & shared_gpu_models()
         if not unknown:
             return f"{hours(secs)} on {machine}"
         if not secs:
             return (f"an unknown time on {machine} (no measured speed of {missing} there"
-                    + (": runs that shared the GPU do not count)" if gpu else ")"))
+                    + (": runs that shared the GPU do not count)" if shared else ")"))
         return f"{hours(secs)} on {machine} for the models with a measured speed (not {missing})"
 
     name = sweep.FIGURES[figure]["title"].split(":")[0]

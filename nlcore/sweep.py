@@ -286,9 +286,9 @@ FIGURES = {
                    "full": dict(n_clean=FIG11_SIZE, epochs=1.0, lrs=[0.01, 0.1, 1.0])},
     ),
     # Figure 11's alternative length: the same number of steps for every batch size (those of batch 32 over one
-    # pass, at least 2,000), so batch b makes b / 32 passes. Figure 11 gives every batch size one pass (the
-    # lineage's fixed number of epochs), where a small batch takes more steps; this separates the steps from
-    # the batch. Batch 32 is Figure 11's own run (the same config, so the same key); the largest alpha first
+    # pass, at least 2,000), so batch b makes b / 32 times the passes of batch 32. Figure 11 gives every batch
+    # size one pass (the lineage's fixed number of epochs), where a small batch takes more steps; this
+    # separates the steps from the batch. Batch 32 is Figure 11's own run (the same config, so the same key)
     "fig11steps": dict(
         title="Figure 11 at equal steps: MNIST ConvNet-2, every batch size for the steps of batch 32",
         experiment="exp5", fixed=dict(dataset="mnist", n_clean=FIG11_SIZE, lrs=[0.01, 0.1, 1.0]),

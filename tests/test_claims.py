@@ -183,6 +183,21 @@ def test_the_batch_claim_shows_equal_steps_beside_its_verdict_without_changing_i
     assert "equal steps" not in claims.fig11_batch()["ours"]
 
 
+def test_the_equal_steps_runs_join_the_batch_row_only_once_all_are_stored(results_root):
+    for c in sweep.figure_configs("fig11", "cpu"):
+        if c["loss"] == "ce" and c["alpha"] == 50 and c["batch_size"] in (32, 256):
+            store(c, 0.6 if c["batch_size"] == 32 else 0.5)
+    steps = sweep.figure_configs("fig11steps", "full")
+    for c in steps[1:]:
+        store(c, 0.5 + c["batch_size"] / 1000)
+    assert "equal steps" not in claims.fig11_batch()["ours"]  # one run short
+    store(steps[0], 0.5 + steps[0]["batch_size"] / 1000)
+    row = claims.fig11_batch()
+    assert row["verdict"] == "not held" and row["ours"].startswith("at α = 50: batch 256 50.0%")
+    assert "at equal steps instead (`fig11steps`): batch 256 75.6% (75.6%–75.6%, 2 seeds) against 32 53.2%" \
+        in row["ours"] and "(one pass each" not in row["ours"]  # Figure 11's budget is said at full only
+
+
 def test_a_fig1_point_names_runs_still_climbing_and_a_rate_at_the_edge_of_its_grid():
     """The ConvNet's alpha = 100 point may understate what longer training reaches: the row says so."""
     c = next(c for c in sweep.figure_configs("fig1", "cpu", models=["convnet4"], seeds=[0]) if c["alpha"] == 100)

@@ -33,6 +33,7 @@ def test_the_resnet_cost_is_read_from_the_stored_step_times_or_said_to_be_unmeas
              fig2_paper_runs=33, fig2_paper_hours=873.98, hours_per_run_seed0={"alpha=0": 4.42, "alpha=10": 48.56})
     (tmp_path / "resnet101-cpu-x.json").write_text(json.dumps(m))
     line = cost.resnet_cost_line(tmp_path)
-    assert "on cpu (X, 2 threads) a step of one learning rate takes 4.07 s (bf16; 17.00 s in fp32)" in line
+    assert ("on cpu (X, 2 threads) (not the cost page's CPU) a step of one learning rate takes 4.07 s "
+            "(bf16; 17.00 s in fp32)") in line
     assert "33 ResNet-101 runs would take 874 h (48.6 h for one run at α = 10)" in line
     assert cost.resnet_cost_line() != cost.resnet_cost_line(tmp_path / "none")  # the measurement stored here

@@ -422,4 +422,3 @@ def test_devices_line_counts_each_device_and_names_few_gpu_runs():
     assert findings.devices_line(mixed).startswith(
         "Where the runs shown trained: 4 on NVIDIA H200, bf16 (1 trained while 4 processes shared the GPU, "
         "3 trained while 5 processes shared the GPU).")
-
