@@ -374,3 +374,13 @@ def test_figure_8_length_rule():
         {(20000, 1.0, 500)}
     assert {(c["n_clean"], c["epochs"], c["min_steps"]) for c in sweep.figure_configs("fig7", "full")} == \
         {(2500, 6.4, 500)}
+
+
+def test_cifar_runs_make_the_same_passes_at_every_alpha_without_noise_too():
+    """Figures 2 and 6 at full: 8 passes over the diluted set at every alpha; the step floor is off at
+    alpha = 0 (alpha_overrides), where it would give the run without noise three times the passes."""
+    for figure in ("fig2", "fig6"):
+        for c in sweep.figure_configs(figure, "full"):
+            passes = train.num_steps(c) * c["batch_size"] / (c["n_clean"] * (1 + c["alpha"]))
+            assert c["min_steps"] == (0 if c["alpha"] == 0 else sweep.CIFAR_MIN_STEPS)
+            assert 8.0 <= passes < (8.6 if c["alpha"] == 2 else 8.03), (figure, c["alpha"], passes)
