@@ -118,6 +118,31 @@ def last_interval(records: list[dict], summary: list[dict], top: float | None) -
                 n_rising=f"{n_up} of {len(changes)}", rising_text=rising, ordering_caveat=caveat, over=over)
 
 
+def floor_line(records: list[dict]) -> str:
+    """The runs without noise (alpha = 0) of ``records`` beside the same runs trained with the step floor of
+    the noisy runs (``min_steps`` = :data:`nlcore.sweep.CIFAR_MIN_STEPS`), where those are stored: each read
+    with the records' statistic, mean over seeds with the range, per model. "" where none is stored."""
+    from . import evaluate, sweep, train
+
+    parts = []
+    for model in sorted({r["config"]["model"] for r in records if r["config"]["alpha"] == 0}):
+        ours = [r for r in records if r["config"]["model"] == model and r["config"]["alpha"] == 0]
+        floor = [results.load(dict(r["config"], min_steps=sweep.CIFAR_MIN_STEPS)) for r in ours]
+        floor = [evaluate.restat(f, r["metrics"]["best"].get("report", "last")) for f, r in zip(floor, ours) if f]
+        if not floor or any(r["metrics"]["best"]["test_acc"] is None for r in ours + floor):
+            continue
+        c, f = ours[0]["config"], floor[0]["config"]
+        passes = lambda c: train.num_steps(c) * c["batch_size"] / c["n_clean"]  # noqa: E731
+        acc = lambda rs: results.summarize(rs)[0]  # noqa: E731
+        parts.append(f"{NAMES[model]} {span(acc(ours))} in {passes(c):.0f} passes, {span(acc(floor))} in "
+                     f"{passes(f):.1f} (the floor's {f['min_steps']:,} steps)")
+    if not parts:
+        return ""
+    return ("Without noise, the same runs with the noisy runs' floor of steps, read the same way: "
+            + "; ".join(parts) + ". The figure's α = 0 point is the first, made in the passes the noisy runs "
+            "make; the floor's extra passes raise α = 0, and with it every drop from α = 0.")
+
+
 def stored_line(figure: str, profile: str, records: list[dict], **selection) -> str:
     """'Stored so far: k of the N runs of this figure at ``profile`` (h hours of training) ...': N counts
     the runs that wait on others too (a pilot's rates, the confusion runs)."""

@@ -422,3 +422,24 @@ def test_devices_line_counts_each_device_and_names_few_gpu_runs():
     assert findings.devices_line(mixed).startswith(
         "Where the runs shown trained: 4 on NVIDIA H200, bf16 (1 trained while 4 processes shared the GPU, "
         "3 trained while 5 processes shared the GPU).")
+
+
+def test_the_floor_line_sets_the_runs_without_noise_beside_those_with_the_noisy_runs_floor(results_root):
+    from nlcore import evaluate, results, sweep
+
+    def store(cfg, acc):
+        curve = [dict(step=i, epoch=i, val_acc=acc, test_acc=acc) for i in range(3)]
+        per_lr = [dict(lr=lr, diverged=False, val_acc=acc, test_acc=acc, curve=curve) for lr in cfg["lrs"]]
+        results.save(cfg, dict(per_lr=per_lr, best=evaluate.select_lr(per_lr, "val")), 1.0)
+
+    ours = [c for c in sweep.figure_configs("fig6", "full") if c["alpha"] == 0]
+    assert len(ours) == 2 and all(c["min_steps"] == 0 for c in ours)
+    for c in ours:
+        store(c, 0.40 + 0.01 * c["seed"])
+    recs = sweep.figure_records("fig6", "full")
+    assert findings.floor_line(recs) == ""  # no run with the floor stored
+    for c in ours:
+        store(dict(c, min_steps=sweep.CIFAR_MIN_STEPS), 0.52)
+    line = findings.floor_line(sweep.figure_records("fig6", "full"))
+    assert "ConvNet, 6 layers 40.5% (40.0%–41.0%) in 8 passes, 52.0% (52.0%–52.0%) in 25.6 (the floor's 1,000 steps)" \
+        in line
