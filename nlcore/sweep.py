@@ -107,9 +107,9 @@ FIG11_SIZE, FIG11_FULL_IMAGES = 10000, 64000
 # over the diluted set at every alpha and, with noise, at least CIFAR_MIN_STEPS steps (binds at alpha = 2 only,
 # where 8 passes are 938 steps: 8.5 passes). Without noise the floor is off (CIFAR_ALPHA0: 8 passes, 313
 # steps): with it, alpha = 0 made 25.6 passes over its clean labels against 8 to 8.5 for the noisy runs, and
-# reading at the validation peak let it use them, which alone made a drop from alpha = 0 (white noise in
-# Figure 6: its alpha = 0 run's evaluation at 8.5 passes read as the noisy runs did). Those runs stay
-# stored and the chapters show them beside (findings.floor_line). At
+# reading at the validation peak let it use them, which alone made a drop from alpha = 0 (Figure 6's white
+# noise: at 8.5 passes that run read about what the white-noise runs read). Those runs stay stored and the
+# chapters show them beside (findings.floor_line). At
 # alpha = 10 the 50,000 noisy images come from our CIFAR-100 copy's 38,000, so some repeat (about 1.3 times
 # each; the paper's 50,000 clean labels at alpha = 10 would need 500,000, more than CIFAR-100 holds). The Keras
 # example trains 100 passes over 50,000 images; the paper profile's 2 passes over 50,000 are on the cost page.
