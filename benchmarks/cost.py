@@ -25,7 +25,8 @@ from nlcore.cost import bench_rates, configs, hours, images, predict, rates, res
 
 
 def main() -> None:
-    cpu, gpu = (rates(), bench_rates()), (rates(gpu=True), bench_rates(gpu=True))
+    stored = results.load_all()
+    cpu, gpu = (rates(False, stored), bench_rates()), (rates(True, stored), bench_rates(gpu=True))
     rows = []
     for fig in sweep.FIGURES:
         for profile in ("cpu", "full", "paper"):

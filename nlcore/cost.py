@@ -39,12 +39,13 @@ def configs(figure: str, profile: str) -> list[dict]:
 PAGE_CPU = "AMD EPYC"  # the CPU column's machine: most stored runs were trained on one
 
 
-def rates(gpu: bool = False) -> dict:
+def rates(gpu: bool = False, records: list[dict] | None = None) -> dict:
     """(model, dataset) -> median images/s of stored runs on this kind of machine (CPU runs on :data:`PAGE_CPU`,
     or GPU runs). Runs whose record has a ``note`` (trained while processes shared the machine: benchmarks/gpu.sh's
-    workers) are left out: their wall time is not one run's speed."""
+    workers) are left out: their wall time is not one run's speed. ``records``: the store's, read once by a caller
+    that needs them again."""
     by: dict = {}
-    for r in results.load_all():
+    for r in results.load_all() if records is None else records:
         if r["device"].startswith("cpu") == gpu or results.run_seconds(r) <= 0 or r.get("note"):
             continue
         if not gpu and PAGE_CPU not in r["device"]:  # one CPU's speed: the machines differ (AMX bf16 or AVX2 only)
@@ -63,9 +64,9 @@ def bench_rates(gpu: bool = False) -> dict:
     return out
 
 
-def shared_gpu_models() -> set:
-    """The models with stored GPU runs that shared the GPU (a ``note``), which :func:`rates` leaves out."""
-    return {r["config"]["model"] for r in results.load_all() if not r["device"].startswith("cpu") and r.get("note")}
+def shared_gpu_models(records: list[dict]) -> set:
+    """The models of ``records`` with GPU runs that shared the GPU (a ``note``), which :func:`rates` leaves out."""
+    return {r["config"]["model"] for r in records if not r["device"].startswith("cpu") and r.get("note")}
 
 
 def estimate(cfgs: list[dict], measured: dict, bench: dict) -> tuple[float, set]:
@@ -120,12 +121,12 @@ def line(figure: str, profile: str = "paper") -> str:
     """'The `paper` profile's N runs of Figure F (M images, all rates) would take X on the 2-core AMD EPYC
     and Y on one NVIDIA H200 ...': ``figure`` at ``profile``, predicted as the cost page does, with the
     models that have no measured speed on a machine named instead of guessed."""
-    cfgs = configs(figure, profile)
+    cfgs, stored = configs(figure, profile), results.load_all()
 
     def on(gpu: bool, machine: str) -> str:
-        secs, unknown = estimate(cfgs, rates(gpu), bench_rates(gpu))
+        secs, unknown = estimate(cfgs, rates(gpu, stored), bench_rates(gpu))
         missing = "; ".join(NAMES.get(m, m) for m in sorted(unknown))
-        shared = gpu and unknown & shared_gpu_models()
+        shared = gpu and unknown & shared_gpu_models(stored)
         if not unknown:
             return f"{hours(secs)} on {machine}"
         if not secs:

@@ -18,7 +18,7 @@ def test_work_counts_every_rate_and_time_is_work_over_the_measured_rate():
 
 
 def test_a_chapter_line_names_what_is_not_measured_instead_of_guessing(monkeypatch):
-    monkeypatch.setattr(cost, "rates", lambda gpu=False: {} if gpu else {("convnet2", "mnist"): 5500.0})
+    monkeypatch.setattr(cost, "rates", lambda gpu=False, records=None: {} if gpu else {("convnet2", "mnist"): 5500.0})
     monkeypatch.setattr(cost, "bench_rates", lambda gpu=False: {})
     line = cost.line("fig11", "full")
     hours = sum(map(cost.images, sweep.figure_configs("fig11", "full"))) / 5500.0 / 3600
