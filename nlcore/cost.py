@@ -90,11 +90,8 @@ def predict(cfgs: list[dict], measured: dict, bench: dict) -> str:
 
 
 def hours(seconds: float | None) -> str:
-    if seconds is None:
-        return "not measured"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+    """:func:`nlcore.results.duration`, or *not measured* for None."""
+    return "not measured" if seconds is None else results.duration(seconds)
 
 
 def resnet_cost_line(folder: Path = BENCHMARKS) -> str:

@@ -144,7 +144,7 @@ def floor_line(records: list[dict]) -> str:
 
 
 def stored_line(figure: str, profile: str, records: list[dict], **selection) -> str:
-    """'Stored so far: k of the N runs of this figure at ``profile`` (h hours of training) ...': N counts
+    """'Stored: k of the N runs of `figure` at ``profile`` (h hours of training) ...': N counts
     the runs that wait on others too (a pilot's rates, the confusion runs)."""
     from . import sweep
 
@@ -153,7 +153,7 @@ def stored_line(figure: str, profile: str, records: list[dict], **selection) -> 
     done = "all" if len(records) >= n else f"{len(records)} of the {n}"
     versions = sorted({r["code_version"][:10] for r in records})
     rest = "" if done == "all" else "; the cost page predicts the rest"
-    return (f"Stored so far: {done} runs of this figure at profile {profile} ({hours:.1f} hours of training"
+    return (f"Stored: {done} runs of `{figure}` at profile {profile} ({hours:.1f} hours of training"
             f"{rest})." + missing_text(figure, profile, records, **selection)
             + (f" Code versions: {', '.join(versions)}." if versions else ""))
 
@@ -468,6 +468,80 @@ def passes_table(record: dict, earlier: dict | None = None) -> str:
                 same = f"identical {where}" if gap == 0 else f"differs by up to {gap * 100:.2f} points {where}"
         rows.append(f"| {p['lr']:g} | " + " | ".join(ends) + f" | {same} |")
     return head + "\n" + "\n".join(rows)
+
+
+def two_passes_text(record: dict, one: dict | None, target: float) -> str:
+    """What a second pass bought a run of several passes (``record``) against the stored one-pass run of the
+    same config and seed (``one``): each run's reported accuracy (its chosen rate, the record's statistic) and
+    last evaluation, the gain, how it compares with ``target`` (the paper's value, a fraction), and where, how
+    long and by which code version each ran, so that a reader sees what a third pass would cost."""
+    def read(r: dict) -> str:
+        e = chosen(r)
+        if e is None:
+            return "no accuracy (every rate diverged)"
+        return (f"{e['test_acc']:.1%} with rate {e['lr']:g} (the mean of its last {r['config']['mean_last']} "
+                f"evaluations; its last one {e['curve'][-1]['test_acc']:.1%})")
+
+    def ran(r: dict) -> str:
+        return (f"{results.duration(results.run_seconds(r))} on {r['device']}, code "
+                f"`{r['code_version'][:10]}`")
+
+    passes = record["metrics"]["steps"] * record["config"]["batch_size"] / record["metrics"]["slots"]
+    text = f"Over {passes:.0f} passes the run reads {read(record)}"
+    best = record["metrics"]["best"]["test_acc"]
+    if one is not None:
+        text += f"; over one pass, seed {one['seed']} read {read(one)}"
+        if best is not None and one["metrics"]["best"]["test_acc"] is not None:
+            text += f": the second pass added {points(best - one['metrics']['best']['test_acc'])}"
+    if best is not None:
+        text += (f". The paper states {target:.0%}: the two-pass run is {points(target - best, sign=False)} below it"
+                 if best < target else f". The paper states {target:.0%}, and the two-pass run reaches it")
+    text += f". The two-pass run trained {ran(record)}"
+    if one is not None:
+        text += f"; the one-pass run {ran(one)}"
+    return text + "."
+
+
+def twin_rates_text(runs: list[dict], others: list[dict], names: tuple[str, str]) -> str:
+    """How far apart two runs of one config and seed read when they differ only in the rates trained beside
+    each learning rate (``lrs``): for every pair (one of ``runs``, one of ``others``) whose configs differ in
+    ``lrs`` alone, each shared rate's test accuracy in both. The largest gap is the floor under which a
+    difference between rows of the two sweeps says nothing. ``names``: the two sweeps, in words."""
+    pairs = []
+    for a in runs:
+        for b in others:
+            same = {k for k in set(a["config"]) | set(b["config"]) if a["config"].get(k) != b["config"].get(k)}
+            if same != {"lrs"}:
+                continue
+            at = {p["lr"]: p["test_acc"] for p in b["metrics"]["per_lr"] if p["test_acc"] is not None}
+            pairs += [(a["config"]["model"], a["seed"], p["lr"], p["test_acc"], at[p["lr"]])
+                      for p in a["metrics"]["per_lr"] if p["lr"] in at and p["test_acc"] is not None]
+    if not pairs:
+        return f"No run of the {names[0]} and the {names[1]} differs from the other in its rates alone."
+    gap = max(abs(x - y) for *_, x, y in pairs)
+    each = "; ".join(f"{NAMES[m]} seed {seed}, rate {lr:g}: {x:.1%} against {y:.1%}" for m, seed, lr, x, y in pairs)
+    return (f"Pairs of runs, one of the {names[0]} and one of the {names[1]}, whose configs differ only in the rates "
+            f"trained beside each rate, read at the rates both trained: {each}. They differ by up to "
+            f"{points(gap, sign=False)}: "
+            "a difference between rows smaller than that is within what the rates trained alongside (the "
+            "random draws each rate's model gets) change.")
+
+
+def lag_text(records: list[dict], model: str, alpha: float) -> str:
+    """The reported accuracy (the mean of the last ``mean_last`` evaluations of the chosen rate) beside the
+    last evaluation alone, for ``model``'s runs at ``alpha``: in a run still rising the mean lags its end."""
+    rs = sorted((r for r in records if r["config"]["model"] == model and r["config"]["alpha"] == alpha
+                 and chosen(r) is not None), key=lambda r: r["seed"])
+    if not rs:
+        return ""
+    k = sorted({r["config"]["mean_last"] for r in rs})
+    if k == [1]:
+        return ""
+    seeds = ", ".join(str(r["seed"]) for r in rs)
+    return (f"The reported accuracy is the mean of the last {'/'.join(map(str, k))} evaluations, which lags a run "
+            f"still rising: {NAMES[model]} at α = {alpha:g} reads "
+            + " and ".join(f"{chosen(r)['test_acc']:.1%}" for r in rs) + f" (seeds {seeds}), and "
+            + " and ".join(f"{chosen(r)['curve'][-1]['test_acc']:.1%}" for r in rs) + " at the last evaluation.")
 
 
 def edge_rates(records: list[dict]) -> str:

@@ -141,13 +141,17 @@ def split_table(records: list[dict]) -> str:
 def factor_effects(records: list[dict], fields: tuple[str, ...]) -> str:
     """For each field of a factorial ablation and each model: the mean test accuracy (chosen rate, over seeds
     and the other fields' values) at each of the field's values, and the difference between the first two
-    values (values in the order the sweep lists them first)."""
+    values (values in the order the sweep lists them first). Each field's effect is set beside the largest
+    spread between the seeds of one row (min to max, :func:`nlcore.results.summarize` over the model and
+    ``fields``): an effect within it, for every model, is no measurable difference at these seeds."""
     lines = []
+    rows = results.summarize(records, by=("model", *fields))
+    floor = max((s["max"] - s["min"] for s in rows if s["mean"] is not None and s["n_seeds"] > 1), default=None)
     for f in fields:
         values = list(dict.fromkeys(r["config"][f] for r in records))
         if len(values) < 2:
             continue
-        parts = []
+        parts, effects = [], []
         for m in dict.fromkeys(r["config"]["model"] for r in records):
             means = []
             for v in values[:2]:
@@ -157,10 +161,20 @@ def factor_effects(records: list[dict], fields: tuple[str, ...]) -> str:
             if None not in means:
                 parts.append(f"{NAMES.get(m, m)} {pct(means[0])} against {pct(means[1])} "
                              f"({(means[0] - means[1]) * 100:+.1f} points)")
+                effects.append(abs(means[0] - means[1]))
         if parts:
+            verdict = ""
+            if floor is not None:
+                verdict = (f" Every model moves by more than the largest spread between the seeds of one row "
+                           f"({floor * 100:.1f} points)" if min(effects) > floor else
+                           f" Within the largest spread between the seeds of one row ({floor * 100:.1f} points) "
+                           "for every model: no measurable difference at these seeds" if max(effects) <= floor else
+                           f" Beyond the largest spread between the seeds of one row ({floor * 100:.1f} points) "
+                           "for some models only")
+                verdict += "."
             lines.append(f"- **{FIELD_NAMES.get(f, f)} {value(f, values[0])} against {value(f, values[1])}** (mean "
                          "over seeds and the other choices): "
-                         + "; ".join(parts) + ".")
+                         + "; ".join(parts) + "." + verdict)
     return "\n".join(lines) or "No ablation run is stored yet."
 
 
@@ -168,10 +182,10 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
     """Per model and alpha: the chosen rate's test accuracy averaged over the last ``window`` evaluations,
     and its change from the ``window`` evaluations before them (mean over seeds; :func:`last_change`, the
     front page's measure, for runs whose ``mean_last`` is ``window``): a run still learning at the end of
-    its pass shows a clear gain; one that levelled off, a change within the evaluation swing. Hours: the mean
+    its pass shows a clear gain; one that levelled off, a change within the evaluation swing. Time: the mean
     over the row's CPU runs only (a GPU run's wall time is not what a CPU pass costs); "–" where it has none."""
     rows = [f"| model | α | mean of the last {window} evaluations | change from the {window} before | seeds | "
-            "CPU hours per run (all its rates) |", "|---|---|---|---|---|---|"]
+            "CPU time per run (all its rates) |", "|---|---|---|---|---|---|"]
     for s in results.summarize(records):
         last, change, hours = [], [], []
         for r in (r for r in records if r["key"] in s["keys"]):
@@ -182,11 +196,11 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
             last.append(sum(acc[-window:]) / window)
             change.append(last_change(r))
             if r["device"].startswith("cpu"):
-                hours.append(results.run_seconds(r) / 3600)
+                hours.append(results.run_seconds(r))
         if last:
             rows.append(f"| {NAMES.get(s['model'], s['model'])} | {s['alpha']:g} | {pct(sum(last) / len(last))} | "
                         f"{sum(change) / len(change) * 100:+.1f} points | {len(last)} | "
-                        + (f"{sum(hours) / len(hours):.2f} |" if hours else "– |"))
+                        + (f"{results.duration(sum(hours) / len(hours))} |" if hours else "– |"))
     return "\n".join(rows)
 
 

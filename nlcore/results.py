@@ -140,6 +140,13 @@ def run_seconds(record: dict) -> float:
     return wall * m["steps"] / (m["steps"] - m["resumed_at"][-1])
 
 
+def duration(seconds: float) -> str:
+    """Seconds as a reader reads them: "40 s", "12 min" or "2.4 h"."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
 def save(cfg: dict, metrics: dict, wall_time_s: float, root=None) -> dict:
     """Write the record of a finished run atomically; return it. ``wall_time_s``: the seconds of the process
     that finished it; the record's adds ``metrics["earlier_s"]``, those of the processes it continued from

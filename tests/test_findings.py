@@ -307,6 +307,49 @@ def test_passes_table_reads_each_pass_and_checks_the_first_against_the_one_pass_
     assert "| 0.1 | 50.0% | 92.0% | diverged at a shared evaluation |" in findings.passes_table(two, one)
 
 
+def test_two_passes_text_sets_the_gain_beside_the_one_pass_run_and_the_paper():
+    def run(acc, last, steps, wall, device, version):
+        entry = dict(lr=0.1, test_acc=acc, curve=[dict(step=steps, test_acc=last)])
+        return dict(seed=0, config=dict(batch_size=128, mean_last=3), device=device, wall_time_s=wall,
+                    code_version=version, metrics=dict(best=dict(lr=0.1, test_acc=acc), per_lr=[entry],
+                                                       steps=steps, slots=steps * 64))
+    two = run(0.80, 0.84, 200, 5400.0, "cpu (Xeon)", "b" * 40)
+    one = run(0.61, 0.70, 100, 7200.0, "cpu (EPYC)", "a" * 40)
+    text = findings.two_passes_text(two, one, 0.91)
+    assert text.startswith("Over 2 passes the run reads 80.0% with rate 0.1 (the mean of its last 3 evaluations; "
+                           "its last one 84.0%); over one pass, seed 0 read 61.0% with rate 0.1")
+    assert "the second pass added +19.0 points. The paper states 91%: the two-pass run is 11.0 points below it" in text
+    assert text.endswith("trained 1.5 h on cpu (Xeon), code `bbbbbbbbbb`; the one-pass run 2.0 h on cpu (EPYC), "
+                         "code `aaaaaaaaaa`.")
+    assert "reaches it" in findings.two_passes_text(run(0.92, 0.92, 200, 60.0, "gpu", "c" * 40), None, 0.91)
+
+
+def test_twin_rates_text_pairs_runs_that_differ_only_in_their_rates():
+    def run(lrs, accs, seed=0, **cfg):
+        return dict(seed=seed, config=dict(model="mlp1", alpha=100, seed=seed, lrs=lrs, **cfg),
+                    metrics=dict(per_lr=[dict(lr=x, test_acc=a) for x, a in zip(lrs, accs)]))
+    grid = run([0.05, 0.1, 0.5], [0.52, 0.474, 0.17])
+    pair = run([0.05, 0.1], [0.52, 0.556])
+    other = run([0.05, 0.1], [0.30, 0.30], inputs="standardized")  # another config: not a twin
+    text = findings.twin_rates_text([grid], [pair, other], ("figure", "ablation"))
+    assert ("MLP, 1 hidden layer seed 0, rate 0.05: 52.0% against 52.0%; MLP, 1 hidden layer seed 0, rate 0.1: "
+            "47.4% against 55.6%. They differ by up to 8.2 points") in text
+    assert findings.twin_rates_text([grid], [other], ("figure", "ablation")).startswith("No run of the figure")
+
+
+def test_lag_text_sets_the_reported_mean_beside_the_last_evaluation():
+    def run(seed, acc, last, k=3):
+        entry = dict(lr=0.1, test_acc=acc, curve=[dict(step=1, test_acc=0.1), dict(step=2, test_acc=last)])
+        return dict(seed=seed, config=dict(model="convnet4", alpha=100.0, mean_last=k),
+                    metrics=dict(best=dict(lr=0.1, test_acc=acc), per_lr=[entry]))
+    text = findings.lag_text([run(1, 0.518, 0.6), run(0, 0.61, 0.697)], "convnet4", 100)
+    assert text == ("The reported accuracy is the mean of the last 3 evaluations, which lags a run still rising: "
+                    "ConvNet, 4 layers at α = 100 reads 61.0% and 51.8% (seeds 0, 1), and 69.7% and 60.0% at the "
+                    "last evaluation.")
+    assert findings.lag_text([run(0, 0.6, 0.6, k=1)], "convnet4", 100) == ""
+    assert findings.lag_text([], "convnet4", 100) == ""
+
+
 def test_the_two_pass_run_is_evaluated_at_every_step_the_one_pass_run_was():
     """fig1len's first-pass evaluations fall on Figure 1's ConvNet-4 alpha = 100 run's steps, the last one too,
     and lr 0.1 takes the same slot of the rate grid (its dropout masks) as it had there."""

@@ -29,6 +29,15 @@ def test_factor_effects_average_over_seeds_and_the_other_factor():
     text = report.factor_effects(ablation(), ("inputs", "rho"))
     assert "**inputs x / 255 against standardized**" in text and "30.5% against 20.5% (+10.0 points)" in text
     assert "**AdaDelta ρ 0.95 against 0.9**" in text and "26.0% against 25.0% (+1.0 points)" in text
+    # seeds 2 points apart: the inputs move the model by more than that, rho by less
+    spread = ablation()
+    for r in spread:
+        r["metrics"]["best"]["test_acc"] += 0.02 * r["seed"]
+    inputs, rho = report.factor_effects(spread, ("inputs", "rho")).splitlines()
+    assert inputs.endswith("Every model moves by more than the largest spread between the seeds of one row "
+                           "(2.0 points).")
+    assert rho.endswith("Within the largest spread between the seeds of one row (2.0 points) for every model: no "
+                        "measurable difference at these seeds.")
 
 
 def test_ablation_table_rows_spread_and_drift():
@@ -45,10 +54,10 @@ def test_plateau_table_compares_the_last_evaluations_with_those_before():
     rising = record("mlp1", 0, [0.1] * 6 + [0.40, 0.40, 0.40, 0.50, 0.50, 0.50])
     flat = record("mlp1", 1, [0.1] * 6 + [0.50, 0.50, 0.50, 0.50, 0.50, 0.50])
     (row,) = report.plateau_table([rising, flat]).splitlines()[2:]
-    assert row == "| MLP, 1 hidden layer | 100 | 50.0% | +5.0 points | 2 | 0.50 |"
+    assert row == "| MLP, 1 hidden layer | 100 | 50.0% | +5.0 points | 2 | 30 min |"
     # a GPU run's wall time is not what a CPU pass costs: the hours are the CPU runs', "–" without one
     gpu = dict(flat, device="NVIDIA H200", wall_time_s=60.0)
-    assert report.plateau_table([rising, gpu]).splitlines()[2].endswith("| 2 | 0.50 |")
+    assert report.plateau_table([rising, gpu]).splitlines()[2].endswith("| 2 | 30 min |")
     assert report.plateau_table([gpu]).splitlines()[2].endswith("| 1 | – |")
 
 
