@@ -135,3 +135,23 @@ def line(figure: str, profile: str = "paper") -> str:
     return (f"The `{profile}` profile's {len(cfgs)} runs of {name} ({sum(map(images, cfgs)) / 1e6:,.1f} M "
             f"images, all rates) would take {on(False, f'the 2-core {PAGE_CPU}')} and "
             f"{on(True, 'one NVIDIA H200')}, predicted from measured speed (the cost page).")
+
+
+def spent_table(sweeps: dict[str, list[dict]], profile: str) -> str:
+    """Per sweep (name -> its stored records at ``profile``): its runs stored of all, the training time the
+    cost page predicts for all of them on the 2-core :data:`PAGE_CPU` (:func:`predict`, from the store's
+    measured speed) and what the stored ones took (every process of each run, :func:`nlcore.results.
+    run_seconds`; GPU runs and runs that shared the machine included, so it is what was spent, not a speed).
+    Markdown table."""
+    stored = results.load_all()
+    measured, bench = rates(False, stored), bench_rates(False)
+    rows = [f"| sweep | runs stored | predicted on the 2-core {PAGE_CPU} (all runs) | training time of the stored "
+            "runs | where they trained |", "|---|---|---|---|---|"]
+    for name, recs in sweeps.items():
+        cfgs = configs(name, profile)
+        where = ", ".join(sorted({"GPU" if not r["device"].startswith("cpu") else  # "cpu (NAME, 2 threads...)"
+                                  r["device"].removeprefix("cpu (").split(", ")[0] for r in recs})) or "–"
+        took = sum(results.run_seconds(r) for r in recs)
+        rows.append(f"| `{name}` | {len(recs)} of {len(cfgs)} | {predict(cfgs, measured, bench)} | "
+                    f"{hours(took) if recs else '–'} | {where} |")
+    return "\n".join(rows)

@@ -37,3 +37,18 @@ def test_the_resnet_cost_is_read_from_the_stored_step_times_or_said_to_be_unmeas
             "(bf16; 17.00 s in fp32)") in line
     assert "33 ResNet-101 runs would take 874 h (48.6 h for one run at α = 10)" in line
     assert cost.resnet_cost_line() != cost.resnet_cost_line(tmp_path / "none")  # the measurement stored here
+
+
+def test_the_spent_table_sets_what_the_stored_runs_took_beside_the_prediction(monkeypatch):
+    monkeypatch.setattr(cost, "rates", lambda gpu=False, records=None: {("convnet4", "mnist"): 2000.0})
+    monkeypatch.setattr(cost, "bench_rates", lambda gpu=False: {})
+    monkeypatch.setattr(cost.results, "load_all", lambda root=None: [])
+    (cfg,) = sweep.figure_configs("fig1len", "full")
+    run = dict(config=cfg, device="cpu (Intel(R) Xeon(R) Processor, 2 threads)", wall_time_s=5400.0,
+               metrics=dict(resumed_at=[]))
+    gpu = dict(run, device="NVIDIA H200")
+    table = cost.spent_table({"fig1len": [run, gpu]}, "full").splitlines()
+    assert table[0].startswith("| sweep | runs stored | predicted on the 2-core AMD EPYC (all runs) |")
+    predicted = cost.hours(cost.images(cfg) / 2000.0)
+    assert table[2] == f"| `fig1len` | 2 of 1 | {predicted} | 3.0 h | GPU, Intel(R) Xeon(R) Processor |"
+    assert cost.spent_table({"fig1len": []}, "full").splitlines()[2] == f"| `fig1len` | 0 of 1 | {predicted} | – | – |"
