@@ -844,8 +844,9 @@ def fig1_ranking(summary: list[dict], models) -> dict:
 
 
 def paper_profile_table(big: list[dict], summary: list[dict], profile: str, stated: dict) -> str:
-    """The runs at the paper profile (seed 0), each beside ours at ``profile`` and the paper's number
-    (``stated``: (model, alpha) -> fraction), with the device, wall time and code version it ran with."""
+    """Runs at the paper's scale (``big``: one seed, one clean-set size and length), each beside ours at
+    ``profile`` and the paper's number (``stated``: (model, alpha) -> fraction), with the device, wall time
+    and code version it ran with."""
     ours = {(s["model"], s["alpha"]): f"{s['mean']:.1%}" for s in summary if s["mean"] is not None}
     rows = []
     for r in sorted(big, key=lambda r: (r["config"]["model"], r["config"]["alpha"])):
@@ -856,5 +857,7 @@ def paper_profile_table(big: list[dict], summary: list[dict], profile: str, stat
                     f"{results.run_seconds(r):.0f} s | `{r['code_version'][:10]}` |")
     if not rows:
         return "No paper-profile run of Figure 1 is stored."
-    return (f"| model | α | paper profile (seed 0) | profile {profile} | paper | device, wall time | code |\n"
+    run = big[0]["config"]
+    return (f"| model | α | {run['n_clean']:,} clean, {run['epochs']:g} passes (seed {run['seed']}) | "
+            f"profile {profile} | paper | device, wall time | code |\n"
             "|---|---|---|---|---|---|---|\n" + "\n".join(rows))

@@ -135,6 +135,9 @@ def test_fig1_points_ranking_and_the_paper_profile_table():
     assert missing["ordering_holds"] == "does not hold"
     big = [dict(record("convnet4", 100, [0.78]), device="H200", code_version="abcdef0123456")]
     text = findings.paper_profile_table(big, summary, "full", {("convnet4", 100): 0.91})
+    cfg = big[0]["config"]
+    head = f"| model | α | {cfg['n_clean']:,} clean, {cfg['epochs']:g} passes (seed 0) | profile full |"
+    assert text.startswith(head)
     assert "| ConvNet, 4 layers | 100 | 78.0% (lr 0.1) | 90.0% | 91% | H200, 60 s | `abcdef0123` |" in text
     assert findings.paper_profile_table([], summary, "full", {}) == "No paper-profile run of Figure 1 is stored."
 
