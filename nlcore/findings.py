@@ -9,7 +9,7 @@ Accuracies are fractions in [0, 1], printed as percentages with one decimal.
 
 from __future__ import annotations
 
-from . import analysis, results
+from . import analysis, paper, results
 from .critical import bounds, interval_text, label_accuracy, may_yet_reach
 from .plots import NAMES, label
 from .report import chosen, end_window, end_words, last_change, span
@@ -144,17 +144,20 @@ def floor_line(records: list[dict]) -> str:
 
 
 def stored_line(figure: str, profile: str, records: list[dict], **selection) -> str:
-    """'Stored: k of the N runs of `figure` at ``profile`` (h hours of training) ...': N counts
-    the runs that wait on others too (a pilot's rates, the confusion runs)."""
+    """'Stored: k of the N runs of `figure` (its selected models) at ``profile`` (the time they trained) ...':
+    N counts the runs that wait on others too (a pilot's rates, the confusion runs)."""
     from . import sweep
 
     n = len(sweep.figure_configs(figure, profile, unpiloted="estimate", **selection))
-    hours = sum(results.run_seconds(r) for r in records) / 3600
+    took = results.duration(sum(results.run_seconds(r) for r in records))
     done = "all" if len(records) >= n else f"{len(records)} of the {n}"
     versions = sorted({r["code_version"][:10] for r in records})
     rest = "" if done == "all" else "; the cost page predicts the rest"
-    return (f"Stored: {done} runs of `{figure}` at profile {profile} ({hours:.1f} hours of training"
-            f"{rest})." + missing_text(figure, profile, records, **selection)
+    models = selection.get("models")
+    which = (f" ({'; '.join(NAMES.get(m, m) for m in models)} only)"
+             if models and set(models) < set(sweep.FIGURES[figure]["models"]) else "")
+    return (f"Stored: {done} runs of `{figure}`{which} at profile {profile} ({took} of training{rest})."
+            + missing_text(figure, profile, records, **selection)
             + (f" Code versions: {', '.join(versions)}." if versions else ""))
 
 
@@ -436,24 +439,33 @@ def peaks_at_end(records: list[dict]) -> str:
             f"{them})" + (f": {', '.join(climbing)}." if climbing else "."))
 
 
+def pass_ends(record: dict, curve: list[dict]) -> list[float | None]:
+    """A run of several whole passes: the test accuracy of one rate's ``curve`` at the end of each pass, the
+    mean of the ``mean_last`` evaluations up to it (the record's statistic, read there); None where one of
+    them diverged."""
+    c = record["config"]
+    passes, k = int(c["epochs"]), c["mean_last"]
+    per = c["evals"] // passes
+    ends = []
+    for i in range(passes):
+        vals = [e["test_acc"] for e in curve[(i + 1) * per - k:(i + 1) * per]]
+        ends.append(None if any(v is None for v in vals) else sum(vals) / len(vals))
+    return ends
+
+
 def passes_table(record: dict, earlier: dict | None = None) -> str:
     """Per learning rate of a run of several passes: the test accuracy (the mean of the record's ``mean_last``
     evaluations) at the end of each pass; with ``earlier``, a stored run of the same config over one pass, the
     largest difference between the two at the evaluations made at the same steps (0 where the first pass
     repeats it exactly) (Markdown table)."""
-    c = record["config"]
-    passes, k = int(c["epochs"]), c["mean_last"]
-    per = c["evals"] // passes
+    passes = int(record["config"]["epochs"])
     old = {} if earlier is None else {p["lr"]: p["curve"] for p in earlier["metrics"]["per_lr"]}
     head = ("| learning rate | " + " | ".join(f"end of pass {i + 1}" for i in range(passes))
             + " | first pass against the one-pass run |\n|---|" + "---|" * (passes + 1))
     rows = []
     for p in record["metrics"]["per_lr"]:
         curve = p["curve"]
-        ends = []
-        for i in range(passes):
-            vals = [e["test_acc"] for e in curve[(i + 1) * per - k:(i + 1) * per]]
-            ends.append("diverged" if any(v is None for v in vals) else f"{sum(vals) / len(vals):.1%}")
+        ends = ["diverged" if v is None else f"{v:.1%}" for v in pass_ends(record, curve)]
         same = "no one-pass run stored" if earlier is None else "not trained there"
         if p["lr"] in old:
             at = {e["step"]: e["test_acc"] for e in old[p["lr"]]}
@@ -471,10 +483,11 @@ def passes_table(record: dict, earlier: dict | None = None) -> str:
 
 
 def two_passes_text(record: dict, one: dict | None, target: float) -> str:
-    """What a second pass bought a run of several passes (``record``) against the stored one-pass run of the
-    same config and seed (``one``): each run's reported accuracy (its chosen rate, the record's statistic) and
-    last evaluation, the gain, how it compares with ``target`` (the paper's value, a fraction), and where, how
-    long and by which code version each ran, so that a reader sees what a third pass would cost."""
+    """What a second pass bought a run of two passes (``record``): its chosen rate's reported accuracy (the
+    record's statistic) and last evaluation, the gain from the end of its first pass to the end of its second
+    (:func:`pass_ends`), how it compares with ``target`` (the paper's value, a fraction), the stored one-pass
+    run of the same config and seed (``one``) beside it, and where, how long and by which code version each
+    ran, so that a reader sees what a third pass would cost."""
     def read(r: dict) -> str:
         e = chosen(r)
         if e is None:
@@ -486,16 +499,17 @@ def two_passes_text(record: dict, one: dict | None, target: float) -> str:
         return (f"{results.duration(results.run_seconds(r))} on {r['device']}, code "
                 f"`{r['code_version'][:10]}`")
 
-    passes = record["metrics"]["steps"] * record["config"]["batch_size"] / record["metrics"]["slots"]
-    text = f"Over {passes:.0f} passes the run reads {read(record)}"
-    best = record["metrics"]["best"]["test_acc"]
-    if one is not None:
-        text += f"; over one pass, seed {one['seed']} read {read(one)}"
-        if best is not None and one["metrics"]["best"]["test_acc"] is not None:
-            text += f": the second pass added {points(best - one['metrics']['best']['test_acc'])}"
+    text = f"Over {record['config']['epochs']:g} passes the run reads {read(record)}"
+    e, best = chosen(record), record["metrics"]["best"]["test_acc"]
+    ends = [] if e is None else pass_ends(record, e["curve"])
+    if len(ends) >= 2 and None not in ends[-2:]:
+        text += (f"; at that rate the last pass took it from {ends[-2]:.1%} to {ends[-1]:.1%} "
+                 f"({points(ends[-1] - ends[-2])})")
     if best is not None:
-        text += (f". The paper states {target:.0%}: the two-pass run is {points(target - best, sign=False)} below it"
-                 if best < target else f". The paper states {target:.0%}, and the two-pass run reaches it")
+        text += (f". The paper states {target:.0%}: the run is {points(target - best, sign=False)} below it"
+                 if best < target else f". The paper states {target:.0%}, and the run reaches it")
+    if one is not None:
+        text += f". Seed {one['seed']}'s one-pass run reads {read(one)}"
     text += f". The two-pass run trained {ran(record)}"
     if one is not None:
         text += f"; the one-pass run {ran(one)}"
@@ -510,15 +524,15 @@ def twin_rates_text(runs: list[dict], others: list[dict], names: tuple[str, str]
     pairs = []
     for a in runs:
         for b in others:
-            same = {k for k in set(a["config"]) | set(b["config"]) if a["config"].get(k) != b["config"].get(k)}
-            if same != {"lrs"}:
+            differ = {k for k in set(a["config"]) | set(b["config"]) if a["config"].get(k) != b["config"].get(k)}
+            if differ != {"lrs"}:
                 continue
             at = {p["lr"]: p["test_acc"] for p in b["metrics"]["per_lr"] if p["test_acc"] is not None}
             pairs += [(a["config"]["model"], a["seed"], p["lr"], p["test_acc"], at[p["lr"]])
                       for p in a["metrics"]["per_lr"] if p["lr"] in at and p["test_acc"] is not None]
     if not pairs:
         return f"No run of the {names[0]} and the {names[1]} differs from the other in its rates alone."
-    gap = max(abs(x - y) for *_, x, y in pairs)
+    gap = max(abs(round(x * 100, 1) - round(y * 100, 1)) for *_, x, y in pairs) / 100  # as the text shows them
     each = "; ".join(f"{NAMES[m]} seed {seed}, rate {lr:g}: {x:.1%} against {y:.1%}" for m, seed, lr, x, y in pairs)
     return (f"Pairs of runs, one of the {names[0]} and one of the {names[1]}, whose configs differ only in the rates "
             f"trained beside each rate, read at the rates both trained: {each}. They differ by up to "
@@ -843,6 +857,24 @@ def fig1_ranking(summary: list[dict], models) -> dict:
                 ordering_holds="holds" if holds else "does not hold")
 
 
+def fig1_verdicts(records: list[dict], summary: list[dict], scored: dict) -> str:
+    """Figure 1 at the paper's scale in words (Markdown): the ranking at the largest alpha with its caveat
+    (:func:`fig1_ranking`, :func:`last_interval`), the front page's verdict on each of the paper's stated
+    numbers (``scored``: model -> a :mod:`nlcore.claims` row, its own scale named) and how the reported mean
+    lags the ConvNet's rising runs (:func:`lag_text`)."""
+    from . import sweep
+
+    rank = fig1_ranking(summary, sweep.FIGURES["fig1"]["models"])
+    stated = {m: a for (f, m, al), (a, _) in paper.ACCURACY.items() if f == "fig1" and al == 100}
+    lines = [f"- {NAMES[m]} at α = 100 (paper: {'' if m == 'convnet4' else 'about '}{stated[m]:.0%}): "
+             f"**{v['verdict']}** ({v['why']}). Ours: {v['ours']} ({v['scale']})." for m, v in scored.items()]
+    return (f"At α = {rank['top_alpha']} the models rank {rank['ranking']}: the paper's ordering (the ConvNet most "
+            f"robust, the perceptron least) {rank['ordering_holds']} at this scale. "
+            + last_interval(records, summary, rank["top"])["ordering_caveat"]
+            + " The front page scores the paper's two stated numbers over the stored runs:\n\n" + "\n".join(lines)
+            + "\n\n" + lag_text(records, "convnet4", 100))
+
+
 def paper_profile_table(big: list[dict], summary: list[dict], profile: str, stated: dict) -> str:
     """Runs at the paper's scale (``big``: one seed, one clean-set size and length), each beside ours at
     ``profile`` and the paper's number (``stated``: (model, alpha) -> fraction), with the device, wall time
@@ -858,6 +890,7 @@ def paper_profile_table(big: list[dict], summary: list[dict], profile: str, stat
     if not rows:
         return "No paper-profile run of Figure 1 is stored."
     run = big[0]["config"]
-    return (f"| model | α | {run['n_clean']:,} clean, {run['epochs']:g} passes (seed {run['seed']}) | "
+    passes = f"{run['epochs']:g} pass" + ("" if run["epochs"] == 1 else "es")
+    return (f"| model | α | {run['n_clean']:,} clean, {passes} (seed {run['seed']}) | "
             f"profile {profile} | paper | device, wall time | code |\n"
             "|---|---|---|---|---|---|---|\n" + "\n".join(rows))

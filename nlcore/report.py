@@ -160,7 +160,7 @@ def factor_effects(records: list[dict], fields: tuple[str, ...]) -> str:
                 means.append(sum(accs) / len(accs) if accs else None)
             if None not in means:
                 parts.append(f"{NAMES.get(m, m)} {pct(means[0])} against {pct(means[1])} "
-                             f"({(means[0] - means[1]) * 100:+.1f} points)")
+                             f"({round((means[0] - means[1]) * 100, 1) + 0.0:+.1f} points)")  # + 0.0: no -0.0
                 effects.append(abs(means[0] - means[1]))
         if parts:
             verdict = ""

@@ -46,9 +46,12 @@ def test_the_spent_table_sets_what_the_stored_runs_took_beside_the_prediction(mo
     (cfg,) = sweep.figure_configs("fig1len", "full")
     run = dict(config=cfg, device="cpu (Intel(R) Xeon(R) Processor, 2 threads)", wall_time_s=5400.0,
                metrics=dict(resumed_at=[]))
-    gpu = dict(run, device="NVIDIA H200")
-    table = cost.spent_table({"fig1len": [run, gpu]}, "full").splitlines()
+    (cfg11,) = [c for c in sweep.figure_configs("fig11", "full") if c["seed"] == 0 and c["alpha"] == 100
+                and c["batch_size"] == 32]
+    gpu = dict(run, config=cfg11, device="NVIDIA H200", wall_time_s=60.0)
+    table = cost.spent_table({"fig1len": [run], "fig11": [gpu]}, "full").splitlines()
     assert table[0].startswith("| sweep | runs stored | predicted on the 2-core AMD EPYC (all runs) |")
     predicted = cost.hours(cost.images(cfg) / 2000.0)
-    assert table[2] == f"| `fig1len` | 2 of 1 | {predicted} | 3.0 h | GPU, Intel(R) Xeon(R) Processor |"
+    assert table[2] == f"| `fig1len` | 1 of 1 | {predicted} | 1.5 h | Intel(R) Xeon(R) Processor |"
+    assert table[3].startswith("| `fig11` | 1 of 40 |") and table[3].endswith("| 1 min | GPU |")
     assert cost.spent_table({"fig1len": []}, "full").splitlines()[2] == f"| `fig1len` | 0 of 1 | {predicted} | – | – |"

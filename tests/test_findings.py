@@ -133,11 +133,9 @@ def test_fig1_points_ranking_and_the_paper_profile_table():
     assert rank["ranking"] == "ConvNet, 4 layers (90.0%) > MLP, 1 hidden layer (50.0%) > Perceptron (30.0%)"
     missing = findings.fig1_ranking(summary, ("perceptron", "mlp1", "mlp2", "convnet4"))  # MLP-2 not stored
     assert missing["ordering_holds"] == "does not hold"
-    big = [dict(record("convnet4", 100, [0.78]), device="H200", code_version="abcdef0123456")]
+    big = [dict(record("convnet4", 100, [0.78], n_clean=1000, epochs=2.0), device="H200", code_version="abcdef0123456")]
     text = findings.paper_profile_table(big, summary, "full", {("convnet4", 100): 0.91})
-    cfg = big[0]["config"]
-    head = f"| model | α | {cfg['n_clean']:,} clean, {cfg['epochs']:g} passes (seed 0) | profile full |"
-    assert text.startswith(head)
+    assert text.startswith("| model | α | 1,000 clean, 2 passes (seed 0) | profile full |")
     assert "| ConvNet, 4 layers | 100 | 78.0% (lr 0.1) | 90.0% | 91% | H200, 60 s | `abcdef0123` |" in text
     assert findings.paper_profile_table([], summary, "full", {}) == "No paper-profile run of Figure 1 is stored."
 
@@ -310,21 +308,27 @@ def test_passes_table_reads_each_pass_and_checks_the_first_against_the_one_pass_
     assert "| 0.1 | 50.0% | 92.0% | diverged at a shared evaluation |" in findings.passes_table(two, one)
 
 
-def test_two_passes_text_sets_the_gain_beside_the_one_pass_run_and_the_paper():
-    def run(acc, last, steps, wall, device, version):
-        entry = dict(lr=0.1, test_acc=acc, curve=[dict(step=steps, test_acc=last)])
-        return dict(seed=0, config=dict(batch_size=128, mean_last=3), device=device, wall_time_s=wall,
-                    code_version=version, metrics=dict(best=dict(lr=0.1, test_acc=acc), per_lr=[entry],
-                                                       steps=steps, slots=steps * 64))
-    two = run(0.80, 0.84, 200, 5400.0, "cpu (Xeon)", "b" * 40)
-    one = run(0.61, 0.70, 100, 7200.0, "cpu (EPYC)", "a" * 40)
+def test_two_passes_text_reads_the_gain_off_its_own_passes_and_sets_the_one_pass_run_beside():
+    def run(accs, epochs, wall, device, version, mean_last=2):
+        curve = [dict(step=10 * (i + 1), test_acc=a) for i, a in enumerate(accs)]
+        acc = None if accs[-1] is None else sum(accs[-mean_last:]) / mean_last
+        entry = dict(lr=0.1, test_acc=acc, curve=curve)
+        return dict(seed=0, config=dict(epochs=epochs, evals=len(accs), mean_last=mean_last), device=device,
+                    wall_time_s=wall, code_version=version, metrics=dict(best=dict(lr=0.1 if acc else None,
+                                                                                   test_acc=acc), per_lr=[entry]))
+    two = run([0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.78, 0.82], 2.0, 5400.0, "cpu (Xeon)", "b" * 40)
+    one = run([0.2, 0.3, 0.6, 0.62], 1.0, 7200.0, "cpu (EPYC)", "a" * 40)
     text = findings.two_passes_text(two, one, 0.91)
-    assert text.startswith("Over 2 passes the run reads 80.0% with rate 0.1 (the mean of its last 3 evaluations; "
-                           "its last one 84.0%); over one pass, seed 0 read 61.0% with rate 0.1")
-    assert "the second pass added +19.0 points. The paper states 91%: the two-pass run is 11.0 points below it" in text
+    # the gain is the run's own: pass 1 ends at mean(0.5, 0.6), pass 2 at mean(0.78, 0.82)
+    assert text.startswith("Over 2 passes the run reads 80.0% with rate 0.1 (the mean of its last 2 evaluations; "
+                           "its last one 82.0%); at that rate the last pass took it from 55.0% to 80.0% (+25.0 points)."
+                           " The paper states 91%: the run is 11.0 points below it. Seed 0's one-pass run reads 61.0%")
     assert text.endswith("trained 1.5 h on cpu (Xeon), code `bbbbbbbbbb`; the one-pass run 2.0 h on cpu (EPYC), "
                          "code `aaaaaaaaaa`.")
-    assert "reaches it" in findings.two_passes_text(run(0.92, 0.92, 200, 60.0, "gpu", "c" * 40), None, 0.91)
+    alone = findings.two_passes_text(run([0.9, 0.92, 0.92, 0.92], 2.0, 60.0, "gpu", "c" * 40), None, 0.91)
+    assert "and the run reaches it" in alone and "one-pass" not in alone
+    diverged = findings.two_passes_text(run([0.2, 0.3, 0.4, None], 2.0, 60.0, "gpu", "c" * 40), one, 0.91)
+    assert diverged.startswith("Over 2 passes the run reads no accuracy (every rate diverged). Seed 0's one-pass")
 
 
 def test_twin_rates_text_pairs_runs_that_differ_only_in_their_rates():
@@ -336,7 +340,7 @@ def test_twin_rates_text_pairs_runs_that_differ_only_in_their_rates():
     other = run([0.05, 0.1], [0.30, 0.30], inputs="standardized")  # another config: not a twin
     text = findings.twin_rates_text([grid], [pair, other], ("figure", "ablation"))
     assert ("MLP, 1 hidden layer seed 0, rate 0.05: 52.0% against 52.0%; MLP, 1 hidden layer seed 0, rate 0.1: "
-            "47.4% against 55.6%. They differ by up to 8.2 points") in text
+            "47.4% against 55.6%. They differ by up to 8.2 points") in text  # the gap of the percentages shown
     assert findings.twin_rates_text([grid], [other], ("figure", "ablation")).startswith("No run of the figure")
 
 
