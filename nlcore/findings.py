@@ -12,15 +12,10 @@ from __future__ import annotations
 from . import analysis, paper, results
 from .critical import bounds, interval_text, label_accuracy, may_yet_reach
 from .plots import NAMES, label
-from .report import chosen, end_window, end_words, last_change, span
+from .report import chosen, end_window, end_words, last_change, points, span
 
 CLIMBING = 0.02  # a run "still climbing": more than 2 points up at its end (last_change)
 NAMING = ("model", "loss", "noise_source", "repeat", "order", "batch_size", "n_clean", "seed", "delta", "alpha")
-
-
-def points(x: float, sign: bool = True) -> str:
-    """A difference of two accuracies (fractions) in percentage points, e.g. ``+2.5 points``."""
-    return f"{round(x * 100, 1) + 0.0:{'+' if sign else ''}.1f} points"  # + 0.0: no "-0.0"
 
 
 def loses(d: float) -> str:

@@ -17,6 +17,11 @@ def pct(x) -> str:
     return "–" if x is None else f"{x:.1%}"
 
 
+def points(x: float, sign: bool = True) -> str:
+    """A difference of two accuracies (fractions) in percentage points, e.g. ``+2.5 points``."""
+    return f"{round(x * 100, 1) + 0.0:{'+' if sign else ''}.1f} points"  # + 0.0: no "-0.0"
+
+
 def spread(s: dict) -> str:
     """'mean (min–max, n seeds)' of one summary row, or the single seed's value."""
     if s["mean"] is None:
@@ -160,7 +165,7 @@ def factor_effects(records: list[dict], fields: tuple[str, ...]) -> str:
                 means.append(sum(accs) / len(accs) if accs else None)
             if None not in means:
                 parts.append(f"{NAMES.get(m, m)} {pct(means[0])} against {pct(means[1])} "
-                             f"({round((means[0] - means[1]) * 100, 1) + 0.0:+.1f} points)")  # + 0.0: no -0.0
+                             f"({points(means[0] - means[1])})")
                 effects.append(abs(means[0] - means[1]))
         if parts:
             verdict = ""
@@ -187,7 +192,7 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
     rows = [f"| model | α | mean of the last {window} evaluations | change from the {window} before | seeds | "
             "CPU time per run (all its rates) |", "|---|---|---|---|---|---|"]
     for s in results.summarize(records):
-        last, change, hours = [], [], []
+        last, change, secs = [], [], []
         for r in (r for r in records if r["key"] in s["keys"]):
             r = dict(r, config=dict(r["config"], mean_last=window))
             if last_change(r) is None or end_window(r) != window:
@@ -196,11 +201,11 @@ def plateau_table(records: list[dict], window: int = 3) -> str:
             last.append(sum(acc[-window:]) / window)
             change.append(last_change(r))
             if r["device"].startswith("cpu"):
-                hours.append(results.run_seconds(r))
+                secs.append(results.run_seconds(r))
         if last:
             rows.append(f"| {NAMES.get(s['model'], s['model'])} | {s['alpha']:g} | {pct(sum(last) / len(last))} | "
                         f"{sum(change) / len(change) * 100:+.1f} points | {len(last)} | "
-                        + (f"{results.duration(sum(hours) / len(hours))} |" if hours else "– |"))
+                        + (f"{results.duration(sum(secs) / len(secs))} |" if secs else "– |"))
     return "\n".join(rows)
 
 
